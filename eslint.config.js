@@ -1,0 +1,74 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+/** The core is a pure reducer: no I/O, no clock, no ambient randomness. */
+const impure =
+  "packages/core is pure: time and randomness arrive in events/state, I/O belongs to interpreters";
+
+export default tseslint.config(
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/.c8ylink/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    files: ["packages/core/src/**/*.ts"],
+    rules: {
+      "no-restricted-globals": [
+        "error",
+        { name: "Date", message: impure },
+        { name: "performance", message: impure },
+        { name: "setTimeout", message: impure },
+        { name: "setInterval", message: impure },
+        { name: "setImmediate", message: impure },
+        { name: "clearTimeout", message: impure },
+        { name: "clearInterval", message: impure },
+        { name: "queueMicrotask", message: impure },
+        { name: "process", message: impure },
+        { name: "require", message: impure },
+        { name: "fetch", message: impure },
+        { name: "crypto", message: impure },
+      ],
+      "no-restricted-properties": [
+        "error",
+        { object: "Math", property: "random", message: impure },
+        { object: "globalThis", message: impure },
+      ],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: impure },
+            {
+              group: [
+                "mqtt",
+                "mqtt/*",
+                "fs",
+                "fs/*",
+                "net",
+                "tls",
+                "os",
+                "path",
+                "child_process",
+                "crypto",
+                "timers",
+                "timers/*",
+                "perf_hooks",
+                "worker_threads",
+                "http",
+                "https",
+                "dgram",
+                "dns",
+              ],
+              message: impure,
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
