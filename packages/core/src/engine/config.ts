@@ -1,0 +1,295 @@
+/**
+ * Engine configuration: decoded with io-ts at the boundary, refused with a precise path
+ * for every problem, then resolved (defaults applied, children ordered) into the
+ * `EngineConfig` the reducer reads. Nothing here has side effects.
+ */
+import * as t from "io-ts";
+import * as E from "fp-ts/lib/Either.js";
+import { decode, intRange, refine, type DecodeProblem } from "./decode.js";
+import { validateChildId, validateDeviceId, validateXid, type IdError } from "../smartrest/topics.js";
+
+const problemOf = <A>(result: E.Either<IdError, A>): string | undefined =>
+  E.isLeft(result) ? result.left.reason : undefined;
+
+const DeviceId = refine(t.string, "DeviceId", (id) => problemOf(validateDeviceId(id)));
+const ChildId = refine(t.string, "ChildId", (id) => problemOf(validateChildId(id)));
+const Xid = refine(t.string, "XId", (xid) => problemOf(validateXid(xid)));
+const NonEmpty = refine(t.string, "NonEmptyString", (s) =>
+  s.length === 0 ? "must not be empty" : undefined,
+);
+
+const BootstrapAuth = t.intersection([
+  t.type({ mode: t.literal("bootstrap"), bootstrapPassword: NonEmpty }),
+  t.partial({ bootstrapTenant: NonEmpty, bootstrapUser: NonEmpty }),
+]);
+const PasswordAuth = t.type({
+  mode: t.literal("password"),
+  tenant: NonEmpty,
+  user: NonEmpty,
+  password: NonEmpty,
+});
+const CertificateAuth = t.type({ mode: t.literal("certificate") });
+const AuthInput = new t.Type<
+  t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth>,
+  unknown,
+  unknown
+>(
+  "Auth",
+  (
+    u,
+  ): u is t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth> =>
+    BootstrapAuth.is(u) || PasswordAuth.is(u) || CertificateAuth.is(u),
+  (u, c) => {
+    const mode = typeof u === "object" && u !== null ? (u as { mode?: unknown }).mode : undefined;
+    switch (mode) {
+      case "bootstrap":
+        return BootstrapAuth.validate(u, c);
+      case "password":
+        return PasswordAuth.validate(u, c);
+      case "certificate":
+        return CertificateAuth.validate(u, c);
+      default:
+        return t.failure(
+          u,
+          c,
+          `unknown auth mode ${JSON.stringify(mode)}: expected "bootstrap", "password" or "certificate"`,
+        );
+    }
+  },
+  (a) => a,
+);
+
+const ChildInput = t.intersection([
+  t.type({ id: ChildId }),
+  t.partial({ name: t.string, type: t.string, parent: ChildId }),
+]);
+
+const ClassLimit = t.partial({
+  maxMessages: intRange("count", 1, 10_000_000),
+  maxBytes: intRange("bytes", 1, 2 ** 40),
+});
+
+const ConfigInput = t.intersection([
+  t.type({ deviceId: DeviceId, auth: AuthInput }),
+  t.partial({
+    device: t.partial({ name: t.string, type: t.string }),
+    children: t.array(ChildInput),
+    subscribeErrors: t.boolean,
+    customTemplates: t.array(Xid),
+    supportedOperations: t.array(NonEmpty),
+    inventory: t.partial({
+      requiredIntervalMinutes: refine(t.number, "Integer", (n) =>
+        Number.isInteger(n) ? undefined : `must be an integer (got ${n})`,
+      ),
+      hardware: t.partial({ serialNumber: t.string, model: t.string, revision: t.string }),
+      agent: t.intersection([
+        t.type({ name: NonEmpty, version: NonEmpty, maintainer: NonEmpty }),
+        t.partial({ url: t.string }),
+      ]),
+      supportedLogs: t.array(NonEmpty),
+      supportedConfigurations: t.array(NonEmpty),
+      supportedSoftwareTypes: t.array(NonEmpty),
+      remoteAccessProtocols: t.array(NonEmpty),
+    }),
+    keepAliveSeconds: intRange("keepAliveSeconds", 10, 1200),
+    inflightWindow: intRange("inflightWindow", 1, 65534),
+    outbox: t.partial({
+      "operation-status": ClassLimit,
+      alarm: ClassLimit,
+      event: ClassLimit,
+      inventory: ClassLimit,
+      measurement: ClassLimit,
+    }),
+    backoff: t.partial({
+      floorMs: intRange("floorMs", 100, 3_600_000),
+      capMs: intRange("capMs", 100, 86_400_000),
+      stableMs: intRange("stableMs", 0, 86_400_000),
+      configErrorDelayMs: intRange("configErrorDelayMs", 1000, 86_400_000),
+    }),
+    connectTimeoutMs: intRange("connectTimeoutMs", 1000, 600_000),
+    bootstrapPollMs: intRange("bootstrapPollMs", 500, 600_000),
+    credentialRejectLimit: intRange("credentialRejectLimit", 1, 1000),
+    stopDeadlineMs: intRange("stopDeadlineMs", 0, 600_000),
+    maxOpenOperations: intRange("maxOpenOperations", 1, 100_000),
+    seed: intRange("seed", -(2 ** 31), 2 ** 32 - 1),
+  }),
+]);
+
+export type AuthConfig =
+  | { readonly mode: "bootstrap"; readonly tenant: string; readonly user: string; readonly password: string }
+  | { readonly mode: "password"; readonly tenant: string; readonly user: string; readonly password: string }
+  | { readonly mode: "certificate" };
+
+export interface ChildConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly type: string;
+  /** Parent child id, or undefined for a first-level child of the device. */
+  readonly parent: string | undefined;
+}
+
+export type OutboxClass = "operation-status" | "alarm" | "event" | "inventory" | "measurement";
+/** Priority order: earlier classes are published first and dropped last. */
+export const OUTBOX_CLASSES: readonly OutboxClass[] = [
+  "operation-status",
+  "alarm",
+  "event",
+  "inventory",
+  "measurement",
+];
+
+export interface ClassLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+export interface InventoryConfig {
+  readonly requiredIntervalMinutes?: number;
+  readonly hardware?: { readonly serialNumber?: string; readonly model?: string; readonly revision?: string };
+  readonly agent?: {
+    readonly name: string;
+    readonly version: string;
+    readonly url?: string;
+    readonly maintainer: string;
+  };
+  readonly supportedLogs?: readonly string[];
+  readonly supportedConfigurations?: readonly string[];
+  readonly supportedSoftwareTypes?: readonly string[];
+  readonly remoteAccessProtocols?: readonly string[];
+}
+
+export interface EngineConfig {
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly deviceType: string;
+  readonly auth: AuthConfig;
+  /** Parents before children, otherwise in configuration order. */
+  readonly children: readonly ChildConfig[];
+  readonly subscribeErrors: boolean;
+  readonly customTemplates: readonly string[];
+  /** Operation fragments the application handles; declared with 114, others are failed. */
+  readonly supportedOperations: readonly string[];
+  readonly inventory: InventoryConfig;
+  readonly keepAliveSeconds: number;
+  readonly inflightWindow: number;
+  readonly outbox: Readonly<Record<OutboxClass, ClassLimits>>;
+  readonly backoff: {
+    readonly floorMs: number;
+    readonly capMs: number;
+    readonly stableMs: number;
+    readonly configErrorDelayMs: number;
+  };
+  readonly connectTimeoutMs: number;
+  readonly bootstrapPollMs: number;
+  readonly credentialRejectLimit: number;
+  readonly stopDeadlineMs: number;
+  readonly maxOpenOperations: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_OUTBOX: Readonly<Record<OutboxClass, ClassLimits>> = {
+  "operation-status": { maxMessages: 10_000, maxBytes: 16 * 1024 * 1024 },
+  alarm: { maxMessages: 10_000, maxBytes: 8 * 1024 * 1024 },
+  event: { maxMessages: 50_000, maxBytes: 32 * 1024 * 1024 },
+  inventory: { maxMessages: 10_000, maxBytes: 8 * 1024 * 1024 },
+  measurement: { maxMessages: 1_000_000, maxBytes: 256 * 1024 * 1024 },
+};
+
+/** Orders children parents-first (stable), refusing unknown parents, duplicates and cycles. */
+const orderChildren = (
+  deviceId: string,
+  children: readonly ChildConfig[],
+): E.Either<DecodeProblem[], ChildConfig[]> => {
+  const problems: DecodeProblem[] = [];
+  const byId = new Map<string, ChildConfig>();
+  children.forEach((child, i) => {
+    if (child.id === deviceId)
+      problems.push({ path: `children.${i}.id`, message: "must differ from deviceId" });
+    else if (byId.has(child.id))
+      problems.push({ path: `children.${i}.id`, message: `duplicate child id "${child.id}"` });
+    else byId.set(child.id, child);
+  });
+  children.forEach((child, i) => {
+    if (child.parent !== undefined && child.parent !== deviceId && !byId.has(child.parent)) {
+      problems.push({ path: `children.${i}.parent`, message: `unknown parent "${child.parent}"` });
+    }
+  });
+  if (problems.length > 0) return E.left(problems);
+  const ordered: ChildConfig[] = [];
+  const placed = new Set<string>();
+  // Repeatedly place every child whose parent is placed; a pass that places nothing means a cycle.
+  let remaining = [...byId.values()];
+  while (remaining.length > 0) {
+    const next = remaining.filter((c) => !(c.parent === undefined || placed.has(c.parent)));
+    const ready = remaining.filter((c) => c.parent === undefined || placed.has(c.parent));
+    if (ready.length === 0) {
+      return E.left([
+        { path: "children", message: `parent cycle among ${next.map((c) => `"${c.id}"`).join(", ")}` },
+      ]);
+    }
+    for (const c of ready) {
+      ordered.push(c);
+      placed.add(c.id);
+    }
+    remaining = next;
+  }
+  return E.right(ordered);
+};
+
+/** Decodes and resolves a configuration; every problem is reported with its path. */
+export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineConfig> => {
+  const decoded = decode(ConfigInput, input);
+  if (E.isLeft(decoded)) return decoded;
+  const c = decoded.right;
+  const problems: DecodeProblem[] = [];
+  const backoff = {
+    floorMs: c.backoff?.floorMs ?? 1_000,
+    capMs: c.backoff?.capMs ?? 300_000,
+    stableMs: c.backoff?.stableMs ?? 60_000,
+    configErrorDelayMs: c.backoff?.configErrorDelayMs ?? 600_000,
+  };
+  if (backoff.capMs < backoff.floorMs)
+    problems.push({ path: "backoff.capMs", message: "must be ≥ backoff.floorMs" });
+  const children = (c.children ?? []).map((child) => ({
+    id: child.id,
+    name: child.name ?? child.id,
+    type: child.type ?? "c8y_MQTTChildDevice",
+    parent: child.parent === c.deviceId ? undefined : child.parent,
+  }));
+  const ordered = orderChildren(c.deviceId, children);
+  if (E.isLeft(ordered)) problems.push(...ordered.left);
+  if (problems.length > 0 || E.isLeft(ordered)) return E.left(problems);
+  const outbox = Object.fromEntries(
+    OUTBOX_CLASSES.map((k) => [k, { ...DEFAULT_OUTBOX[k], ...(c.outbox?.[k] ?? {}) }]),
+  ) as Record<OutboxClass, ClassLimits>;
+  const auth: AuthConfig =
+    c.auth.mode === "bootstrap"
+      ? {
+          mode: "bootstrap",
+          tenant: c.auth.bootstrapTenant ?? "management",
+          user: c.auth.bootstrapUser ?? "devicebootstrap",
+          password: c.auth.bootstrapPassword,
+        }
+      : c.auth;
+  return E.right({
+    deviceId: c.deviceId,
+    deviceName: c.device?.name ?? c.deviceId,
+    deviceType: c.device?.type ?? "c8y_MQTTDevice",
+    auth,
+    children: ordered.right,
+    subscribeErrors: c.subscribeErrors ?? true,
+    customTemplates: c.customTemplates ?? [],
+    supportedOperations: c.supportedOperations ?? [],
+    inventory: c.inventory ?? {},
+    keepAliveSeconds: c.keepAliveSeconds ?? 60,
+    inflightWindow: c.inflightWindow ?? 100,
+    outbox,
+    backoff,
+    connectTimeoutMs: c.connectTimeoutMs ?? 30_000,
+    bootstrapPollMs: c.bootstrapPollMs ?? 5_000,
+    credentialRejectLimit: c.credentialRejectLimit ?? 3,
+    stopDeadlineMs: c.stopDeadlineMs ?? 10_000,
+    maxOpenOperations: c.maxOpenOperations ?? 1_000,
+    seed: (c.seed ?? 1) >>> 0,
+  });
+};

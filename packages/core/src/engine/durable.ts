@@ -1,0 +1,40 @@
+/**
+ * What the engine keeps in durable storage, under which keys, in which shape. Storage
+ * adapters are dumb key-value stores; the core decodes every record it gets back at
+ * `start` (a corrupt record is reported and skipped, never trusted).
+ */
+import * as t from "io-ts";
+
+export const DURABLE = {
+  credentials: "credentials",
+  inventory: "inventory",
+  outboxPrefix: "outbox/",
+  journalPrefix: "journal/",
+  /** Zero-padded so lexical key order is numeric order. */
+  outboxKey: (ref: number): string => `outbox/${String(ref).padStart(12, "0")}`,
+  journalKey: (key: string): string => `journal/${key}`,
+} as const;
+
+export const DurableCredentialsCodec = t.type({ tenant: t.string, user: t.string, password: t.string });
+
+export const DurableInventoryCodec = t.record(t.string, t.string);
+
+const OutboxClassCodec = t.union([
+  t.literal("operation-status"),
+  t.literal("alarm"),
+  t.literal("event"),
+  t.literal("inventory"),
+  t.literal("measurement"),
+]);
+
+export const DurableOutboxEntryCodec = t.intersection([
+  t.type({
+    ref: t.number,
+    cls: OutboxClassCodec,
+    topic: t.string,
+    line: t.string,
+    bytes: t.number,
+    template: t.string,
+  }),
+  t.partial({ tag: t.string, opKey: t.string }),
+]);

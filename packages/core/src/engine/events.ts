@@ -1,0 +1,83 @@
+/**
+ * Events: everything that can happen to an engine, as plain serializable data. They are
+ * what `step` consumes and what the event log stores, so every event has an io-ts codec.
+ * Every event carries `nowMs`: the interpreter's monotonic clock, the core's only time.
+ */
+import * as t from "io-ts";
+import { UpstreamMessageCodec } from "../smartrest/upstream.js";
+
+/** Version of the event and command schema; bump on any incompatible change. */
+export const SCHEMA_VERSION = 1;
+
+const Ms = t.number;
+const ConnectionId = t.number;
+const ProcessingModeCodec = t.union([
+  t.literal("persistent"),
+  t.literal("transient"),
+  t.literal("quiescent"),
+  t.literal("cep"),
+]);
+
+/** Why a connection attempt or an established connection ended. */
+export const CauseCodec = t.union([
+  /** CONNACK with a non-zero return code (at connect time or mid-session). */
+  t.type({ kind: t.literal("refused"), code: t.number }),
+  /** Socket, TLS, DNS or protocol failure, with the library's message. */
+  t.type({ kind: t.literal("network"), message: t.string }),
+  /** The engine asked for it (disconnect command). */
+  t.type({ kind: t.literal("requested") }),
+]);
+export type Cause = t.TypeOf<typeof CauseCodec>;
+
+const OutcomeCodec = t.union([
+  t.intersection([t.type({ status: t.literal("successful") }), t.partial({ parameters: t.array(t.string) })]),
+  t.type({ status: t.literal("failed"), reason: t.string }),
+]);
+export type OperationOutcome = t.TypeOf<typeof OutcomeCodec>;
+
+const event = <T extends string, P extends t.Props>(type: T, props: P) =>
+  t.type({ type: t.literal(type), nowMs: Ms, ...props });
+
+const SubmitOptions = t.partial({
+  /** Child (or service) external id: the row goes to `s/us/<child>`. */
+  child: t.string,
+  mode: ProcessingModeCodec,
+  /** Opaque application tag, echoed in reports about this message. */
+  tag: t.string,
+});
+
+export const EventCodec = t.union([
+  /** Boot. `durable` is every record the storage holds (key → value), decoded by the core. */
+  event("start", { durable: t.record(t.string, t.unknown) }),
+  event("connected", { connectionId: ConnectionId }),
+  event("connect-failed", { connectionId: ConnectionId, cause: CauseCodec }),
+  event("disconnected", { connectionId: ConnectionId, cause: CauseCodec }),
+  /** SUBACK: granted QoS per requested topic, in request order (128 = refused). */
+  event("subscribed", { connectionId: ConnectionId, ref: t.number, granted: t.array(t.number) }),
+  /** PUBACK for QoS 1, or "written" for QoS 0. */
+  event("published", { connectionId: ConnectionId, ref: t.number }),
+  event("message", { connectionId: ConnectionId, topic: t.string, payload: t.string }),
+  event("timer-fired", { key: t.string }),
+  event("persisted", { ref: t.number }),
+  event("persist-failed", { ref: t.number, message: t.string }),
+  t.intersection([event("submit", { message: UpstreamMessageCodec }), SubmitOptions]),
+  t.intersection([
+    event("submit-custom", { xid: t.string, values: t.array(t.string) }),
+    SubmitOptions,
+    t.partial({
+      priority: t.union([
+        t.literal("operation-status"),
+        t.literal("alarm"),
+        t.literal("event"),
+        t.literal("inventory"),
+        t.literal("measurement"),
+      ]),
+    }),
+  ]),
+  /** The application finished an operation handed out with `execute-operation`. */
+  event("operation-result", { key: t.string, outcome: OutcomeCodec }),
+  /** Graceful stop: flush within the deadline, then disconnect. */
+  event("stop", {}),
+]);
+export type Event = t.TypeOf<typeof EventCodec>;
+export type EventType = Event["type"];

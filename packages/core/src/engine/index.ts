@@ -1,0 +1,11 @@
+export * from "./config.js";
+export * from "./decode.js";
+export * from "./events.js";
+export * from "./commands.js";
+export * from "./reports.js";
+export * from "./state.js";
+export * from "./step.js";
+export * from "./durable.js";
+export { type Journal, type JournalEntry, type JournalStage } from "./journal.js";
+export { type Outbox, type OutboxEntry, heldCount, queuedCount } from "./outbox.js";
+export * as Queue from "./queue.js";

@@ -1,0 +1,106 @@
+/**
+ * The operation journal: every operation the engine has taken responsibility for, until
+ * the platform has acknowledged its terminal status.
+ *
+ * Why it exists:
+ * - Id-less status updates (501/502/503) act on the *oldest* operation of a fragment, so
+ *   operations of one (device, fragment) must run strictly one at a time in arrival order
+ *   (thin-edge #1831 "leap-frog"). The journal is that per-fragment FIFO.
+ * - Static `s/ds` lines carry no operation id, and `500` re-sends every PENDING operation;
+ *   a line equal to an entry the platform still sees as PENDING is a redelivery and is
+ *   ignored (and `500` is asked again once that entry ends, in case it was a real twin).
+ * - Entries are persisted before an operation is handed out, and stage changes are
+ *   persisted atomically with the status row that announces them, so after a crash the
+ *   engine knows exactly which operations were executing (see `recoverAfterRestart`).
+ */
+import * as t from "io-ts";
+import type { Operation } from "../smartrest/downstream.js";
+import type { Row } from "../smartrest/types.js";
+
+export type JournalStage = "received" | "executing" | "finished";
+
+export interface JournalEntry {
+  readonly key: string;
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly fragment: string;
+  /** The line as received, for redelivery detection. */
+  readonly raw: Row;
+  /** The decoded operation, or null when it cannot be executed (see `failure`). */
+  readonly operation: Operation | null;
+  /** Why the operation will be failed without being handed out (malformed, unsupported). */
+  readonly failure: string | null;
+  readonly stage: JournalStage;
+  /** The platform acknowledged our 501 for it: it is no longer PENDING there. */
+  readonly executingAcked: boolean;
+  /** `execute-operation` was emitted in this process. */
+  readonly handedOut: boolean;
+  /** Ref of the persist that carries this entry's current stage, or null once it is durable. */
+  readonly persistRef: number | null;
+  /** Identical lines ignored while this entry was PENDING on the platform. */
+  readonly duplicates: number;
+}
+
+export interface Journal {
+  readonly entries: Readonly<Record<string, JournalEntry>>;
+  readonly nextSeq: number;
+}
+
+export const emptyJournal: Journal = { entries: {}, nextSeq: 1 };
+
+export const journalKey = (seq: number): string => `op-${seq}`;
+
+/** Durable form of an entry (what `persist` writes under `journal/<key>`). */
+export const DurableJournalEntryCodec = t.type({
+  key: t.string,
+  seq: t.number,
+  deviceId: t.string,
+  fragment: t.string,
+  raw: t.array(t.string),
+  failure: t.union([t.string, t.null]),
+  stage: t.union([t.literal("received"), t.literal("executing"), t.literal("finished")]),
+});
+export type DurableJournalEntry = t.TypeOf<typeof DurableJournalEntryCodec>;
+
+export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
+  key: e.key,
+  seq: e.seq,
+  deviceId: e.deviceId,
+  fragment: e.fragment,
+  raw: [...e.raw],
+  failure: e.failure,
+  stage: e.stage,
+});
+
+export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
+
+const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The entry a freshly received line duplicates: same line, still PENDING on the platform. */
+export const findRedelivered = (journal: Journal, raw: Row): JournalEntry | undefined =>
+  openEntries(journal).find(
+    (e) => sameRow(e.raw, raw) && (e.stage === "received" || (e.stage === "executing" && !e.executingAcked)),
+  );
+
+/** The oldest unfinished entry of (device, fragment): the only one that may run. */
+export const headOf = (journal: Journal, deviceId: string, fragment: string): JournalEntry | undefined => {
+  let head: JournalEntry | undefined;
+  for (const e of openEntries(journal)) {
+    if (e.deviceId !== deviceId || e.fragment !== fragment || e.stage === "finished") continue;
+    if (head === undefined || e.seq < head.seq) head = e;
+  }
+  return head;
+};
+
+export const unfinishedCount = (journal: Journal): number =>
+  openEntries(journal).filter((e) => e.stage !== "finished").length;
+
+export const putEntry = (journal: Journal, entry: JournalEntry): Journal => ({
+  entries: { ...journal.entries, [entry.key]: entry },
+  nextSeq: Math.max(journal.nextSeq, entry.seq + 1),
+});
+
+export const removeEntry = (journal: Journal, key: string): Journal => {
+  const { [key]: _removed, ...entries } = journal.entries;
+  return { entries, nextSeq: journal.nextSeq };
+};

@@ -1,0 +1,142 @@
+/**
+ * The outbox: accepted upstream rows waiting for (or in) a QoS 1 publish.
+ *
+ * One FIFO per priority class (operation status > alarms > events > inventory >
+ * measurements). Publishing takes from the highest non-empty class; within a class the
+ * order is arrival order. Each class is bounded by count and bytes, counting both queued
+ * and in-flight rows. Drop policy when a class is full: the oldest *queued* row of that
+ * class is dropped (measurements first in practice, as their class is the one that
+ * fills); operation status is never dropped: a new status that does not fit is refused.
+ * Every drop and refusal is reported and counted by the caller.
+ */
+import type { ClassLimits, OutboxClass } from "./config.js";
+import { OUTBOX_CLASSES } from "./config.js";
+import { emptyQueue, pop, push, pushFront, type Queue } from "./queue.js";
+
+export interface OutboxEntry {
+  readonly ref: number;
+  readonly cls: OutboxClass;
+  readonly topic: string;
+  /** The serialized CSV row (no newline). */
+  readonly line: string;
+  /** UTF-8 bytes of `line`. */
+  readonly bytes: number;
+  /** Template id (first field), for `s/e` correlation. */
+  readonly template: string;
+  readonly tag?: string;
+  /** Journal key when this row is the terminal status of an operation. */
+  readonly opKey?: string;
+}
+
+export interface ClassState {
+  readonly queue: Queue<OutboxEntry>;
+  /** Rows of this class held by the engine: queued plus in flight. */
+  readonly count: number;
+  readonly bytes: number;
+}
+
+export type Outbox = Readonly<Record<OutboxClass, ClassState>>;
+
+export const emptyOutbox = (): Outbox => ({
+  "operation-status": { queue: emptyQueue(), count: 0, bytes: 0 },
+  alarm: { queue: emptyQueue(), count: 0, bytes: 0 },
+  event: { queue: emptyQueue(), count: 0, bytes: 0 },
+  inventory: { queue: emptyQueue(), count: 0, bytes: 0 },
+  measurement: { queue: emptyQueue(), count: 0, bytes: 0 },
+});
+
+export type Admission =
+  | { readonly ok: true; readonly outbox: Outbox; readonly dropped: readonly OutboxEntry[] }
+  | { readonly ok: false; readonly reason: string };
+
+const fits = (c: ClassState, entry: OutboxEntry, limits: ClassLimits): boolean =>
+  c.count + 1 <= limits.maxMessages && c.bytes + entry.bytes <= limits.maxBytes;
+
+/** Admits `entry`, dropping the oldest queued rows of its class if the class is full. */
+export const admit = (outbox: Outbox, entry: OutboxEntry, limits: ClassLimits): Admission => {
+  if (entry.bytes > limits.maxBytes) {
+    return {
+      ok: false,
+      reason: `row of ${entry.bytes} bytes exceeds the ${entry.cls} budget of ${limits.maxBytes}`,
+    };
+  }
+  let c = outbox[entry.cls];
+  const dropped: OutboxEntry[] = [];
+  while (!fits(c, entry, limits)) {
+    if (entry.cls === "operation-status") {
+      return { ok: false, reason: "operation-status outbox full (statuses are never dropped)" };
+    }
+    const oldest = pop(c.queue);
+    if (oldest === undefined)
+      return { ok: false, reason: `${entry.cls} outbox full with every row in flight` };
+    dropped.push(oldest[0]);
+    c = { queue: oldest[1], count: c.count - 1, bytes: c.bytes - oldest[0].bytes };
+  }
+  c = { queue: push(c.queue, entry), count: c.count + 1, bytes: c.bytes + entry.bytes };
+  return { ok: true, outbox: { ...outbox, [entry.cls]: c }, dropped };
+};
+
+/** Restores an entry read from durable storage (no limits: it was admitted before the restart). */
+export const restore = (outbox: Outbox, entry: OutboxEntry): Outbox => {
+  const c = outbox[entry.cls];
+  return {
+    ...outbox,
+    [entry.cls]: { queue: push(c.queue, entry), count: c.count + 1, bytes: c.bytes + entry.bytes },
+  };
+};
+
+export const queuedCount = (outbox: Outbox): number =>
+  OUTBOX_CLASSES.reduce((n, k) => n + outbox[k].queue.size, 0);
+
+export const heldCount = (outbox: Outbox): number => OUTBOX_CLASSES.reduce((n, k) => n + outbox[k].count, 0);
+
+/**
+ * Takes the next packet: rows from the front of the highest-priority non-empty class that
+ * share the first row's topic, as many as `fitsPayload(topic, bytes)` allows (always at
+ * least one: every admitted row fits a publish on its own). The rows stay counted.
+ */
+export const takePacket = (
+  outbox: Outbox,
+  fitsPayload: (topic: string, payloadBytes: number) => boolean,
+): { readonly outbox: Outbox; readonly entries: readonly OutboxEntry[] } | undefined => {
+  for (const cls of OUTBOX_CLASSES) {
+    const c = outbox[cls];
+    const first = pop(c.queue);
+    if (first === undefined) continue;
+    const entries: OutboxEntry[] = [first[0]];
+    let queue = first[1];
+    let payloadBytes = first[0].bytes;
+    for (;;) {
+      const next = pop(queue);
+      if (next === undefined || next[0].topic !== first[0].topic) break;
+      const grown = payloadBytes + 1 + next[0].bytes;
+      if (!fitsPayload(first[0].topic, grown)) break;
+      entries.push(next[0]);
+      payloadBytes = grown;
+      queue = next[1];
+    }
+    return { outbox: { ...outbox, [cls]: { ...c, queue } }, entries };
+  }
+  return undefined;
+};
+
+/** Puts in-flight rows back at the front of their classes, oldest (lowest ref) first. */
+export const requeue = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox => {
+  const sorted = [...entries].sort((a, b) => b.ref - a.ref);
+  let out = outbox;
+  for (const e of sorted) {
+    const c = out[e.cls];
+    out = { ...out, [e.cls]: { ...c, queue: pushFront(c.queue, e) } };
+  }
+  return out;
+};
+
+/** Forgets rows that were acknowledged. */
+export const release = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox => {
+  let out = outbox;
+  for (const e of entries) {
+    const c = out[e.cls];
+    out = { ...out, [e.cls]: { ...c, count: c.count - 1, bytes: c.bytes - e.bytes } };
+  }
+  return out;
+};

@@ -1,0 +1,157 @@
+/**
+ * The engine state: everything `step` knows, as immutable data. Large collections
+ * (the outbox) are persistent structures so a step never copies them whole.
+ */
+import type { EngineConfig } from "./config.js";
+import type { Outbox, OutboxEntry } from "./outbox.js";
+import { emptyOutbox } from "./outbox.js";
+import type { Journal } from "./journal.js";
+import { emptyJournal } from "./journal.js";
+
+/** Named timers: one live deadline per key at most. */
+export type TimerKey =
+  | "reconnect"
+  | "connect-timeout"
+  | "bootstrap-poll"
+  | "resubscribe"
+  | "stable"
+  | "token-refresh"
+  | "persist-retry"
+  | "stop-deadline";
+
+export const TIMER_KEYS: readonly TimerKey[] = [
+  "reconnect",
+  "connect-timeout",
+  "bootstrap-poll",
+  "resubscribe",
+  "stable",
+  "token-refresh",
+  "persist-retry",
+  "stop-deadline",
+];
+
+export interface Credentials {
+  readonly tenant: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface SubscriptionRequest {
+  readonly topic: string;
+  readonly qos: 0 | 1 | 2;
+}
+
+/** The lifecycle phase; see the theory of operation in step.ts. */
+export type Phase =
+  | { readonly name: "idle" }
+  | { readonly name: "waiting"; readonly reason: string }
+  | { readonly name: "connecting"; readonly as: "bootstrap" | "device" }
+  | { readonly name: "bootstrapping"; readonly subscribeRef: number; readonly subscribed: boolean }
+  | { readonly name: "storing-credentials"; readonly credentials: Credentials }
+  | {
+      readonly name: "subscribing";
+      readonly subscribeRef: number;
+      /** Topics asked for in the outstanding SUBSCRIBE (or to re-ask after a refusal). */
+      readonly pending: readonly SubscriptionRequest[];
+    }
+  | { readonly name: "online" }
+  | { readonly name: "stopping" }
+  | { readonly name: "stopped" };
+
+export type PhaseName = Phase["name"];
+
+/** A QoS 1 publish waiting for its PUBACK. `session` rows are regenerated on the next session. */
+export interface InflightPacket {
+  readonly source: "outbox" | "session";
+  readonly entries: readonly OutboxEntry[];
+}
+
+export interface Counters {
+  /** Application submissions accepted / rejected. */
+  readonly accepted: number;
+  readonly rejected: number;
+  /** Rows that entered the outbox (accepted, engine-generated statuses, restored after a restart). */
+  readonly admitted: number;
+  readonly delivered: number;
+  readonly dropped: number;
+  readonly platformErrors: Readonly<Record<string, number>>;
+  readonly operationsReceived: number;
+  readonly operationsDuplicate: number;
+  readonly operationsFailed: number;
+  readonly connects: number;
+  readonly connectionLosses: number;
+  readonly persistFailures: number;
+  readonly invalidInputs: number;
+}
+
+export const zeroCounters: Counters = {
+  accepted: 0,
+  rejected: 0,
+  admitted: 0,
+  delivered: 0,
+  dropped: 0,
+  platformErrors: {},
+  operationsReceived: 0,
+  operationsDuplicate: 0,
+  operationsFailed: 0,
+  connects: 0,
+  connectionLosses: 0,
+  persistFailures: 0,
+  invalidInputs: 0,
+};
+
+/** What a `persisted` result unblocks. */
+export interface PersistWaiter {
+  readonly credentials: boolean;
+  readonly journalKeys: readonly string[];
+}
+
+export interface EngineState {
+  readonly config: EngineConfig;
+  readonly phase: Phase;
+  /** Id of the current (or last) connection; results for other ids are stale and ignored. */
+  readonly connectionId: number;
+  readonly nextRef: number;
+  /** PRNG state (see prng.ts). */
+  readonly rng: number;
+  readonly timers: Readonly<Partial<Record<TimerKey, number>>>;
+  /** Credentials obtained through bootstrap (only in bootstrap auth mode). */
+  readonly credentials: Credentials | null;
+  /** Consecutive CONNACK 4 refusals of the stored credentials. */
+  readonly credentialRejects: number;
+  /** Consecutive failed connection attempts since the last stable session. */
+  readonly backoffAttempt: number;
+  readonly outbox: Outbox;
+  /** Per-session rows: 100/101 may go before the SUBACK gate, the rest only after it. */
+  readonly registrationRows: Outbox;
+  readonly afterGateRows: Outbox;
+  readonly inflight: Readonly<Record<number, InflightPacket>>;
+  readonly journal: Journal;
+  /** Inventory rows (topic + line, keyed by topic and template) last acknowledged by the platform. */
+  readonly inventoryAcked: Readonly<Record<string, string>>;
+  /** Recently published rows (template id and ref), newest last, for `s/e` correlation. */
+  readonly recent: readonly { readonly template: string; readonly ref: number }[];
+  readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
+  readonly counters: Counters;
+}
+
+export const initialState = (config: EngineConfig): EngineState => ({
+  config,
+  phase: { name: "idle" },
+  connectionId: 0,
+  nextRef: 1,
+  rng: config.seed,
+  timers: {},
+  credentials: null,
+  credentialRejects: 0,
+  backoffAttempt: 0,
+  outbox: emptyOutbox(),
+  registrationRows: emptyOutbox(),
+  afterGateRows: emptyOutbox(),
+  inflight: {},
+  journal: emptyJournal,
+  inventoryAcked: {},
+  recent: [],
+  persistWaiters: {},
+  counters: zeroCounters,
+});
