@@ -9,3 +9,4 @@ export * from "./durable.js";
 export { type Journal, type JournalEntry, type JournalStage } from "./journal.js";
 export { type Outbox, type OutboxEntry, heldCount, queuedCount } from "./outbox.js";
 export * as Queue from "./queue.js";
+export * from "./log.js";
