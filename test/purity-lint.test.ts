@@ -1,0 +1,47 @@
+/**
+ * The core must stay pure. This proves the lint rule that guards it actually fires, one
+ * forbidden construct at a time, and that the real core source passes it.
+ */
+import { ESLint } from "eslint";
+import { describe, expect, it } from "vitest";
+
+const eslint = new ESLint({ cwd: new URL("..", import.meta.url).pathname });
+
+const errorsFor = async (code: string, filePath: string): Promise<string[]> => {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.severity === 2).map((m) => m.ruleId ?? m.message);
+};
+
+const forbidden: Record<string, string> = {
+  "Date.now()": "export const f = () => Date.now();",
+  "new Date()": "export const f = () => new Date();",
+  "Math.random()": "export const f = () => Math.random();",
+  setTimeout: "export const f = () => setTimeout(() => 1, 5);",
+  setInterval: "export const f = () => setInterval(() => 1, 5);",
+  "performance.now()": "export const f = () => performance.now();",
+  "process.env": "export const f = () => process.env;",
+  "node:fs import": 'import { readFileSync } from "node:fs";\nexport const f = readFileSync;',
+  "fs import": 'import { readFileSync } from "fs";\nexport const f = readFileSync;',
+  "mqtt import": 'import mqtt from "mqtt";\nexport const f = mqtt;',
+  "child_process import": 'import { exec } from "child_process";\nexport const f = exec;',
+};
+
+describe("purity lint rule for packages/core/src", () => {
+  for (const [name, code] of Object.entries(forbidden)) {
+    it(`refuses ${name}`, async () => {
+      expect(await errorsFor(code, "packages/core/src/engine/example.ts")).not.toEqual([]);
+    });
+  }
+
+  it("allows the same code outside the core (interpreters may do I/O)", async () => {
+    expect(await errorsFor(forbidden["Date.now()"]!, "packages/mqtt/src/example.ts")).toEqual([]);
+  });
+
+  it("passes on the real core sources", async () => {
+    const results = await eslint.lintFiles(["packages/core/src/**/*.ts"]);
+    const errors = results.flatMap((r) =>
+      r.messages.filter((m) => m.severity === 2).map((m) => `${r.filePath}: ${m.message}`),
+    );
+    expect(errors).toEqual([]);
+  });
+});
