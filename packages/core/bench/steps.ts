@@ -1,0 +1,203 @@
+/**
+ * bench:core — how fast is `step`, and does its cost stay flat as the outbox grows?
+ *
+ * 1. Throughput: an online engine with the default window (100); the application submits
+ *    measurements and the "broker" acknowledges every publish as soon as it appears.
+ *    Reported: steps per second and messages delivered per second.
+ * 2. Flatness: the engine is offline (so rows stay queued); we time a batch of submit
+ *    steps on top of 1k queued rows and on top of 1M queued rows, side by side in this
+ *    run, and report the ratio (goal: ≈ 1, i.e. amortized O(1) per step).
+ * 3. Drain: going online with 1M queued rows, time per ack/publish step while draining.
+ *
+ * Figures are printed and written into docs/benchmarks.md between the bench:core markers.
+ * Not a test: machines are shared and noisy; read the ratios, not the absolute numbers.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import os from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
+import * as E from "fp-ts/lib/Either.js";
+import { decodeConfig, initialState, step, type Command, type EngineState, type Event } from "@c8ylink/core";
+
+const cfg = decodeConfig({
+  deviceId: "bench",
+  auth: { mode: "password", tenant: "t", user: "u", password: "p" },
+  subscribeErrors: false,
+});
+if (E.isLeft(cfg)) throw new Error("bad bench config");
+const config = cfg.right;
+
+let now = 0;
+const measurement = (value: number): Event => ({
+  type: "submit",
+  nowMs: now,
+  message: { template: "200", fragment: "c8y_Temperature", series: "T", value, unit: "C" },
+});
+
+const feed = (s: EngineState, e: Event): { state: EngineState; commands: readonly Command[] } => step(s, e);
+
+const online = (): { state: EngineState; inflight: number[] } => {
+  let s = initialState(config);
+  s = feed(s, { type: "start", nowMs: now, durable: {} }).state;
+  s = feed(s, { type: "connected", nowMs: now, connectionId: s.connectionId }).state;
+  const sub = feed(s, { type: "subscribed", nowMs: now, connectionId: s.connectionId, ref: 2, granted: [1] });
+  s = sub.state;
+  const inflight = sub.commands.flatMap((c) => (c.type === "publish" && c.qos === 1 ? [c.ref] : []));
+  return { state: s, inflight };
+};
+
+const throughput = (messages: number) => {
+  let { state, inflight } = online();
+  let steps = 0;
+  const t0 = performance.now();
+  let submitted = 0;
+  while (state.counters.delivered < messages) {
+    if (submitted < messages && inflight.length < 200) {
+      const r = feed(state, measurement(submitted++));
+      state = r.state;
+      steps++;
+      for (const c of r.commands) if (c.type === "publish") inflight.push(c.ref);
+    } else {
+      const ref = inflight.shift();
+      if (ref === undefined) break;
+      const r = feed(state, { type: "published", nowMs: now, connectionId: state.connectionId, ref });
+      state = r.state;
+      steps++;
+      for (const c of r.commands) if (c.type === "publish") inflight.push(c.ref);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    steps,
+    seconds,
+    stepsPerSecond: steps / seconds,
+    deliveredPerSecond: state.counters.delivered / seconds,
+  };
+};
+
+/** Garbage-collector pause time (ms) observed while `f` runs: a big live heap makes GC dearer. */
+const withGcTime = async <T>(f: () => T): Promise<{ result: T; gcMs: number }> => {
+  let gcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const result = f();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // let GC entries arrive
+  observer.disconnect();
+  return { result, gcMs };
+};
+
+/** Offline engine with `queued` rows; then time `batch` more submit steps (total and without GC pauses). */
+const submitCost = async (queued: number, batch: number) => {
+  let s = initialState(config);
+  s = feed(s, { type: "start", nowMs: now, durable: {} }).state;
+  for (let i = 0; i < queued; i++) s = feed(s, measurement(i)).state;
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const { result: ms, gcMs } = await withGcTime(() => {
+    const t0 = performance.now();
+    for (let i = 0; i < batch; i++) s = feed(s, measurement(i)).state;
+    return performance.now() - t0;
+  });
+  return {
+    state: s,
+    microsPerStep: (ms * 1000) / batch,
+    microsPerStepNoGc: ((ms - gcMs) * 1000) / batch,
+    heapBefore,
+  };
+};
+
+/** Goes online with everything queued and acknowledges until `rows` rows are delivered. */
+const drainCost = (state: EngineState, rows: number) => {
+  const conn = feed(state, { type: "connected", nowMs: now, connectionId: state.connectionId });
+  const subscribe = conn.commands.find((c) => c.type === "subscribe");
+  let s = conn.state;
+  const sub = feed(s, {
+    type: "subscribed",
+    nowMs: now,
+    connectionId: s.connectionId,
+    ref: subscribe?.type === "subscribe" ? subscribe.ref : -1,
+    granted: [1],
+  });
+  s = sub.state;
+  const pending = [...conn.commands, ...sub.commands].flatMap((c) =>
+    c.type === "publish" && c.qos === 1 ? [c.ref] : [],
+  );
+  const delivered0 = s.counters.delivered;
+  let maxMs = 0;
+  let steps = 0;
+  const t0 = performance.now();
+  while (s.counters.delivered - delivered0 < rows && pending.length > 0) {
+    const ref = pending.shift()!;
+    const t = performance.now();
+    const r = feed(s, { type: "published", nowMs: now, connectionId: s.connectionId, ref });
+    maxMs = Math.max(maxMs, performance.now() - t);
+    steps++;
+    s = r.state;
+    for (const c of r.commands) if (c.type === "publish") pending.push(c.ref);
+  }
+  const total = performance.now() - t0;
+  const delivered = s.counters.delivered - delivered0;
+  return { microsPerRow: (total * 1000) / delivered, rowsPerStep: delivered / steps, maxMs };
+};
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+const main = async () => {
+  const big = Number(process.env.BENCH_BIG ?? 1_000_000);
+  const small = 1_000;
+  const batch = 20_000;
+  console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}`);
+  throughput(20_000); // warm-up
+  const tp = throughput(200_000);
+  console.log(
+    `throughput: ${tp.steps} steps in ${tp.seconds.toFixed(2)} s = ${Math.round(tp.stepsPerSecond)} steps/s, ${Math.round(tp.deliveredPerSecond)} messages delivered/s`,
+  );
+  gc();
+  const smallRun = await submitCost(small, batch);
+  gc();
+  const bigRun = await submitCost(big, batch);
+  gc();
+  const heapAfter = process.memoryUsage().heapUsed;
+  const ratio = bigRun.microsPerStep / smallRun.microsPerStep;
+  const ratioNoGc = bigRun.microsPerStepNoGc / smallRun.microsPerStepNoGc;
+  console.log(
+    `submit step with ${small} queued: ${smallRun.microsPerStep.toFixed(2)} µs (${smallRun.microsPerStepNoGc.toFixed(2)} without GC pauses); with ${big} queued: ${bigRun.microsPerStep.toFixed(2)} µs (${bigRun.microsPerStepNoGc.toFixed(2)}); ratio ${ratio.toFixed(2)} (${ratioNoGc.toFixed(2)} without GC pauses)`,
+  );
+  const bytesPerRow = (heapAfter - smallRun.heapBefore) / (big + batch);
+  console.log(`heap per queued row (approx.): ${Math.round(bytesPerRow)} bytes`);
+  const drainSmall = drainCost(smallRun.state, small);
+  const drainBig = drainCost(bigRun.state, big);
+  const drainRatio = drainBig.microsPerRow / drainSmall.microsPerRow;
+  console.log(
+    `drain: ${small} queued ${drainSmall.microsPerRow.toFixed(2)} µs/row; ${big} queued ${drainBig.microsPerRow.toFixed(2)} µs/row (ratio ${drainRatio.toFixed(2)}, ${drainBig.rowsPerStep.toFixed(0)} rows per publish, slowest step ${drainBig.maxMs.toFixed(1)} ms)`,
+  );
+
+  const section = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus()[0]?.model ?? "cpu"} (${os.cpus().length} cores), Node ${process.version}; \`npm run bench:core\`.`,
+    "",
+    "| measure | value |",
+    "|---|---|",
+    `| submit + publish + ack cycles | ${Math.round(tp.stepsPerSecond).toLocaleString("en")} steps/s (${Math.round(tp.deliveredPerSecond).toLocaleString("en")} messages delivered/s) |`,
+    `| submit step, ${small.toLocaleString("en")} rows queued | ${smallRun.microsPerStep.toFixed(2)} µs (${smallRun.microsPerStepNoGc.toFixed(2)} µs excluding GC pauses) |`,
+    `| submit step, ${big.toLocaleString("en")} rows queued | ${bigRun.microsPerStep.toFixed(2)} µs (${bigRun.microsPerStepNoGc.toFixed(2)} µs excluding GC pauses) |`,
+    `| **submit ratio ${big.toLocaleString("en")} / ${small.toLocaleString("en")}** | **${ratio.toFixed(2)}** (${ratioNoGc.toFixed(2)} excluding GC pauses) |`,
+    `| draining ${small.toLocaleString("en")} queued rows | ${drainSmall.microsPerRow.toFixed(2)} µs per row |`,
+    `| draining ${big.toLocaleString("en")} queued rows | ${drainBig.microsPerRow.toFixed(2)} µs per row (${drainBig.rowsPerStep.toFixed(0)} rows per publish; slowest single step ${drainBig.maxMs.toFixed(1)} ms) |`,
+    `| **drain ratio ${big.toLocaleString("en")} / ${small.toLocaleString("en")}** | **${drainRatio.toFixed(2)}** |`,
+    `| heap per queued row (approx.) | ${Math.round(bytesPerRow)} bytes |`,
+  ].join("\n");
+  const docPath = fileURLToPath(new URL("../../../docs/benchmarks.md", import.meta.url));
+  const doc = readFileSync(docPath, "utf8");
+  const start = "<!-- bench:core:start -->";
+  const end = "<!-- bench:core:end -->";
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) {
+    writeFileSync(docPath, `${doc.slice(0, i + start.length)}\n${section}\n${doc.slice(j)}`);
+    console.log(`written to ${docPath}`);
+  }
+};
+
+void main();
