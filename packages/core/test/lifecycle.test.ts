@@ -318,6 +318,14 @@ describe("cycle: operations", () => {
     expect(h.handedOut).toEqual([]);
   });
 
+  it("ignores an operation whose target id cannot be a topic level", () => {
+    const h = online();
+    h.deliver("s/ds", "510,a/b");
+    h.persistAll();
+    expect(h.reports().at(-1)).toMatchObject({ kind: "operation-ignored", raw: ["510", "a/b"] });
+    expect(h.publishes().some((p) => p.topic.includes("a/b"))).toBe(false);
+  });
+
   it("sends child operation statuses on the child's topic", () => {
     const h = new Harness({ ...passwordConfig, children: [{ id: "kid" }] });
     h.bringOnline();

@@ -1028,6 +1028,15 @@ const onStaticLine = (tx: Tx, row: Row): void => {
       tx.report({ kind: "downstream", message: { ...decoded } });
       return;
   }
+  if (deviceId !== tx.config.deviceId && E.isLeft(validateChildId(deviceId))) {
+    // Its status would need a topic level this id cannot be: nothing safe to answer.
+    tx.report({
+      kind: "operation-ignored",
+      reason: `target device id "${deviceId}" is not a valid topic level`,
+      raw: row,
+    });
+    return;
+  }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
   const twin = findRedelivered(tx.s.journal, row);
   if (twin !== undefined) {
