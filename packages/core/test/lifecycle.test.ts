@@ -139,6 +139,28 @@ describe("startup", () => {
     ).toEqual([3, 4]);
   });
 
+  it("certificate devices connect without a password and refresh their JWT at half its lifetime", () => {
+    const h = new Harness({ deviceId: "cert1", auth: { mode: "certificate" } });
+    const [connect] = commandsOf(h.start(), "connect");
+    expect(connect).toMatchObject({ clientId: "d:cert1", username: null, password: null });
+    expect(commandsOf(h.connack(), "subscribe")[0]?.topics.map((t) => t.topic)).toEqual([
+      "s/ds",
+      "s/e",
+      "s/dat",
+    ]);
+    const online = h.suback();
+    expect(commandsOf(online, "publish").filter((p) => p.topic === "s/uat")).toHaveLength(1);
+    const b64 = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "");
+    const jwt = `${b64({ alg: "none" })}.${b64({ iat: 1000, exp: 4600 })}.sig`;
+    const received = h.deliver("s/dat", `71,${jwt}`);
+    expect(h.reports().at(-1)).toEqual({ kind: "token", token: jwt, refreshInMs: 1_800_000 });
+    expect(commandsOf(received, "timer-set")).toEqual([
+      { type: "timer-set", key: "token-refresh", atMs: h.now + 1_800_000 },
+    ]);
+    const refresh = h.advance(1_800_000);
+    expect(commandsOf(refresh, "publish").filter((p) => p.topic === "s/uat")).toHaveLength(1);
+  });
+
   it("does not re-send unchanged inventory on a new session, but always 100/101 and 500", () => {
     const h = new Harness(bootstrapConfig);
     h.bringOnline({ credentials: { tenant: "t", user: "u", password: "p" } });
