@@ -27,7 +27,7 @@ const cfg = decodeConfig({
 if (E.isLeft(cfg)) throw new Error("bad bench config");
 const config = cfg.right;
 
-let now = 0;
+const now = 0;
 const measurement = (value: number): Event => ({
   type: "submit",
   nowMs: now,
@@ -47,7 +47,9 @@ const online = (): { state: EngineState; inflight: number[] } => {
 };
 
 const throughput = (messages: number) => {
-  let { state, inflight } = online();
+  const start = online();
+  let state = start.state;
+  const inflight = start.inflight;
   let steps = 0;
   const t0 = performance.now();
   let submitted = 0;
