@@ -28,7 +28,9 @@ const baseConfig = {
   deviceId: "dev",
   auth: { mode: "bootstrap", bootstrapPassword: "bs" },
   children: [{ id: "kid" }, { id: "grandkid", parent: "kid" }],
-  supportedOperations: ["c8y_Restart", "c8y_Command"],
+  supportedOperations: ["c8y_Restart", "c8y_Command", "set_wifi"],
+  customTemplates: ["ops"],
+  customOperations: [{ xid: "ops", messageId: "dm1", fragment: "set_wifi", operationIdField: 0 }],
   inventory: { requiredIntervalMinutes: 5 },
   inflightWindow: 3,
   outbox: { measurement: { maxMessages: 1 }, event: { maxMessages: 2, maxBytes: 200 } },
@@ -74,6 +76,13 @@ const moveArb = fc.oneof(
     }),
   },
   { weight: 12, arbitrary: fc.record({ k: fc.constant("op" as const), line: fc.constantFrom(...opLines) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant("custom-op" as const),
+      line: fc.constantFrom("dm1,dev,41,a", "dm1,kid,42,b", "dm1,dev,,c", "dm9,dev,1"),
+    }),
+  },
   {
     weight: 8,
     arbitrary: fc.record({ k: fc.constant("finish" as const), which: fc.nat(3), ok: fc.boolean() }),
@@ -254,6 +263,9 @@ const run = (moves: readonly Move[], provisioned = false) => {
         break;
       case "op":
         exec(() => h.deliver("s/ds", m.line));
+        break;
+      case "custom-op":
+        exec(() => h.deliver("s/dc/ops", m.line));
         break;
       case "finish": {
         const open = h.handedOut.filter((o) => h.state.journal.entries[o.key]?.stage === "executing");

@@ -348,6 +348,65 @@ describe("cycle: operations", () => {
     expect(h.publishes().some((p) => p.topic.includes("a/b"))).toBe(false);
   });
 
+  it("reports status by id (504/506/505) for custom-template operations that carry the operation id", () => {
+    const h = new Harness({
+      ...passwordConfig,
+      supportedOperations: ["c8y_Restart", "set_wifi"],
+      customTemplates: ["ops"],
+      customOperations: [{ xid: "ops", messageId: "dm1", fragment: "set_wifi", operationIdField: 0 }],
+    });
+    h.bringOnline();
+    h.ackAll();
+    h.deliver("s/dc/ops", "dm1,dev2,4711,Factory Wifi,WPA3\ndm1,dev2,4712,Guest,WPA2\nzz9,dev2,x");
+    h.persistAll();
+    expect(h.handedOut[0]).toMatchObject({
+      fragment: "set_wifi",
+      operation: {
+        template: "custom",
+        xid: "ops",
+        operationId: "4711",
+        values: ["4711", "Factory Wifi", "WPA3"],
+      },
+    });
+    h.finish(h.handedOut[0]!.key, { status: "successful" });
+    h.persistAll();
+    h.finish(h.handedOut[1]!.key, { status: "failed", reason: "no such network" });
+    h.ackAll();
+    expect(h.rowsOn("s/us").filter((r) => /^50[4-6]/.test(r))).toEqual([
+      "504,4711",
+      "506,4711",
+      "504,4712",
+      "505,4712,no such network",
+    ]);
+    // A line of the collection that is not an operation reaches the application as it is.
+    expect(h.reports()).toContainEqual({
+      kind: "downstream",
+      message: { kind: "custom", xid: "ops", row: ["zz9", "dev2", "x"] },
+    });
+  });
+
+  it("shortens a failure reason that would exceed the publish limit, measured after escaping", () => {
+    const h = online();
+    h.deliver("s/ds", "511,dev2,run");
+    h.persistAll();
+    h.finish(h.handedOut[0]!.key, { status: "failed", reason: '"'.repeat(20_000) });
+    h.ackAll();
+    const failed = h.publishes().find((p) => p.payload.startsWith("502,"))!;
+    expect(failed.payload.endsWith('…(truncated)"')).toBe(true);
+    expect(failed.payload.length).toBeLessThanOrEqual(16_184);
+  });
+
+  it("fails an operation whose success result cannot fit one publish", () => {
+    const h = online();
+    h.deliver("s/ds", "511,dev2,cat big");
+    h.persistAll();
+    h.finish(h.handedOut[0]!.key, { status: "successful", parameters: ["x".repeat(17_000)] });
+    h.ackAll();
+    expect(h.rowsOn("s/us")).toContain(
+      "502,c8y_Command,operation result exceeds the 16184-byte publish limit",
+    );
+  });
+
   it("sends child operation statuses on the child's topic", () => {
     const h = new Harness({ ...passwordConfig, children: [{ id: "kid" }] });
     h.bringOnline();

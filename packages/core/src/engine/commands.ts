@@ -5,7 +5,7 @@
  * persist → persisted/persist-failed, timer-set → timer-fired).
  */
 import * as t from "io-ts";
-import type { Operation } from "../smartrest/downstream.js";
+import type { AnyOperation } from "./journal.js";
 import type { Report } from "./reports.js";
 
 const Qos = t.union([t.literal(0), t.literal(1), t.literal(2)]);
@@ -57,5 +57,5 @@ type Precise<K extends Loose["type"], Extra> = Omit<Extract<Loose, { type: K }>,
 /** The precise command type produced by `step` (the codec above checks the shape when reading logs). */
 export type Command =
   | Exclude<Loose, { type: "execute-operation" | "report" }>
-  | Precise<"execute-operation", { operation: Operation }>
+  | Precise<"execute-operation", { operation: AnyOperation }>
   | Precise<"report", { report: Report }>;

@@ -76,6 +76,12 @@ const ConfigInput = t.intersection([
     children: t.array(ChildInput),
     subscribeErrors: t.boolean,
     customTemplates: t.array(Xid),
+    customOperations: t.array(
+      t.intersection([
+        t.type({ xid: Xid, messageId: NonEmpty, fragment: NonEmpty }),
+        t.partial({ operationIdField: intRange("operationIdField", 0, 1000) }),
+      ]),
+    ),
     supportedOperations: t.array(NonEmpty),
     inventory: t.partial({
       requiredIntervalMinutes: refine(t.number, "Integer", (n) =>
@@ -143,6 +149,19 @@ export interface ClassLimits {
   readonly maxBytes: number;
 }
 
+/**
+ * A response template of a custom collection that renders operations: lines
+ * `<messageId>,<target device>,<values…>` on `s/dc/<xid>` are operations of `fragment`.
+ * When `operationIdField` names the value holding the platform's operation id, status is
+ * reported by id (504/505/506) instead of by fragment (501/502/503).
+ */
+export interface CustomOperationConfig {
+  readonly xid: string;
+  readonly messageId: string;
+  readonly fragment: string;
+  readonly operationIdField?: number;
+}
+
 export interface InventoryConfig {
   readonly requiredIntervalMinutes?: number;
   readonly hardware?: { readonly serialNumber?: string; readonly model?: string; readonly revision?: string };
@@ -167,6 +186,8 @@ export interface EngineConfig {
   readonly children: readonly ChildConfig[];
   readonly subscribeErrors: boolean;
   readonly customTemplates: readonly string[];
+  /** `s/dc/<X-ID>` response-template lines that are operations (see `CustomOperationConfig`). */
+  readonly customOperations: readonly CustomOperationConfig[];
   /** Operation fragments the application handles; declared with 114, others are failed. */
   readonly supportedOperations: readonly string[];
   readonly inventory: InventoryConfig;
@@ -250,6 +271,15 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
   };
   if (backoff.capMs < backoff.floorMs)
     problems.push({ path: "backoff.capMs", message: "must be ≥ backoff.floorMs" });
+  const customTemplates = c.customTemplates ?? [];
+  (c.customOperations ?? []).forEach((op, i) => {
+    if (!customTemplates.includes(op.xid)) {
+      problems.push({
+        path: `customOperations.${i}.xid`,
+        message: `"${op.xid}" is not in customTemplates (not subscribed)`,
+      });
+    }
+  });
   const children = (c.children ?? []).map((child) => ({
     id: child.id,
     name: child.name ?? child.id,
@@ -278,7 +308,8 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     auth,
     children: ordered.right,
     subscribeErrors: c.subscribeErrors ?? true,
-    customTemplates: c.customTemplates ?? [],
+    customTemplates,
+    customOperations: c.customOperations ?? [],
     supportedOperations: c.supportedOperations ?? [],
     inventory: c.inventory ?? {},
     keepAliveSeconds: c.keepAliveSeconds ?? 60,

@@ -6,7 +6,13 @@ export * from "./reports.js";
 export * from "./state.js";
 export * from "./step.js";
 export * from "./durable.js";
-export { type Journal, type JournalEntry, type JournalStage } from "./journal.js";
+export {
+  type AnyOperation,
+  type CustomOperation,
+  type Journal,
+  type JournalEntry,
+  type JournalStage,
+} from "./journal.js";
 export { type Outbox, type OutboxEntry, heldCount, queuedCount } from "./outbox.js";
 export * as Queue from "./queue.js";
 export * from "./log.js";

@@ -15,6 +15,21 @@
  */
 import * as t from "io-ts";
 import type { Operation } from "../smartrest/downstream.js";
+
+/** An operation rendered by a custom response template on `s/dc/<xid>`. */
+export interface CustomOperation {
+  readonly template: "custom";
+  readonly xid: string;
+  readonly messageId: string;
+  readonly fragment: string;
+  readonly deviceId: string;
+  /** The line's values after the target device id. */
+  readonly values: readonly string[];
+  /** The platform's operation id, when the template carries it. */
+  readonly operationId?: string;
+}
+
+export type AnyOperation = Operation | CustomOperation;
 import type { Row } from "../smartrest/types.js";
 
 export type JournalStage = "received" | "executing" | "finished";
@@ -27,7 +42,11 @@ export interface JournalEntry {
   /** The line as received, for redelivery detection. */
   readonly raw: Row;
   /** The decoded operation, or null when it cannot be executed (see `failure`). */
-  readonly operation: Operation | null;
+  readonly operation: AnyOperation | null;
+  /** Custom collection the line came from (`s/dc/<xid>`), or null for `s/ds`. */
+  readonly xid: string | null;
+  /** Platform operation id when known: status then goes by id (504/505/506). */
+  readonly operationId: string | null;
   /** Why the operation will be failed without being handed out (malformed, unsupported). */
   readonly failure: string | null;
   readonly stage: JournalStage;
@@ -51,15 +70,18 @@ export const emptyJournal: Journal = { entries: {}, nextSeq: 1 };
 export const journalKey = (seq: number): string => `op-${seq}`;
 
 /** Durable form of an entry (what `persist` writes under `journal/<key>`). */
-export const DurableJournalEntryCodec = t.type({
-  key: t.string,
-  seq: t.number,
-  deviceId: t.string,
-  fragment: t.string,
-  raw: t.array(t.string),
-  failure: t.union([t.string, t.null]),
-  stage: t.union([t.literal("received"), t.literal("executing"), t.literal("finished")]),
-});
+export const DurableJournalEntryCodec = t.intersection([
+  t.type({
+    key: t.string,
+    seq: t.number,
+    deviceId: t.string,
+    fragment: t.string,
+    raw: t.array(t.string),
+    failure: t.union([t.string, t.null]),
+    stage: t.union([t.literal("received"), t.literal("executing"), t.literal("finished")]),
+  }),
+  t.partial({ xid: t.string }),
+]);
 export type DurableJournalEntry = t.TypeOf<typeof DurableJournalEntryCodec>;
 
 export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
@@ -70,6 +92,7 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
   raw: [...e.raw],
   failure: e.failure,
   stage: e.stage,
+  ...(e.xid === null ? {} : { xid: e.xid }),
 });
 
 export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
@@ -77,9 +100,12 @@ export const openEntries = (journal: Journal): JournalEntry[] => Object.values(j
 const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** The entry a freshly received line duplicates: same line, still PENDING on the platform. */
-export const findRedelivered = (journal: Journal, raw: Row): JournalEntry | undefined =>
+export const findRedelivered = (journal: Journal, raw: Row, xid: string | null): JournalEntry | undefined =>
   openEntries(journal).find(
-    (e) => sameRow(e.raw, raw) && (e.stage === "received" || (e.stage === "executing" && !e.executingAcked)),
+    (e) =>
+      e.xid === xid &&
+      sameRow(e.raw, raw) &&
+      (e.stage === "received" || (e.stage === "executing" && !e.executingAcked)),
   );
 
 /** The oldest unfinished entry of (device, fragment): the only one that may run. */

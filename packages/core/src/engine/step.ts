@@ -89,6 +89,8 @@ import {
   removeEntry,
   toDurable,
   unfinishedCount,
+  type AnyOperation,
+  type CustomOperation,
   type JournalEntry,
 } from "./journal.js";
 import {
@@ -119,7 +121,7 @@ import {
   type Xid,
 } from "../smartrest/topics.js";
 import { encodeUpstream, priorityClassOf, type UpstreamMessage } from "../smartrest/upstream.js";
-import { DOWNSTREAM_SPECS, decodeDownstreamRow, type Operation } from "../smartrest/downstream.js";
+import { DOWNSTREAM_SPECS, decodeDownstreamRow } from "../smartrest/downstream.js";
 import { decodeCredentials, decodeErrorLine, decodeToken } from "../smartrest/control.js";
 import type { Row, TemplateError } from "../smartrest/types.js";
 
@@ -350,11 +352,17 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
         invalid(key, formatProblems(entry.left));
       } else {
         const d = entry.right;
-        const decoded = decodeDownstreamRow(d.raw);
+        const xid = d.xid ?? null;
+        const again =
+          xid === null ? staticCandidate(tx.config, d.raw) : customCandidate(tx.config, xid, d.raw);
+        const candidate = "candidate" in again ? again.candidate : null;
+        const { xid: _x, ...stored } = d;
         const restored: JournalEntry = {
-          ...d,
+          ...stored,
           raw: d.raw,
-          operation: decoded.kind === "operation" ? decoded.operation : null,
+          xid,
+          operationId: candidate?.operationId ?? null,
+          operation: candidate?.operation ?? null,
           executingAcked: false,
           handedOut: false,
           persistRef: null,
@@ -895,10 +903,10 @@ const onMessage = (tx: Tx, topic: string, payload: string): void => {
   for (const row of rows.right) {
     switch (route.kind) {
       case "static":
-        onStaticLine(tx, row);
+        onOperationLine(tx, row, null);
         break;
       case "custom":
-        tx.report({ kind: "downstream", message: { kind: "custom", xid: route.xid, row: [...row] } });
+        onOperationLine(tx, row, route.xid);
         break;
       case "error":
         onErrorLine(tx, row);
@@ -995,39 +1003,112 @@ const onErrorLine = (tx: Tx, row: Row): void => {
 // ---------------------------------------------------------------------------------------------
 // Operations (Step B)
 
-const onStaticLine = (tx: Tx, row: Row): void => {
+/** What a downstream line asks for, before the journal takes it over. */
+interface OperationCandidate {
+  readonly deviceId: string;
+  readonly fragment: string;
+  readonly operation: AnyOperation | null;
+  readonly failure: string | null;
+  readonly xid: string | null;
+  readonly operationId: string | null;
+}
+
+/** An `s/ds` line as an operation candidate, or undefined (reported) when it is none. */
+export const staticCandidate = (
+  config: EngineConfig,
+  row: Row,
+): { candidate: OperationCandidate } | { report: Report } => {
   const decoded = decodeDownstreamRow(row);
-  let deviceId: string;
-  let fragment: string;
-  let operation: Operation | null = null;
-  let failure: string | null = null;
   switch (decoded.kind) {
-    case "operation":
-      operation = decoded.operation;
-      deviceId = operation.deviceId;
-      fragment = operation.fragment;
-      if (tx.config.supportedOperations.length > 0 && !tx.config.supportedOperations.includes(fragment)) {
-        failure = `operation ${fragment} is not supported by this device`;
-      }
-      break;
+    case "operation": {
+      const { deviceId, fragment } = decoded.operation;
+      const failure =
+        config.supportedOperations.length > 0 && !config.supportedOperations.includes(fragment)
+          ? `operation ${fragment} is not supported by this device`
+          : null;
+      return {
+        candidate: {
+          deviceId,
+          fragment,
+          operation: decoded.operation,
+          failure,
+          xid: null,
+          operationId: null,
+        },
+      };
+    }
     case "malformed": {
-      const known = FRAGMENT_OF_TEMPLATE.get(decoded.templateId);
-      if (known === undefined || decoded.deviceId === undefined) {
-        tx.report({ kind: "operation-ignored", reason: decoded.reason, raw: row });
-        return;
+      const fragment = FRAGMENT_OF_TEMPLATE.get(decoded.templateId);
+      if (fragment === undefined || decoded.deviceId === undefined) {
+        return { report: { kind: "operation-ignored", reason: decoded.reason, raw: row } };
       }
-      deviceId = decoded.deviceId;
-      fragment = known;
-      failure = `malformed ${decoded.templateId} line: ${decoded.reason}`;
-      break;
+      const failure = `malformed ${decoded.templateId} line: ${decoded.reason}`;
+      return {
+        candidate: {
+          deviceId: decoded.deviceId,
+          fragment,
+          operation: null,
+          failure,
+          xid: null,
+          operationId: null,
+        },
+      };
     }
     case "unsupported":
-      tx.report({ kind: "operation-ignored", reason: `unknown template ${decoded.templateId}`, raw: row });
-      return;
+      return {
+        report: { kind: "operation-ignored", reason: `unknown template ${decoded.templateId}`, raw: row },
+      };
     default:
-      tx.report({ kind: "downstream", message: { ...decoded } });
-      return;
+      return { report: { kind: "downstream", message: { ...decoded } } };
   }
+};
+
+/** An `s/dc/<xid>` line: an operation when configured in `customOperations`, else a plain report. */
+export const customCandidate = (
+  config: EngineConfig,
+  xid: string,
+  row: Row,
+): { candidate: OperationCandidate } | { report: Report } => {
+  const mapping = config.customOperations.find((m) => m.xid === xid && m.messageId === row[0]);
+  if (mapping === undefined)
+    return { report: { kind: "downstream", message: { kind: "custom", xid, row: [...row] } } };
+  const [messageId = "", deviceId = "", ...values] = row;
+  if (deviceId === "") {
+    return {
+      report: {
+        kind: "operation-ignored",
+        reason: `custom operation ${messageId} without a device id`,
+        raw: row,
+      },
+    };
+  }
+  const idValue = mapping.operationIdField === undefined ? undefined : values[mapping.operationIdField];
+  const operationId = idValue !== undefined && /^[0-9A-Za-z_-]+$/.test(idValue) ? idValue : null;
+  const failure =
+    mapping.operationIdField !== undefined && operationId === null
+      ? `custom operation ${messageId}: no operation id in value ${mapping.operationIdField}`
+      : config.supportedOperations.length > 0 && !config.supportedOperations.includes(mapping.fragment)
+        ? `operation ${mapping.fragment} is not supported by this device`
+        : null;
+  const operation: CustomOperation = {
+    template: "custom",
+    xid,
+    messageId,
+    fragment: mapping.fragment,
+    deviceId,
+    values,
+    ...(operationId === null ? {} : { operationId }),
+  };
+  return { candidate: { deviceId, fragment: mapping.fragment, operation, failure, xid, operationId } };
+};
+
+const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
+  const decoded = xid === null ? staticCandidate(tx.config, row) : customCandidate(tx.config, xid, row);
+  if ("report" in decoded) {
+    tx.report(decoded.report);
+    return;
+  }
+  const { deviceId, fragment, operation, failure, operationId } = decoded.candidate;
   if (deviceId !== tx.config.deviceId && E.isLeft(validateChildId(deviceId))) {
     // Its status would need a topic level this id cannot be: nothing safe to answer.
     tx.report({
@@ -1038,7 +1119,7 @@ const onStaticLine = (tx: Tx, row: Row): void => {
     return;
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
-  const twin = findRedelivered(tx.s.journal, row);
+  const twin = findRedelivered(tx.s.journal, row, xid);
   if (twin !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
     tx.set({ journal: putEntry(tx.s.journal, { ...twin, duplicates: twin.duplicates + 1 }) });
@@ -1057,6 +1138,8 @@ const onStaticLine = (tx: Tx, row: Row): void => {
     fragment,
     raw: row,
     operation,
+    xid,
+    operationId,
     failure,
     stage: "received",
     executingAcked: false,
@@ -1091,7 +1174,12 @@ const advance = (tx: Tx, deviceId: string, fragment: string): void => {
       return;
     }
     // stage "received", durable: announce EXECUTING together with the stage change.
-    enqueueStatus(tx, head, ["501", fragment], "executing");
+    enqueueStatus(
+      tx,
+      head,
+      head.operationId === null ? ["501", fragment] : ["504", head.operationId],
+      "executing",
+    );
     if (head.failure !== null || head.operation === null) {
       const reason = head.failure ?? "operation could not be decoded";
       tx.count((c) => ({ operationsFailed: c.operationsFailed + 1 }));
@@ -1106,12 +1194,19 @@ const advance = (tx: Tx, deviceId: string, fragment: string): void => {
   }
 };
 
+/** 503/502 by fragment, or 506/505 by id when the platform's operation id is known. */
+const terminalStatusRow = (entry: JournalEntry, outcome: OperationOutcome): Row => {
+  const byId = entry.operationId;
+  if (outcome.status === "successful") {
+    const parameters = outcome.parameters ?? [];
+    return byId === null ? ["503", entry.fragment, ...parameters] : ["506", byId, ...parameters];
+  }
+  return byId === null ? ["502", entry.fragment, outcome.reason] : ["505", byId, outcome.reason];
+};
+
 /** Queues the terminal status (persisted with the stage change) and lets the next operation start. */
 const finishOperation = (tx: Tx, entry: JournalEntry, outcome: OperationOutcome): void => {
-  const row: Row =
-    outcome.status === "successful"
-      ? ["503", entry.fragment, ...(outcome.parameters ?? [])]
-      : ["502", entry.fragment, outcome.reason];
+  const row = terminalStatusRow(entry, outcome);
   const finished: JournalEntry = { ...entry, stage: "finished", persistRef: null };
   tx.set({ journal: putEntry(tx.s.journal, finished) });
   tx.persist(DURABLE.journalKey(entry.key), toDurable(finished));
@@ -1132,7 +1227,17 @@ const enqueueStatus = (
   const deviceId = entry?.deviceId ?? tx.config.deviceId;
   const topic =
     deviceId === tx.config.deviceId ? staticUp("persistent") : staticUp("persistent", deviceId as ChildId);
-  const line = serializeRow(row);
+  const line = fitStatusLine(topic, row);
+  if (line === undefined) {
+    // A result too large for one publish: the operation fails instead of staying EXECUTING.
+    if (marks === "terminal" && entry !== undefined) {
+      const reason = "operation result exceeds the 16184-byte publish limit";
+      enqueueStatus(tx, entry, terminalStatusRow(entry, { status: "failed", reason }), marks);
+    } else {
+      tx.report({ kind: "rejected", reason: `operation status ${row[0] ?? ""} too large to publish` });
+    }
+    return;
+  }
   const status: OutboxEntry = {
     ref: tx.ref(),
     cls: "operation-status",
@@ -1143,22 +1248,37 @@ const enqueueStatus = (
     ...(entry !== undefined && marks === "terminal" ? { opKey: entry.key } : {}),
     ...(entry !== undefined && marks === "executing" ? { opKey: `${entry.key}#executing` } : {}),
   };
-  if (publishPacketBytes(topic, status.bytes, 1) > MAX_PUBLISH_BYTES) {
-    // A 503 result too large for one publish: fail the operation instead of sending garbage.
-    if (marks === "terminal" && row[0] === "503" && entry !== undefined) {
-      enqueueStatus(
-        tx,
-        entry,
-        ["502", entry.fragment, "operation result exceeds the 16184-byte publish limit"],
-        marks,
-      );
-      return;
-    }
-  }
   if (!enqueue(tx, status)) {
     tx.report({ kind: "rejected", reason: `operation status ${line} did not fit the outbox` });
   }
   pump(tx);
+};
+
+const fitsAlone = (topic: string, line: string): boolean =>
+  publishPacketBytes(topic, utf8ByteLength(line), 1) <= MAX_PUBLISH_BYTES;
+
+/**
+ * The serialized status line, if it fits one publish. A failure reason (502/505) that is
+ * too long is shortened — measured on the escaped line, never before escaping (thin-edge
+ * #3171) — and marked; any other oversized status gives undefined.
+ */
+const fitStatusLine = (topic: string, row: Row): string | undefined => {
+  const line = serializeRow(row);
+  if (fitsAlone(topic, line)) return line;
+  const reason = row[2];
+  if ((row[0] !== "502" && row[0] !== "505") || reason === undefined || row.length !== 3) return undefined;
+  const marker = " …(truncated)";
+  let lo = 0;
+  let hi = reason.length;
+  // Largest prefix length whose escaped line still fits.
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fitsAlone(topic, serializeRow([row[0], row[1] ?? "", reason.slice(0, mid) + marker]))) lo = mid;
+    else hi = mid - 1;
+  }
+  if (lo > 0 && /[\uD800-\uDBFF]/.test(reason.charAt(lo - 1))) lo--; // never split a surrogate pair
+  const shortened = serializeRow([row[0], row[1] ?? "", reason.slice(0, lo) + marker]);
+  return fitsAlone(topic, shortened) ? shortened : undefined;
 };
 
 const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
