@@ -819,6 +819,8 @@ const onSubmit = (
     tx.count((c) => ({ rejected: c.rejected + 1 }));
     tx.report(tag === undefined ? { kind: "rejected", reason } : { kind: "rejected", reason, tag });
   };
+  // Before `start` the stored outbox is not restored yet: refs could collide with stored ones.
+  if (tx.s.phase.name === "idle") return reject("engine not started");
   if (tx.s.phase.name === "stopping") return reject("engine is stopping");
   let childId: ChildId | undefined;
   if (child !== undefined && child !== tx.config.deviceId) {
