@@ -2,9 +2,9 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-/** The core is a pure reducer: no I/O, no clock, no ambient randomness. */
+/** The core and the platform model are pure reducers: no I/O, no clock, no ambient randomness. */
 const impure =
-  "packages/core is pure: time and randomness arrive in events/state, I/O belongs to interpreters";
+  "packages/core and packages/platform are pure: time and randomness arrive in inputs/state, I/O belongs to interpreters";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "**/.c8ylink/**", "coverage/**"] },
@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["packages/core/src/**/*.ts"],
+    files: ["packages/core/src/**/*.ts", "packages/platform/src/**/*.ts"],
     rules: {
       "no-restricted-globals": [
         "error",

@@ -1,0 +1,524 @@
+/**
+ * The interpreter: runs `@c8ylink/core`'s `step` against the real world (MQTT.js, timers,
+ * storage). It takes no protocol decisions: it executes commands and reports results.
+ *
+ * ## Interpreter contract
+ *
+ * 1. `feed(input)` stamps the input with `nowMs` from the injected clock (never decreasing),
+ *    calls `step`, records the step, runs the invariant hook, then executes the returned
+ *    commands in list order.
+ * 2. Results of effects (CONNACK, SUBACK, PUBACK, incoming messages, timer fires, storage
+ *    results, operation outcomes) are never fed from inside command execution: they are put on
+ *    a FIFO queue and fed one at a time from a fresh macrotask (`setImmediate`). A `feed` while
+ *    commands execute is a bug and throws (re-entrancy assertion).
+ * 3. `report` and `execute-operation` commands are handed to the embedding layer after the
+ *    whole command list ran, so a listener may call `feed` (e.g. submit) synchronously.
+ * 4. Every connection is a new MQTT.js client tied to the command's `connectionId`. MQTT.js's
+ *    own recovery is switched off (no reconnect, no resubscribe, no offline queue), so the
+ *    core's view of the session is the only one: publishes and subscribes are only handed to
+ *    a client that is connected, otherwise they are dropped silently and the connection-loss
+ *    event that must follow makes the core requeue them.
+ * 5. After a `disconnect` command (or `close()`), nothing more is reported for that
+ *    connection id. Results from superseded connections may still be reported; the core
+ *    ignores stale ids.
+ * 6. Persists run one after another, in command order; each reports `persisted` or
+ *    `persist-failed`.
+ * 7. One OS timer per key; `timer-set` replaces it. A timer that fires before the clock
+ *    reaches its deadline (timer granularity) is re-armed, so `timer-fired` always carries
+ *    `nowMs >= atMs`.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
+import {
+  step,
+  initialState,
+  type Command,
+  type EngineConfig,
+  type EngineState,
+  type Event,
+  type Report,
+} from "@c8ylink/core";
+import { monotonicClock, type Clock } from "./clock.js";
+import type { Storage } from "./storage.js";
+
+/** An event without its timestamp: the driver adds `nowMs` when it feeds it. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventInput = DistributiveOmit<Event, "nowMs">;
+
+export type ExecuteOperationCommand = Extract<Command, { type: "execute-operation" }>;
+type ConnectCommand = Extract<Command, { type: "connect" }>;
+type SubscribeCommand = Extract<Command, { type: "subscribe" }>;
+type PublishCommand = Extract<Command, { type: "publish" }>;
+
+/** TLS material and verification for `mqtts://` and `wss://` URLs. */
+export interface TlsOptions {
+  /** Trusted CA certificate(s), PEM. Default: Node's built-in roots. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate chain, PEM (certificate authentication). */
+  readonly cert?: string | Buffer;
+  /** Client private key, PEM. */
+  readonly key?: string | Buffer;
+  /** Verify the server certificate (default true; only switch off against a test broker). */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** Receives every step for the event log. */
+export interface StepRecorder {
+  record(event: Event, commands: readonly Command[]): void;
+}
+
+/** Called after every step; throw to declare the state broken (the driver then faults). */
+export type InvariantCheck = (
+  before: EngineState,
+  event: Event,
+  after: EngineState,
+  commands: readonly Command[],
+) => void;
+
+export interface DriverOptions {
+  readonly config: EngineConfig;
+  /** Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://` (WebSocket path defaults to `/mqtt`). */
+  readonly url: string;
+  readonly storage: Storage;
+  readonly clock?: Clock;
+  readonly tls?: TlsOptions;
+  readonly recorder?: StepRecorder;
+  readonly checkInvariants?: InvariantCheck;
+  /** Every `report` command, after the step's commands ran. */
+  readonly onReport?: (report: Report) => void;
+  /** Every `execute-operation` command, after the step's commands ran. */
+  readonly onExecute?: (command: ExecuteOperationCommand) => void;
+  /** After every step (state already updated, notifications delivered). */
+  readonly onStep?: (event: Event, commands: readonly Command[], state: EngineState) => void;
+  /** The driver stopped working (invariant violated, internal error). It will not feed again. */
+  readonly onFault?: (error: Error) => void;
+  /** A listener threw; the driver carries on. Default: `console.error`. */
+  readonly onListenerError?: (error: unknown) => void;
+  /** Replaces `mqtt.connect` (instrumentation, tests). */
+  readonly mqttConnect?: (url: string, options: IClientOptions) => MqttClient;
+}
+
+/** One MQTT.js client and what is known about it. */
+interface Connection {
+  readonly id: number;
+  readonly client: MqttClient;
+  /** CONNACK 0 seen (`connect` event). */
+  connected: boolean;
+  /** A CONNACK was received on this socket (a second one is a mid-session refusal). */
+  connackSeen: boolean;
+  /** Return code of a CONNACK refusal, at connect time or mid-session. */
+  refusedCode: number | null;
+  lastError: string | null;
+  /** The engine asked to end it (or the driver closed): report nothing more. */
+  ended: boolean;
+  /** The end of this connection was reported. */
+  reported: boolean;
+}
+
+type Notification =
+  | { readonly kind: "report"; readonly report: Report }
+  | { readonly kind: "execute"; readonly command: ExecuteOperationCommand };
+
+/** Upper bound on queued results fed in one macrotask before yielding to I/O. */
+const DRAIN_BATCH = 2_000;
+/** setTimeout's maximum delay. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Whether an MQTT.js error carries a numeric CONNACK / reason code. */
+const numericCode = (e: unknown): number | null => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : null;
+};
+
+export class Driver {
+  private currentState: EngineState;
+  private readonly clock: Clock;
+  private lastNowMs = Number.NEGATIVE_INFINITY;
+  private readonly queue: EventInput[] = [];
+  private drainScheduled = false;
+  private executing = false;
+  private readonly notifications: Notification[] = [];
+  private delivering = false;
+  private readonly connections = new Map<number, Connection>();
+  private readonly timers = new Map<string, { handle: NodeJS.Timeout; atMs: number }>();
+  private persistChain: Promise<void> = Promise.resolve();
+  private status: "running" | "closed" | "faulted" = "running";
+  private faultError: Error | null = null;
+  private stepCount = 0;
+
+  constructor(private readonly options: DriverOptions) {
+    this.currentState = initialState(options.config);
+    this.clock = options.clock ?? monotonicClock;
+  }
+
+  /** The core state after the last step. */
+  get state(): EngineState {
+    return this.currentState;
+  }
+
+  /** Steps fed so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** The error that stopped the driver, if any. */
+  get fault(): Error | null {
+    return this.faultError;
+  }
+
+  get running(): boolean {
+    return this.status === "running";
+  }
+
+  /** Loads storage and feeds `start`. */
+  async start(): Promise<void> {
+    const durable = await this.options.storage.load();
+    this.feed({ type: "start", durable });
+  }
+
+  /**
+   * Feeds one event now and executes its commands. Returns the commands. Throws when called
+   * while commands execute (re-entrancy) and when the driver is closed or faulted.
+   */
+  feed(input: EventInput): readonly Command[] {
+    if (this.executing) {
+      throw new Error(`re-entrant feed of "${input.type}" while commands execute (interpreter contract)`);
+    }
+    if (this.status !== "running") {
+      throw this.faultError ?? new Error(`driver is ${this.status}`);
+    }
+    const nowMs = Math.max(this.lastNowMs, this.clock.nowMs());
+    this.lastNowMs = nowMs;
+    const event = { ...input, nowMs } as Event;
+    const before = this.currentState;
+    const { state, commands } = step(before, event);
+    this.currentState = state;
+    this.stepCount++;
+    try {
+      this.options.recorder?.record(event, commands);
+      this.options.checkInvariants?.(before, event, state, commands);
+    } catch (e) {
+      this.faultWith(e instanceof Error ? e : new Error(String(e)));
+      throw this.faultError ?? e;
+    }
+    this.executing = true;
+    try {
+      for (const command of commands) this.execute(command);
+    } catch (e) {
+      this.executing = false;
+      this.faultWith(new Error(`command execution failed: ${errorText(e)}`));
+      throw this.faultError ?? e;
+    } finally {
+      this.executing = false;
+    }
+    this.deliverNotifications();
+    this.safely(() => this.options.onStep?.(event, commands, state));
+    return commands;
+  }
+
+  /** Queues a result; it is fed later from a fresh macrotask, in FIFO order. */
+  post(input: EventInput): void {
+    if (this.status !== "running") return;
+    this.queue.push(input);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    for (let i = 0; i < DRAIN_BATCH && this.queue.length > 0 && this.status === "running"; i++) {
+      const next = this.queue.shift();
+      if (next === undefined) break;
+      try {
+        this.feed(next);
+      } catch {
+        return; // faulted: onFault has been told
+      }
+    }
+    if (this.queue.length > 0 && this.status === "running" && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Feeds everything queued right now (used while shutting down). */
+  drainNow(): void {
+    while (this.queue.length > 0 && this.status === "running") {
+      const next = this.queue.shift();
+      if (next !== undefined) this.feed(next);
+    }
+  }
+
+  /** Resolves once every persist issued so far has settled and its result was queued. */
+  async persistsSettled(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.persistChain;
+      await chain;
+    } while (chain !== this.persistChain);
+  }
+
+  /** Stops everything: ends every client, clears every timer, feeds nothing more. */
+  close(): void {
+    if (this.status === "running") this.status = "closed";
+    this.teardown();
+  }
+
+  private teardown(): void {
+    for (const { handle } of this.timers.values()) clearTimeout(handle);
+    this.timers.clear();
+    for (const conn of this.connections.values()) this.endConnection(conn);
+    this.connections.clear();
+    this.queue.length = 0;
+  }
+
+  private faultWith(error: Error): void {
+    if (this.status === "faulted") return;
+    this.status = "faulted";
+    this.faultError = error;
+    this.teardown();
+    this.safely(() => this.options.onFault?.(error));
+  }
+
+  private safely(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      (this.options.onListenerError ?? ((err: unknown) => console.error("c8ylink listener failed:", err)))(e);
+    }
+  }
+
+  private deliverNotifications(): void {
+    if (this.delivering) return; // the outer delivery loop picks them up, in order
+    this.delivering = true;
+    try {
+      for (let n = this.notifications.shift(); n !== undefined; n = this.notifications.shift()) {
+        const item = n;
+        if (item.kind === "report") this.safely(() => this.options.onReport?.(item.report));
+        else this.safely(() => this.options.onExecute?.(item.command));
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Command execution (synchronous; results are posted)
+
+  private execute(command: Command): void {
+    switch (command.type) {
+      case "connect":
+        return this.connect(command);
+      case "disconnect": {
+        const conn = this.connections.get(command.connectionId);
+        if (conn !== undefined) {
+          this.endConnection(conn);
+          this.connections.delete(conn.id);
+        }
+        return;
+      }
+      case "subscribe":
+        return this.subscribe(command);
+      case "publish":
+        return this.publish(command);
+      case "timer-set":
+        return this.setTimer(command.key, command.atMs);
+      case "timer-cancel": {
+        const timer = this.timers.get(command.key);
+        if (timer !== undefined) clearTimeout(timer.handle);
+        this.timers.delete(command.key);
+        return;
+      }
+      case "persist": {
+        const { ref, changes } = command;
+        const storage = this.options.storage;
+        this.persistChain = this.persistChain
+          .then(() => storage.apply(changes))
+          .then(
+            () => this.post({ type: "persisted", ref }),
+            (e: unknown) => this.post({ type: "persist-failed", ref, message: errorText(e) }),
+          );
+        return;
+      }
+      case "execute-operation":
+        this.notifications.push({ kind: "execute", command });
+        return;
+      case "report":
+        this.notifications.push({ kind: "report", report: command.report });
+        return;
+    }
+  }
+
+  private clientOptions(command: ConnectCommand): IClientOptions {
+    const tls = this.options.tls ?? {};
+    const url = new URL(this.options.url);
+    const ws = url.protocol === "ws:" || url.protocol === "wss:";
+    const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? [...tls.ca] : tls.ca;
+    const options: IClientOptions = {
+      clientId: command.clientId,
+      ...(command.username === null ? {} : { username: command.username }),
+      ...(command.password === null ? {} : { password: command.password }),
+      keepalive: command.keepAliveSeconds,
+      clean: true,
+      connectTimeout: command.timeoutMs,
+      protocolVersion: 4,
+      // MQTT.js's own recovery is off: reconnects, resubscribes and retransmission are the core's.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      reconnectOnConnackError: false,
+      manualConnect: false,
+      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    };
+    if (ca !== undefined) options.ca = ca as string | Buffer | string[] | Buffer[];
+    if (tls.cert !== undefined) options.cert = tls.cert;
+    if (tls.key !== undefined) options.key = tls.key;
+    if (ws && (url.pathname === "" || url.pathname === "/")) options.path = "/mqtt";
+    return options;
+  }
+
+  private connect(command: ConnectCommand): void {
+    const id = command.connectionId;
+    const stale = this.connections.get(id);
+    if (stale !== undefined) this.endConnection(stale);
+    let client: MqttClient;
+    try {
+      client = (this.options.mqttConnect ?? mqtt.connect)(this.options.url, this.clientOptions(command));
+    } catch (e) {
+      // Bad URL or TLS material: report it like any failed attempt; the core retries with backoff.
+      this.post({
+        type: "connect-failed",
+        connectionId: id,
+        cause: { kind: "network", message: errorText(e) },
+      });
+      return;
+    }
+    const conn: Connection = {
+      id,
+      client,
+      connected: false,
+      connackSeen: false,
+      refusedCode: null,
+      lastError: null,
+      ended: false,
+      reported: false,
+    };
+    this.connections.set(id, conn);
+    client.on("packetreceive", (packet: Packet) => {
+      if (packet.cmd !== "connack") return;
+      const code = packet.returnCode ?? packet.reasonCode ?? 0;
+      // MQTT.js drops a second CONNACK as a protocol error without its code; Cumulocity uses it
+      // to end a session with a reason (spec §1.10), so keep the code.
+      if (conn.connackSeen && code !== 0) conn.refusedCode = code;
+      conn.connackSeen = true;
+    });
+    client.on("connect", () => {
+      if (conn.ended) return;
+      conn.connected = true;
+      this.post({ type: "connected", connectionId: id });
+    });
+    client.on("error", (error: Error) => {
+      conn.lastError = errorText(error);
+      const code = numericCode(error);
+      // Numeric codes are CONNACK return codes (MQTT 3.1.1: 1..5) or MQTT.js protocol errors
+      // (≥ 128, e.g. 130 duplicate CONNACK, whose code we took from the packet above).
+      if (code !== null && code > 0 && code < 128 && !conn.connected) conn.refusedCode = code;
+    });
+    client.on("message", (topic: string, payload: Buffer, _packet: IPublishPacket) => {
+      if (conn.ended) return;
+      this.post({ type: "message", connectionId: id, topic, payload: decoder.decode(payload) });
+    });
+    client.on("close", () => {
+      if (conn.ended || conn.reported) return;
+      conn.reported = true;
+      const cause =
+        conn.refusedCode !== null
+          ? ({ kind: "refused", code: conn.refusedCode } as const)
+          : ({ kind: "network", message: conn.lastError ?? "connection closed" } as const);
+      this.post(
+        conn.connected
+          ? { type: "disconnected", connectionId: id, cause }
+          : { type: "connect-failed", connectionId: id, cause },
+      );
+      // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
+      this.endConnection(conn, true);
+      this.connections.delete(id);
+    });
+  }
+
+  /** Ends a client forcefully; nothing more is reported for it (unless `keepReported`). */
+  private endConnection(conn: Connection, keepReported = false): void {
+    if (!keepReported) conn.ended = true;
+    conn.connected = false;
+    try {
+      conn.client.end(true);
+    } catch {
+      // already gone
+    }
+  }
+
+  private live(connectionId: number): Connection | undefined {
+    const conn = this.connections.get(connectionId);
+    // `client.connected` is false as soon as the socket closed, even before our `close` handler
+    // ran. Handing a packet to a disconnected MQTT.js client would put it in its offline store.
+    if (conn === undefined || conn.ended || !conn.connected || !conn.client.connected) return undefined;
+    // MQTT.js clears `connected` in its own `close` listener; the stream knows earlier.
+    const stream = conn.client.stream as { destroyed?: boolean; writable?: boolean } | undefined;
+    if (stream === undefined || stream.destroyed === true || stream.writable === false) return undefined;
+    return conn;
+  }
+
+  private subscribe(command: SubscribeCommand): void {
+    const conn = this.live(command.connectionId);
+    if (conn === undefined) return;
+    const { ref, topics } = command;
+    const map: Record<string, { qos: 0 | 1 | 2 }> = {};
+    for (const { topic, qos } of topics) map[topic] = { qos };
+    conn.client.subscribe(map, (_err, _grants, packet) => {
+      // A refusal (128) arrives as an error *with* the SUBACK; a closed connection without one.
+      if (conn.ended || packet === undefined) return;
+      this.post({
+        type: "subscribed",
+        connectionId: conn.id,
+        ref,
+        granted: packet.granted.map((g) => (typeof g === "number" ? g : 0x80)),
+      });
+    });
+  }
+
+  private publish(command: PublishCommand): void {
+    const conn = this.live(command.connectionId);
+    if (conn === undefined) return; // the connection-loss event follows; the core requeues
+    const { ref, topic, payload, qos } = command;
+    conn.client.publish(topic, payload, { qos, retain: false }, (err) => {
+      // QoS 1/2: called on PUBACK/PUBCOMP. QoS 0: once written. Errors mean the connection died.
+      if (err !== undefined && err !== null) return;
+      if (conn.ended) return;
+      this.post({ type: "published", connectionId: conn.id, ref });
+    });
+  }
+
+  private setTimer(key: string, atMs: number): void {
+    const existing = this.timers.get(key);
+    if (existing !== undefined) clearTimeout(existing.handle);
+    const arm = (): void => {
+      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
+      const handle = setTimeout(() => {
+        if (this.timers.get(key)?.handle !== handle) return;
+        if (this.clock.nowMs() < atMs) {
+          arm(); // fired early (timer granularity) or a long delay in parts
+          return;
+        }
+        this.timers.delete(key);
+        this.post({ type: "timer-fired", key });
+      }, delay);
+      this.timers.set(key, { handle, atMs });
+    };
+    arm();
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: false });

@@ -1,0 +1,493 @@
+/**
+ * The embedding API: one `Engine` per device connection. It decodes the configuration,
+ * wires the core to MQTT.js, storage and the event log through the `Driver`, and turns the
+ * core's commands into callbacks and promises for the application.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({
+ *   config: { deviceId: "pump-17", auth: { mode: "password", tenant: "t1", user: "device_pump-17", password: "…" },
+ *             supportedOperations: ["c8y_Restart"] },
+ *   url: "mqtts://mqtt.eu-latest.cumulocity.com:8883",
+ *   stateDir: "/var/lib/pump-17",
+ * });
+ * engine.handle("c8y_Restart", async () => ({ status: "successful" }));
+ * await engine.start();
+ * engine.submit({ template: "200", fragment: "c8y_Temperature", series: "T", value: 21.5, unit: "C" });
+ * ```
+ */
+import * as E from "fp-ts/lib/Either.js";
+import {
+  EventCodec,
+  decodeConfig,
+  formatProblems,
+  heldCount,
+  problemsOf,
+  type Counters,
+  type EngineConfig,
+  type EngineState,
+  type Event,
+  type OutboxClass,
+  type PhaseName,
+  type ProcessingMode,
+  type Report,
+  type UpstreamMessage,
+} from "@c8ylink/core";
+import type { IClientOptions, MqttClient } from "mqtt";
+import type { Clock } from "./clock.js";
+import {
+  Driver,
+  type EventInput,
+  type ExecuteOperationCommand,
+  type InvariantCheck,
+  type TlsOptions,
+} from "./driver.js";
+import { FileStore, type StoreProblem } from "./file-store.js";
+import { Recorder } from "./recorder.js";
+import { MemoryStorage, type Storage } from "./storage.js";
+
+/** Identifies the code that wrote an event log (header field `engineVersion`). */
+export const ENGINE_VERSION = "@c8ylink/core 0.1.0 + @c8ylink/mqtt 0.1.0";
+
+export interface EngineOptions {
+  /** The engine configuration (see `decodeConfig` in `@c8ylink/core`); validated here. */
+  readonly config: unknown;
+  /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`. */
+  readonly url: string;
+  /** Directory for the crash-safe file store (created if missing). Excludes `storage`. */
+  readonly stateDir?: string;
+  /** A custom storage adapter. Without `stateDir` and `storage` the engine keeps state in memory only. */
+  readonly storage?: Storage;
+  /** Write the event log (header + one line per step) to this file (created or truncated). */
+  readonly recordTo?: string;
+  /** TLS material; server verification is on unless `rejectUnauthorized: false`. */
+  readonly tls?: TlsOptions;
+  /** Time source (default: monotonic `performance.now()`). */
+  readonly clock?: Clock;
+  /** Called after every step with the state before and after; throw to stop the engine. */
+  readonly checkInvariants?: InvariantCheck;
+  /** Unreadable files or lines found by the file store at start (the engine carries on). */
+  readonly onStorageProblem?: (problem: StoreProblem) => void;
+  /** The engine stopped working (invariant violated, internal error). */
+  readonly onFault?: (error: Error) => void;
+  /** Options of the file store behind `stateDir`. */
+  readonly fileStore?: { readonly compactAtBytes?: number; readonly fsync?: boolean };
+  /** Replaces `mqtt.connect` (instrumentation and tests). */
+  readonly mqttConnect?: (url: string, options: IClientOptions) => MqttClient;
+}
+
+/** Per-message options of `submit` / `submitCustom`. */
+export interface SubmitOptions {
+  /** Child (or nested child) external id: the row goes to `s/us/<child>`. */
+  readonly child?: string;
+  /** SmartREST processing mode (default `persistent`). */
+  readonly mode?: ProcessingMode;
+  /** Opaque tag echoed in `accepted` / `dropped` / `rejected` reports. */
+  readonly tag?: string;
+}
+
+export interface SubmitCustomOptions extends SubmitOptions {
+  /** Outbox class the row is queued in (default `event`). */
+  readonly priority?: OutboxClass;
+}
+
+export type SubmitResult =
+  { readonly accepted: true; readonly ref: number } | { readonly accepted: false; readonly reason: string };
+
+export type OperationOutcome =
+  | { readonly status: "successful"; readonly parameters?: readonly string[] }
+  | { readonly status: "failed"; readonly reason: string };
+
+export interface OperationContext {
+  /** Journal key of the operation (stable across restarts). */
+  readonly key: string;
+  /** External id of the device or child that must execute it. */
+  readonly deviceId: string;
+}
+
+/**
+ * An operation handed to the application: a static-template operation from `s/ds` (`Operation`
+ * of `@c8ylink/core`, discriminated by `fragment`/`template`) or, when the configuration declares
+ * custom operations, a custom-template one (`template: "custom"`).
+ */
+export type Operation = ExecuteOperationCommand["operation"];
+
+export type OperationHandler = (operation: Operation, context: OperationContext) => Promise<OperationOutcome>;
+
+export interface Engine {
+  /** Loads storage and starts connecting. Resolves once the core has the `start` event. */
+  start(): Promise<void>;
+  /**
+   * Queues a static-template message (synchronous). `accepted` carries the ref that later
+   * `delivered` reports name; rejected submissions are never sent.
+   */
+  submit(message: UpstreamMessage, options?: SubmitOptions): SubmitResult;
+  /** Queues a SmartREST 2.0 custom-template row (`values[0]` is the message id) for X-ID `xid`. */
+  submitCustom(xid: string, values: readonly string[], options?: SubmitCustomOptions): SubmitResult;
+  /**
+   * Registers the handler of one operation fragment (replacing a previous one). A thrown or
+   * rejected error fails the operation with its message; an operation whose fragment has no
+   * handler is failed with a reason naming the fragment. Returns an unregister function.
+   */
+  handle(fragment: string, handler: OperationHandler): () => void;
+  /** Observes every report of the core. Returns an unsubscribe function. */
+  onReport(listener: (report: Report) => void): () => void;
+  /** Observes every operation handed out (before its handler runs). Returns an unsubscribe function. */
+  onOperation(listener: (operation: Operation, context: OperationContext) => void): () => void;
+  /** Current lifecycle phase. */
+  phase(): PhaseName;
+  counters(): Counters;
+  /** The full core state (immutable). */
+  state(): EngineState;
+  /** Resolves when the phase is `online`; rejects after `timeoutMs` or when the engine stops. */
+  whenOnline(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when nothing accepted is waiting: the outbox is empty and no publish is in
+   * flight. Rejects after `timeoutMs` (default: never) or when the engine stops first.
+   */
+  whenDrained(timeoutMs?: number): Promise<void>;
+  /**
+   * Graceful stop: feeds `stop`, waits until the core reports `stopped` (outbox drained or
+   * `stopDeadlineMs`), waits for pending storage writes, then closes storage and the event log.
+   */
+  stop(): Promise<void>;
+}
+
+interface Waiter {
+  readonly ready: (state: EngineState) => boolean;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const ALLOWED_PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", "ws:", "wss:"]);
+
+/** Validates the broker URL; credentials in URLs are refused (they come from the configuration). */
+const checkUrl = (url: string): string[] => {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [`url: not a valid URL: ${JSON.stringify(url)}`];
+  }
+  const problems: string[] = [];
+  if (!ALLOWED_PROTOCOLS.has(parsed.protocol)) {
+    problems.push(`url: unsupported protocol ${parsed.protocol} (use mqtt:, mqtts:, ws: or wss:)`);
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    problems.push("url: must not contain credentials (they come from config.auth)");
+  }
+  if (parsed.hostname === "") problems.push("url: missing host");
+  return problems;
+};
+
+/**
+ * Creates an engine. Throws an `Error` listing every problem (with its path) when the
+ * configuration or the options are invalid; nothing is started before `start()`.
+ */
+export const createEngine = (options: EngineOptions): Engine => {
+  const decoded = decodeConfig(options.config);
+  const problems: string[] = E.isLeft(decoded) ? formatProblems(decoded.left).split("\n") : [];
+  problems.push(...checkUrl(options.url));
+  if (options.stateDir !== undefined && options.storage !== undefined) {
+    problems.push("stateDir, storage: give one of them, not both");
+  }
+  if (E.isLeft(decoded) || problems.length > 0) {
+    throw new Error(`invalid c8ylink engine options:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return new EngineImpl(options, decoded.right);
+};
+
+class EngineImpl implements Engine {
+  private readonly driver: Driver;
+  private readonly storage: Storage;
+  private recorder: Recorder | null = null;
+  private readonly handlers = new Map<string, OperationHandler>();
+  private readonly reportListeners = new Set<(report: Report) => void>();
+  private readonly operationListeners = new Set<(operation: Operation, context: OperationContext) => void>();
+  private readonly waiters = new Set<Waiter>();
+  private lifecycle: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+  private stopping: Promise<void> | null = null;
+  private onStopped: (() => void) | null = null;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly config: EngineConfig,
+  ) {
+    this.storage =
+      options.storage ??
+      (options.stateDir !== undefined
+        ? new FileStore(options.stateDir, {
+            ...(options.onStorageProblem === undefined ? {} : { onProblem: options.onStorageProblem }),
+            ...(options.fileStore?.compactAtBytes === undefined
+              ? {}
+              : { compactAtBytes: options.fileStore.compactAtBytes }),
+            ...(options.fileStore?.fsync === undefined ? {} : { fsync: options.fileStore.fsync }),
+          })
+        : new MemoryStorage());
+    this.driver = new Driver({
+      config,
+      url: options.url,
+      storage: this.storage,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.checkInvariants === undefined ? {} : { checkInvariants: options.checkInvariants }),
+      ...(options.mqttConnect === undefined ? {} : { mqttConnect: options.mqttConnect }),
+      recorder: { record: (event, commands) => this.recorder?.record(event, commands) },
+      onReport: (report) => this.dispatchReport(report),
+      onExecute: (command) => this.dispatchOperation(command),
+      onStep: (_event: Event, _commands, state) => this.checkWaiters(state),
+      onFault: (error) => {
+        this.failWaiters(new Error(`c8ylink engine faulted: ${error.message}`));
+        options.onFault?.(error);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.lifecycle !== "new") throw new Error(`engine already ${this.lifecycle}`);
+    this.lifecycle = "starting";
+    try {
+      if (this.options.recordTo !== undefined) {
+        this.recorder = await Recorder.create(
+          this.options.recordTo,
+          this.options.config,
+          ENGINE_VERSION,
+          this.config.seed,
+        );
+      }
+      await this.driver.start();
+      this.lifecycle = "running";
+    } catch (e) {
+      this.lifecycle = "stopped";
+      this.driver.close();
+      await this.recorder?.close().catch(() => {});
+      await this.storage.close?.().catch(() => {});
+      throw e;
+    }
+  }
+
+  submit(message: UpstreamMessage, options: SubmitOptions = {}): SubmitResult {
+    return this.submitEvent({ type: "submit", message, ...submitProps(options) });
+  }
+
+  submitCustom(xid: string, values: readonly string[], options: SubmitCustomOptions = {}): SubmitResult {
+    return this.submitEvent({
+      type: "submit-custom",
+      xid,
+      values: [...values],
+      ...submitProps(options),
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+    });
+  }
+
+  private submitEvent(input: EventInput): SubmitResult {
+    if (this.lifecycle !== "running" || !this.driver.running) {
+      return {
+        accepted: false,
+        reason: `engine is ${this.lifecycle === "running" ? "faulted" : this.lifecycle}`,
+      };
+    }
+    // The API boundary: only events that survive a JSON round trip and the event codec are fed,
+    // so the event log always replays.
+    const checked = checkEvent(input);
+    if (typeof checked === "string") return { accepted: false, reason: `invalid submission: ${checked}` };
+    let commands;
+    try {
+      commands = this.driver.feed(checked);
+    } catch (e) {
+      return { accepted: false, reason: `engine failed: ${errorText(e)}` };
+    }
+    for (const c of commands) {
+      if (c.type !== "report") continue;
+      if (c.report.kind === "accepted") return { accepted: true, ref: c.report.ref };
+      if (c.report.kind === "rejected") return { accepted: false, reason: c.report.reason };
+    }
+    return { accepted: false, reason: `engine is ${this.driver.state.phase.name}` };
+  }
+
+  handle(fragment: string, handler: OperationHandler): () => void {
+    this.handlers.set(fragment, handler);
+    return () => {
+      if (this.handlers.get(fragment) === handler) this.handlers.delete(fragment);
+    };
+  }
+
+  onReport(listener: (report: Report) => void): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
+  }
+
+  onOperation(listener: (operation: Operation, context: OperationContext) => void): () => void {
+    this.operationListeners.add(listener);
+    return () => this.operationListeners.delete(listener);
+  }
+
+  phase(): PhaseName {
+    return this.driver.state.phase.name;
+  }
+
+  counters(): Counters {
+    return this.driver.state.counters;
+  }
+
+  state(): EngineState {
+    return this.driver.state;
+  }
+
+  whenOnline(timeoutMs: number): Promise<void> {
+    return this.wait((s) => s.phase.name === "online", timeoutMs, "online");
+  }
+
+  whenDrained(timeoutMs?: number): Promise<void> {
+    return this.wait(
+      (s) => heldCount(s.outbox) === 0 && Object.keys(s.inflight).length === 0,
+      timeoutMs,
+      "drained",
+    );
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasRunning = this.lifecycle === "running";
+    this.lifecycle = "stopping";
+    if (wasRunning && this.driver.running && this.driver.state.phase.name !== "stopped") {
+      const stopped = new Promise<void>((resolve) => (this.onStopped = resolve));
+      try {
+        this.driver.feed({ type: "stop" });
+        await stopped; // the core's stop deadline bounds this
+      } catch {
+        // faulted: nothing more to wait for
+      }
+    }
+    try {
+      await this.driver.persistsSettled();
+      if (this.driver.running) this.driver.drainNow();
+    } finally {
+      this.driver.close();
+      this.lifecycle = "stopped";
+      this.failWaiters(new Error("c8ylink engine stopped"));
+      await this.recorder?.close();
+      await this.storage.close?.();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private dispatchReport(report: Report): void {
+    if (report.kind === "stopped") {
+      this.onStopped?.();
+      this.onStopped = null;
+    }
+    for (const listener of this.reportListeners) listener(report);
+  }
+
+  private dispatchOperation(command: ExecuteOperationCommand): void {
+    const context: OperationContext = { key: command.key, deviceId: command.deviceId };
+    const { operation } = command;
+    for (const listener of this.operationListeners) listener(operation, context);
+    const finish = (outcome: OperationOutcome): void => {
+      const input: EventInput = {
+        type: "operation-result",
+        key: command.key,
+        outcome:
+          outcome.status === "successful"
+            ? outcome.parameters === undefined
+              ? { status: "successful" }
+              : { status: "successful", parameters: [...outcome.parameters] }
+            : { status: "failed", reason: outcome.reason },
+      };
+      if (this.driver.running) this.driver.post(input);
+    };
+    const handler = this.handlers.get(command.fragment);
+    if (handler === undefined) {
+      finish({ status: "failed", reason: `no handler registered for ${command.fragment} in this device` });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(operation, context))
+      .then(
+        (result) => finish(checkOutcome(result)),
+        (e: unknown) => finish({ status: "failed", reason: errorText(e) || "operation handler failed" }),
+      );
+  }
+
+  private wait(
+    ready: (s: EngineState) => boolean,
+    timeoutMs: number | undefined,
+    what: string,
+  ): Promise<void> {
+    if (ready(this.driver.state)) return Promise.resolve();
+    if (this.lifecycle === "stopped" || !this.driver.running) {
+      return Promise.reject(new Error(`c8ylink engine is ${this.lifecycle}; never ${what}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { ready, resolve, reject, timer: null };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`c8ylink engine not ${what} within ${timeoutMs} ms (phase ${this.phase()})`));
+        }, timeoutMs);
+      }
+      this.waiters.add(waiter);
+    });
+  }
+
+  private checkWaiters(state: EngineState): void {
+    for (const w of this.waiters) {
+      if (!w.ready(state)) continue;
+      this.waiters.delete(w);
+      if (w.timer !== null) clearTimeout(w.timer);
+      w.resolve();
+    }
+  }
+
+  private failWaiters(error: Error): void {
+    for (const w of this.waiters) {
+      if (w.timer !== null) clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.waiters.clear();
+  }
+}
+
+const submitProps = (o: SubmitOptions) => ({
+  ...(o.child === undefined ? {} : { child: o.child }),
+  ...(o.mode === undefined ? {} : { mode: o.mode }),
+  ...(o.tag === undefined ? {} : { tag: o.tag }),
+});
+
+/** JSON round trip + event codec: the exact event a replay will read, or the problems. */
+const checkEvent = (input: EventInput): EventInput | string => {
+  let json: unknown;
+  try {
+    json = JSON.parse(JSON.stringify({ ...input, nowMs: 0 }));
+  } catch (e) {
+    return `not JSON-serialisable (${errorText(e)})`;
+  }
+  const result = EventCodec.decode(json);
+  if (result._tag === "Left") return formatProblems(problemsOf(result.left)).replace(/\n/g, "; ");
+  const { nowMs: _ignored, ...rest } = result.right;
+  return rest as EventInput;
+};
+
+const checkOutcome = (result: unknown): OperationOutcome => {
+  const r = result as { status?: unknown; parameters?: unknown; reason?: unknown } | null | undefined;
+  if (r?.status === "successful") {
+    if (r.parameters === undefined) return { status: "successful" };
+    if (Array.isArray(r.parameters) && r.parameters.every((p) => typeof p === "string")) {
+      return { status: "successful", parameters: r.parameters as string[] };
+    }
+    return { status: "failed", reason: "operation handler returned non-string parameters" };
+  }
+  if (r?.status === "failed") {
+    return { status: "failed", reason: typeof r.reason === "string" ? r.reason : "operation failed" };
+  }
+  return { status: "failed", reason: "operation handler returned no {status} result" };
+};

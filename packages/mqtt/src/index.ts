@@ -1,0 +1,34 @@
+/**
+ * `@c8ylink/mqtt`: the imperative shell around `@c8ylink/core`.
+ *
+ * - `createEngine` — the embedding API (start, submit, operation handlers, stop).
+ * - `Driver` — the interpreter loop (MQTT.js, timers, storage), for custom embeddings.
+ * - `FileStore` / `MemoryStorage` — storage adapters; `Storage` is the port.
+ * - `Recorder` — the event-log writer (replay with `parseLog` + `replay` from the core).
+ */
+export {
+  createEngine,
+  ENGINE_VERSION,
+  type Engine,
+  type EngineOptions,
+  type Operation,
+  type OperationContext,
+  type OperationHandler,
+  type OperationOutcome,
+  type SubmitCustomOptions,
+  type SubmitOptions,
+  type SubmitResult,
+} from "./engine.js";
+export {
+  Driver,
+  type DriverOptions,
+  type EventInput,
+  type ExecuteOperationCommand,
+  type InvariantCheck,
+  type StepRecorder,
+  type TlsOptions,
+} from "./driver.js";
+export { FileStore, type FileStoreOptions, type StoreProblem } from "./file-store.js";
+export { Recorder, type RecorderOptions } from "./recorder.js";
+export { MemoryStorage, type Storage } from "./storage.js";
+export { monotonicClock, type Clock } from "./clock.js";

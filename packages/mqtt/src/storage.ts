@@ -1,0 +1,39 @@
+/**
+ * The storage port: a dumb key-value store the core persists its durable records into
+ * (see `DURABLE` in `@c8ylink/core`). The core decodes every record it gets back at start,
+ * so adapters never interpret values.
+ */
+import type { DurableChange } from "@c8ylink/core";
+
+export interface Storage {
+  /** Every record currently stored (key → value). Called once, before the engine starts. */
+  load(): Promise<Record<string, unknown>>;
+  /**
+   * Applies one batch of changes (`value: null` deletes the key). The batch must be durable
+   * when the promise resolves. Calls are issued one after another and must complete in order.
+   */
+  apply(changes: readonly DurableChange[]): Promise<void>;
+  /** Releases resources; called once by `Engine.stop()` after the last `apply` settled. */
+  close?(): Promise<void>;
+}
+
+/** A volatile storage in memory: for tests and for devices that accept losing data on restart. */
+export class MemoryStorage implements Storage {
+  readonly records = new Map<string, unknown>();
+
+  constructor(initial: Readonly<Record<string, unknown>> = {}) {
+    for (const [k, v] of Object.entries(initial)) this.records.set(k, v);
+  }
+
+  load(): Promise<Record<string, unknown>> {
+    return Promise.resolve(Object.fromEntries(this.records));
+  }
+
+  apply(changes: readonly DurableChange[]): Promise<void> {
+    for (const { key, value } of changes) {
+      if (value === null) this.records.delete(key);
+      else this.records.set(key, structuredClone(value));
+    }
+    return Promise.resolve();
+  }
+}
