@@ -1,0 +1,247 @@
+/**
+ * Measurements, events and alarms (spec §4.2–4.4, §9) — shared by static templates (2xx–4xx)
+ * and custom request templates (POST MEASUREMENT/EVENT/ALARM, PUT ALARM).
+ *
+ * Decisions:
+ * - Everything is stored whatever the processing mode; the mode is recorded on each item.
+ * - Alarms: at most one ACTIVE-or-ACKNOWLEDGED alarm per (source, type). Raising it again only
+ *   increments `count` and moves `time` (the platform's de-duplication; other changes such as
+ *   a new severity or text are ignored). 305/306/307 address that alarm (ACTIVE first, then
+ *   ACKNOWLEDGED); when none exists they do nothing (agents clear alarms blindly at boot).
+ * - 407 works on the newest event of that type; 408 writes the reported parameter values into
+ *   both the event and the device, and with change detection creates no event when every value
+ *   is already the device's current one.
+ */
+import type { UpstreamMessage } from "@c8ylink/core";
+import { definedOnly, dissoc, getPath, type Json, type JsonObject, pathSegments, setPath } from "./json.js";
+import { type RowContext, managedObject, setFragment, updateFragments } from "./inventory.js";
+import type {
+  Alarm,
+  AlarmSeverity,
+  AlarmStatus,
+  ManagedObject,
+  PlatformEvent,
+  ProcessingMode,
+} from "./model.js";
+import { isoFromMs } from "./time.js";
+import { newId, type Tx } from "./tx.js";
+
+interface DataSpec {
+  readonly source: ManagedObject;
+  readonly type: string;
+  readonly time: string | undefined;
+  readonly fragments: JsonObject;
+  readonly mode: ProcessingMode;
+}
+
+const base = (tx: Tx, spec: DataSpec) => ({
+  id: newId(tx),
+  sourceId: spec.source.id,
+  type: spec.type,
+  time: spec.time ?? isoFromMs(tx.now),
+  fragments: spec.fragments,
+  mode: spec.mode,
+  createdMs: tx.now,
+});
+
+export const addMeasurement = (tx: Tx, spec: DataSpec): void => {
+  tx.s = { ...tx.s, measurements: [...tx.s.measurements, base(tx, spec)] };
+};
+
+export const addEvent = (tx: Tx, spec: DataSpec & { readonly text: string }): void => {
+  const event: PlatformEvent = { ...base(tx, spec), text: spec.text };
+  tx.s = { ...tx.s, events: [...tx.s.events, event] };
+};
+
+/** The open alarm of (source, type): ACTIVE first, then ACKNOWLEDGED. */
+export const openAlarm = (alarms: readonly Alarm[], sourceId: string, type: string): Alarm | undefined => {
+  const ofType = alarms.filter((a) => a.sourceId === sourceId && a.type === type);
+  return ofType.find((a) => a.status === "ACTIVE") ?? ofType.find((a) => a.status === "ACKNOWLEDGED");
+};
+
+export const replaceAlarm = (tx: Tx, alarm: Alarm): void => {
+  tx.s = { ...tx.s, alarms: tx.s.alarms.map((a) => (a.id === alarm.id ? alarm : a)) };
+};
+
+export const raiseAlarm = (
+  tx: Tx,
+  spec: DataSpec & {
+    readonly severity: AlarmSeverity;
+    readonly text?: string | undefined;
+    readonly status?: AlarmStatus;
+  },
+): void => {
+  const time = spec.time ?? isoFromMs(tx.now);
+  const open = openAlarm(tx.s.alarms, spec.source.id, spec.type);
+  if (open !== undefined && spec.status !== "CLEARED") {
+    replaceAlarm(tx, { ...open, count: open.count + 1, time });
+    return;
+  }
+  const alarm: Alarm = {
+    ...base(tx, spec),
+    time,
+    text: spec.text ?? `Alarm of type ${spec.type} raised`,
+    severity: spec.severity,
+    status: spec.status ?? "ACTIVE",
+    count: 1,
+    firstOccurrenceTime: time,
+  };
+  tx.s = { ...tx.s, alarms: [...tx.s.alarms, alarm] };
+};
+
+const SEVERITY: Readonly<Record<string, AlarmSeverity>> = {
+  "301": "CRITICAL",
+  "302": "MAJOR",
+  "303": "MINOR",
+  "304": "WARNING",
+};
+
+const quantity = (value: number, unit?: string): JsonObject =>
+  unit === undefined ? { value } : { value, unit };
+
+/** 408 parameter value by its declared type; absent = null. */
+const parameterValue = (type: string, value: string | undefined): Json => {
+  if (value === undefined) return null;
+  if (type.toUpperCase() === "BOOLEAN" && /^(true|false)$/i.test(value))
+    return value.toLowerCase() === "true";
+  if (type.toUpperCase() === "NUMBER" && value.trim() !== "" && Number.isFinite(Number(value)))
+    return Number(value);
+  return value;
+};
+
+/** Handles 200–212, 301–307, 400–408. Returns false when `message` is none of them. */
+export const applyData = (tx: Tx, ctx: RowContext, message: UpstreamMessage): boolean => {
+  const source = ctx.target;
+  const data = (type: string, time: string | undefined, fragments: JsonObject): DataSpec => ({
+    source,
+    type,
+    time,
+    fragments,
+    mode: ctx.mode,
+  });
+  switch (message.template) {
+    case "200":
+      addMeasurement(
+        tx,
+        data(message.fragment, message.time, {
+          [message.fragment]: { [message.series]: quantity(message.value, message.unit) },
+        }),
+      );
+      return true;
+    case "201": {
+      const fragments = message.series.reduce<JsonObject>(
+        (acc, s) => setPath(acc, [s.fragment, s.series], quantity(s.value, s.unit)),
+        {},
+      );
+      addMeasurement(tx, data(message.type, message.time, fragments));
+      return true;
+    }
+    case "210": {
+      const signal = definedOnly({
+        rssi: message.rssi === undefined ? undefined : quantity(message.rssi, "dBm"),
+        ber: message.ber === undefined ? undefined : quantity(message.ber, "%"),
+      });
+      addMeasurement(tx, data("c8y_SignalStrength", message.time, { c8y_SignalStrength: signal }));
+      return true;
+    }
+    case "211":
+      addMeasurement(
+        tx,
+        data("c8y_TemperatureMeasurement", message.time, {
+          c8y_TemperatureMeasurement: { T: quantity(message.temperature, "C") },
+        }),
+      );
+      return true;
+    case "212":
+      addMeasurement(
+        tx,
+        data("c8y_Battery", message.time, { c8y_Battery: { level: quantity(message.battery, "%") } }),
+      );
+      return true;
+    case "301":
+    case "302":
+    case "303":
+    case "304":
+      raiseAlarm(tx, {
+        ...data(message.type, message.time, {}),
+        severity: SEVERITY[message.template] ?? "MAJOR",
+        text: message.text,
+      });
+      return true;
+    case "305": {
+      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      if (open !== undefined) replaceAlarm(tx, { ...open, severity: message.severity });
+      return true;
+    }
+    case "306": {
+      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      if (open !== undefined) replaceAlarm(tx, { ...open, status: "CLEARED" });
+      return true;
+    }
+    case "307": {
+      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      if (open !== undefined)
+        replaceAlarm(tx, {
+          ...open,
+          fragments: message.fragments.reduce<JsonObject>((f, n) => dissoc(f, n), open.fragments),
+        });
+      return true;
+    }
+    case "400":
+      addEvent(tx, { ...data(message.type, message.time, {}), text: message.text });
+      return true;
+    case "401":
+    case "402": {
+      const position = definedOnly({
+        lat: message.latitude,
+        lng: message.longitude,
+        alt: message.altitude,
+        accuracy: message.accuracy,
+      });
+      addEvent(tx, {
+        ...data("c8y_LocationUpdate", message.time, { c8y_Position: position }),
+        text: "Location updated",
+      });
+      if (message.template === "402")
+        setFragment(tx, managedObject(tx.s, source.id) ?? source, "c8y_Position", position);
+      return true;
+    }
+    case "407": {
+      const latest = [...tx.s.events]
+        .reverse()
+        .find((e) => e.sourceId === source.id && e.type === message.type);
+      if (latest !== undefined) {
+        const fragments = (message.fragments ?? []).reduce<JsonObject>(
+          (f, n) => dissoc(f, n),
+          latest.fragments,
+        );
+        tx.s = { ...tx.s, events: tx.s.events.map((e) => (e.id === latest.id ? { ...e, fragments } : e)) };
+      }
+      return true;
+    }
+    case "408": {
+      const device = managedObject(tx.s, source.id) ?? source;
+      const values = message.parameters.map((p) => ({
+        path: pathSegments(p.path),
+        value: parameterValue(p.type, p.value),
+      }));
+      const known = values.every(
+        (v) => JSON.stringify(getPath(device.fragments, v.path)) === JSON.stringify(v.value),
+      );
+      updateFragments(tx, device, (f) => values.reduce((acc, v) => setPath(acc, v.path, v.value), f));
+      if (message.changeDetect === true && known) return true;
+      const fragment = values[0]?.path[0] ?? "";
+      addEvent(tx, {
+        ...data(
+          "c8y_ParameterUpdate",
+          message.time,
+          values.reduce<JsonObject>((acc, v) => setPath(acc, v.path, v.value), {}),
+        ),
+        text: message.text ?? `Parameter '${fragment}' was updated`,
+      });
+      return true;
+    }
+    default:
+      return false;
+  }
+};

@@ -1,0 +1,14 @@
+/**
+ * @c8ylink/platform — a Cumulocity tenant's MQTT side as a pure, deterministic model:
+ * `platformStep(state, input) → { state, outputs }`. See README.md for the inputs, outputs and
+ * the documented decisions.
+ */
+export * from "./model.js";
+export { initialPlatform, platformStep, PlatformInputCodec } from "./step.js";
+export * from "./queries.js";
+export { serializePlatformField, serializePlatformRow, serializePlatformRows } from "./csv.js";
+export { staticRows } from "./operations.js";
+export { readStaticRow, STATIC_UPSTREAM_IDS } from "./rows.js";
+export { isoFromMs } from "./time.js";
+export { ErrorCode } from "./errors.js";
+export { BOOTSTRAP_TENANT, BOOTSTRAP_USER } from "./sessions.js";

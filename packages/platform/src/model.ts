@@ -1,0 +1,388 @@
+/**
+ * The platform model's vocabulary: options, state, inputs and outputs. Everything here is plain
+ * JSON-compatible data, so a state can be logged, snapshotted (`JSON.stringify`) and restored.
+ * Ids are decimal strings handed out from one counter, like the platform's global ids.
+ */
+import type { Json, JsonObject } from "./json.js";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+/** A tenant user that exists from the start (e.g. a device provisioned with a password). */
+export interface ProvisionedUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface PlatformOptions {
+  /** Tenant id used in credentials (`70,<tenant>,…`) and in `<tenant>/<user>` logins. Default `t100`. */
+  readonly tenantId?: string;
+  /** Password of `management/devicebootstrap`. Default `bootstrap-secret`. */
+  readonly bootstrapPassword?: string;
+  /** Users besides the ones created by registration. */
+  readonly users?: readonly ProvisionedUser[];
+  /** Certificate CNs the tenant trusts (stands in for "a trusted CA with auto-registration"). */
+  readonly trustedCertificates?: readonly string[];
+  /** Lifetime of `71` tokens. Default 3600 (spec §8.1: 1 h). */
+  readonly tokenLifetimeSeconds?: number;
+  /** Accept a registration as soon as the device polls `s/ucr`. Default false. */
+  readonly autoAccept?: boolean;
+  /** Refuse (0x80) subscriptions of a device session whose device does not exist yet. Default false. */
+  readonly refuseSubscribeBeforeDevice?: boolean;
+  /** Answer of `600` (`601,<version>`). Default `2025.0.0`. */
+  readonly platformVersion?: string;
+  /** Seed for generated passwords. Default 1. */
+  readonly seed?: number;
+  /** First id handed out. Default 1001. */
+  readonly firstId?: number;
+}
+
+export interface PlatformConfig {
+  readonly tenantId: string;
+  readonly bootstrapPassword: string;
+  readonly trustedCertificates: readonly string[];
+  readonly tokenLifetimeSeconds: number;
+  readonly autoAccept: boolean;
+  readonly refuseSubscribeBeforeDevice: boolean;
+  readonly platformVersion: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+export type ProcessingMode = "persistent" | "transient" | "quiescent" | "cep";
+
+/** A device, child device or service. */
+export interface ManagedObject {
+  readonly id: string;
+  /** `c8y_Serial` external id (devices and children created over MQTT always have one). */
+  readonly externalId: string;
+  readonly name: string;
+  readonly type: string;
+  /** Child devices hang under `childDevices`, services under `childAdditions`. */
+  readonly kind: "device" | "service";
+  readonly parentId: string | null;
+  readonly childDevices: readonly string[];
+  readonly childAdditions: readonly string[];
+  /** Everything else: `c8y_IsDevice`, `com_cumulocity_model_Agent`, `c8y_Hardware`, … */
+  readonly fragments: JsonObject;
+  /** Login that created the object. */
+  readonly owner: string;
+  readonly creationMs: number;
+  readonly lastUpdatedMs: number;
+}
+
+interface DataBase {
+  readonly id: string;
+  /** Managed object id of the source. */
+  readonly sourceId: string;
+  readonly type: string;
+  /** ISO time as sent, or server time (`nowMs`) when absent. */
+  readonly time: string;
+  readonly fragments: JsonObject;
+  /** Processing mode of the topic it arrived on (`s/`, `t/`, `q/`, `c/`), or persistent for admin/custom. */
+  readonly mode: ProcessingMode;
+  readonly createdMs: number;
+}
+
+export type Measurement = DataBase;
+
+export interface PlatformEvent extends DataBase {
+  readonly text: string;
+}
+
+export type AlarmSeverity = "CRITICAL" | "MAJOR" | "MINOR" | "WARNING";
+export type AlarmStatus = "ACTIVE" | "ACKNOWLEDGED" | "CLEARED";
+
+export interface Alarm extends DataBase {
+  readonly text: string;
+  readonly severity: AlarmSeverity;
+  readonly status: AlarmStatus;
+  /** How many times it was raised while ACTIVE/ACKNOWLEDGED (de-duplication). */
+  readonly count: number;
+  readonly firstOccurrenceTime: string;
+}
+
+export type OperationStatus = "PENDING" | "EXECUTING" | "SUCCESSFUL" | "FAILED";
+
+/** One status change and what caused it (the SmartREST line, or `admin`). */
+export interface OperationTransition {
+  readonly status: OperationStatus;
+  readonly atMs: number;
+  readonly cause: string;
+}
+
+export interface StoredOperation {
+  readonly id: string;
+  /** Managed object id and `c8y_Serial` of the device that must execute it. */
+  readonly deviceId: string;
+  readonly externalId: string;
+  /** The agent it is delivered to (nearest ancestor-or-self with `com_cumulocity_model_Agent`). */
+  readonly agentId: string;
+  readonly status: OperationStatus;
+  readonly description: string;
+  /** The operation's fragments (`c8y_Command`, …), updated by side effects of 503/506. */
+  readonly fragments: JsonObject;
+  readonly failureReason?: string;
+  readonly creationMs: number;
+  readonly history: readonly OperationTransition[];
+}
+
+export type RegistrationStatus = "WAITING_FOR_CONNECTION" | "PENDING_ACCEPTANCE" | "ACCEPTED" | "BLOCKED";
+
+export interface Registration {
+  readonly deviceId: string;
+  readonly status: RegistrationStatus;
+  readonly history: readonly { readonly status: RegistrationStatus; readonly atMs: number }[];
+  readonly polls: number;
+  /** Username of the credentials handed out on `s/dcr`, once created. */
+  readonly username?: string;
+}
+
+export interface User {
+  readonly username: string;
+  /** Null for certificate users (no password login). */
+  readonly password: string | null;
+  readonly origin: "provisioned" | "registration" | "certificate";
+  /** Device identifier the user was created for (registration / certificate users). */
+  readonly deviceId?: string;
+  readonly disabled: boolean;
+}
+
+export type QoS = 0 | 1 | 2;
+
+export interface Session {
+  readonly clientKey: string;
+  readonly clientId: string;
+  /** The ClientId's device identifier. */
+  readonly deviceId: string;
+  readonly kind: "device" | "bootstrap";
+  readonly auth: "password" | "certificate";
+  /** Login without tenant prefix. */
+  readonly username: string;
+  readonly subscriptions: Readonly<Record<string, QoS>>;
+  readonly connectedMs: number;
+}
+
+export type ValueType =
+  | "STRING"
+  | "DATE"
+  | "NUMBER"
+  | "INTEGER"
+  | "UNSIGNED"
+  | "FLAG"
+  | "SEVERITY"
+  | "ALARMSTATUS"
+  | "OPERATIONSTATUS";
+
+/** A `(path, type, value)` triple of a request template; an empty `value` must be supplied per message. */
+export interface TemplateValue {
+  readonly path: string;
+  readonly type: ValueType;
+  readonly value: string;
+}
+
+export type RequestMethod = "GET" | "PUT" | "POST";
+export type RequestApi = "INVENTORY" | "MEASUREMENT" | "ALARM" | "EVENT" | "OPERATION";
+
+/** Line 10 of a collection (spec §6.2). */
+export interface RequestTemplate {
+  readonly msgId: string;
+  readonly method: RequestMethod;
+  readonly api: RequestApi;
+  readonly response: boolean;
+  /** Mandatory values in template order (their paths are the fixed property names). */
+  readonly mandatory: readonly TemplateValue[];
+  readonly custom: readonly TemplateValue[];
+}
+
+/** Line 11 of a collection (spec §6.3). */
+export interface ResponseTemplate {
+  readonly msgId: string;
+  readonly base: string;
+  readonly condition: string;
+  readonly patterns: readonly string[];
+}
+
+export interface TemplateCollection {
+  readonly xid: string;
+  /** Managed object id of the collection (`20,<X-ID>,<id>`). */
+  readonly id: string;
+  readonly requests: readonly RequestTemplate[];
+  readonly responses: readonly ResponseTemplate[];
+  readonly creationMs: number;
+}
+
+/** An `s/e` line the platform produced, whether or not the client subscribed `s/e`. */
+export interface ErrorRecord {
+  readonly atMs: number;
+  readonly clientKey: string;
+  readonly deviceId: string;
+  /** Topic of the publish that caused it. */
+  readonly topic: string;
+  readonly code: number;
+  readonly line: string;
+  readonly delivered: boolean;
+}
+
+export interface ConnectionLogEntry {
+  readonly atMs: number;
+  readonly clientKey: string;
+  readonly clientId: string;
+  readonly event: "connected" | "refused" | "disconnected" | "dropped";
+  /** CONNACK code for connected / refused. */
+  readonly code?: number;
+  readonly reason?: string;
+}
+
+export interface PlatformState {
+  readonly config: PlatformConfig;
+  readonly nextId: number;
+  /** Generator state for passwords; advances with every password handed out. */
+  readonly seed: number;
+  readonly managedObjects: Readonly<Record<string, ManagedObject>>;
+  /** `c8y_Serial` value → managed object id. */
+  readonly identities: Readonly<Record<string, string>>;
+  readonly users: Readonly<Record<string, User>>;
+  readonly registrations: Readonly<Record<string, Registration>>;
+  readonly sessions: Readonly<Record<string, Session>>;
+  /** Device identifier → client key of its live session (at most one, spec §1.3). */
+  readonly liveSessions: Readonly<Record<string, string>>;
+  readonly measurements: readonly Measurement[];
+  readonly events: readonly PlatformEvent[];
+  readonly alarms: readonly Alarm[];
+  /** In creation order (= "oldest first"). */
+  readonly operations: readonly StoredOperation[];
+  readonly collections: Readonly<Record<string, TemplateCollection>>;
+  readonly errors: readonly ErrorRecord[];
+  readonly connectionLog: readonly ConnectionLogEntry[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+interface At {
+  readonly nowMs: number;
+}
+
+export interface ClientConnect extends At {
+  readonly type: "client-connect";
+  readonly clientKey: string;
+  readonly clientId: string;
+  readonly username: string | null;
+  readonly password: string | null;
+  /** CN of the leaf certificate presented in the TLS handshake, if any. */
+  readonly certificateCn: string | null;
+  /** MQTT protocol level: 3 (3.1) or 4 (3.1.1, default). */
+  readonly protocolLevel?: number;
+}
+
+export interface TopicRequest {
+  readonly topic: string;
+  readonly qos: number;
+}
+
+export interface ClientSubscribe extends At {
+  readonly type: "client-subscribe";
+  readonly clientKey: string;
+  readonly topics: readonly TopicRequest[];
+}
+
+export interface ClientUnsubscribe extends At {
+  readonly type: "client-unsubscribe";
+  readonly clientKey: string;
+  readonly topics: readonly string[];
+}
+
+export interface ClientPublish extends At {
+  readonly type: "client-publish";
+  readonly clientKey: string;
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos: number;
+  /** Payload size as received; defaults to the UTF-8 length of `payload`. */
+  readonly payloadBytes?: number;
+}
+
+export interface ClientDisconnect extends At {
+  readonly type: "client-disconnect";
+  readonly clientKey: string;
+}
+
+export interface AdminRegister extends At {
+  readonly type: "admin-register";
+  readonly deviceId: string;
+}
+export interface AdminAccept extends At {
+  readonly type: "admin-accept";
+  readonly deviceId: string;
+}
+export interface AdminBlock extends At {
+  readonly type: "admin-block";
+  readonly deviceId: string;
+}
+export interface AdminCreateOperation extends At {
+  readonly type: "admin-create-operation";
+  /** External id (`c8y_Serial`) of a root device or child. */
+  readonly deviceId: string;
+  readonly fragments: Readonly<Record<string, unknown>>;
+  readonly description?: string;
+}
+export interface AdminDeleteDevice extends At {
+  readonly type: "admin-delete-device";
+  readonly deviceId: string;
+}
+
+export type PlatformInput =
+  | ClientConnect
+  | ClientSubscribe
+  | ClientUnsubscribe
+  | ClientPublish
+  | ClientDisconnect
+  | AdminRegister
+  | AdminAccept
+  | AdminBlock
+  | AdminCreateOperation
+  | AdminDeleteDevice;
+
+// ---------------------------------------------------------------------------------------------
+// Outputs
+
+/** CONNACK return codes (spec §1.10). */
+export type ConnackCode = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** SUBACK failure code. */
+export const SUBACK_FAILURE = 0x80;
+
+export type PlatformOutput =
+  | { readonly type: "connack"; readonly clientKey: string; readonly code: ConnackCode }
+  | { readonly type: "suback"; readonly clientKey: string; readonly granted: readonly number[] }
+  | { readonly type: "unsuback"; readonly clientKey: string }
+  /** The publish was taken (the broker layer may PUBACK/PUBREC it). */
+  | { readonly type: "publish-accepted"; readonly clientKey: string }
+  /** A downstream message for this client only, at the QoS it subscribed with. */
+  | {
+      readonly type: "deliver";
+      readonly clientKey: string;
+      readonly topic: string;
+      readonly payload: string;
+      readonly qos: QoS;
+    }
+  /** The broker must close this client's connection. */
+  | { readonly type: "disconnect"; readonly clientKey: string; readonly reason: string }
+  /** The input does not have the documented shape; nothing changed. */
+  | { readonly type: "invalid-input"; readonly reason: string }
+  /** Outcome of an admin input. */
+  | {
+      readonly type: "admin-result";
+      readonly ok: boolean;
+      readonly detail: string;
+      readonly operationId?: string;
+    };
+
+export interface StepResult {
+  readonly state: PlatformState;
+  readonly outputs: readonly PlatformOutput[];
+}
+
+export type { Json, JsonObject };

@@ -1,0 +1,147 @@
+/**
+ * PUBLISH from a client: the size law, topic permissions, CSV parsing and dispatch of every row
+ * to the module that owns its template (spec §1.7, §2, §4, §5, §6).
+ *
+ * Decisions:
+ * - A publish larger than 16184 bytes (whole PUBLISH packet, `publishPacketBytes`) or to a
+ *   topic the session may not publish on (unknown topics, downstream topics, `s/ucr` from a
+ *   device session, anything but `s/ucr` from a bootstrap session) closes the connection;
+ *   nothing of it is processed.
+ * - A payload that is not well-formed CSV is refused as a whole with one
+ *   `42,<row>,Malformed request: …`; otherwise rows are processed one by one in order, each bad
+ *   row getting its own `s/e` line while the others still take effect.
+ * - Availability (`c8y_Availability.lastMessage`) is stamped by data rows (2xx–4xx) and 125.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import {
+  DOWNSTREAM_SPECS,
+  DOWNSTREAM_CODECS,
+  MAX_PUBLISH_BYTES,
+  parseRows,
+  parseUpTopic,
+  publishPacketBytes,
+  serializeRow,
+  TOPIC_STATIC_DOWN,
+  UPSTREAM_TEMPLATE_IDS,
+  utf8ByteLength,
+  type Row,
+  type UpstreamMessage,
+} from "@c8ylink/core";
+import { handleCustomPublish, handleTemplatePublish } from "./custom.js";
+import { applyData } from "./data.js";
+import { ErrorCode, reportError, rowError } from "./errors.js";
+import {
+  applyInventory,
+  ensureRoot,
+  resolveTarget,
+  type RowContext,
+  stampAvailability,
+} from "./inventory.js";
+import type { ClientPublish, ProcessingMode, Session } from "./model.js";
+import { applyOperationStatus } from "./operations.js";
+import { pollCredentials, requestToken } from "./registration.js";
+import { readStaticRow } from "./rows.js";
+import { notConnected } from "./sessions.js";
+import { deliverRow, dropSession, emit, sessionOf, type Tx } from "./tx.js";
+
+/** Every template id the model understands or sends (the `603` answer). */
+const TEMPLATE_IDS: readonly string[] = [
+  ...new Set([...UPSTREAM_TEMPLATE_IDS, ...DOWNSTREAM_SPECS.map((s) => s.id)]),
+].sort((a, b) => Number(a) - Number(b));
+
+/** 600 / 602. Returns false for any other template. */
+const applyCapabilities = (tx: Tx, ctx: RowContext, message: UpstreamMessage): boolean => {
+  if (message.template === "600") {
+    const row = DOWNSTREAM_CODECS["601"].encode({
+      kind: "platform-version",
+      version: tx.s.config.platformVersion,
+    });
+    deliverRow(tx, ctx.session, TOPIC_STATIC_DOWN, row);
+    return true;
+  }
+  if (message.template === "602") {
+    deliverRow(
+      tx,
+      ctx.session,
+      TOPIC_STATIC_DOWN,
+      DOWNSTREAM_CODECS["603"].encode({ kind: "template-ids", ids: TEMPLATE_IDS }),
+    );
+    return true;
+  }
+  return false;
+};
+
+/** Each claims its own template range and returns whether it handled the message. */
+const APPLIERS = [applyInventory, applyData, applyOperationStatus, applyCapabilities];
+
+const countsAsHeartbeat = (template: string): boolean => template === "125" || /^[234]/.test(template);
+
+const handleStaticRows = (
+  tx: Tx,
+  session: Session,
+  topic: string,
+  child: string | undefined,
+  mode: ProcessingMode,
+  rows: readonly Row[],
+): void => {
+  for (const row of rows) {
+    const decoded = readStaticRow(row);
+    if (E.isLeft(decoded)) {
+      reportError(tx, session, topic, decoded.left);
+      continue;
+    }
+    const message = decoded.right;
+    const root =
+      message.template === "100"
+        ? ensureRoot(tx, session, message.name, message.type)
+        : ensureRoot(tx, session);
+    const target = resolveTarget(tx, session, child, root);
+    if (E.isLeft(target)) {
+      reportError(tx, session, topic, rowError(ErrorCode.templateError, message.template, target.left));
+      continue;
+    }
+    const ctx: RowContext = { session, topic, target: target.right, line: serializeRow(row), mode };
+    APPLIERS.some((apply) => apply(tx, ctx, message));
+    if (countsAsHeartbeat(message.template)) stampAvailability(tx, target.right);
+  }
+};
+
+export const publish = (tx: Tx, input: ClientPublish): void => {
+  const { clientKey, topic, payload } = input;
+  const session = sessionOf(tx.s, clientKey);
+  if (session === undefined) return notConnected(tx, clientKey);
+  const close = (reason: string) => dropSession(tx, clientKey, reason, { notify: true, event: "dropped" });
+
+  const qos = input.qos === 0 || input.qos === 1 || input.qos === 2 ? input.qos : undefined;
+  if (qos === undefined) return close(`invalid QoS ${input.qos}`);
+  const bytes = publishPacketBytes(topic, input.payloadBytes ?? utf8ByteLength(payload), qos);
+  if (!(bytes <= MAX_PUBLISH_BYTES)) return close(`message of ${bytes} bytes exceeds ${MAX_PUBLISH_BYTES}`);
+  const parsedTopic = parseUpTopic(topic);
+  if (E.isLeft(parsedTopic)) return close(`forbidden topic: ${parsedTopic.left.reason}`);
+  const up = parsedTopic.right;
+  if ((session.kind === "bootstrap") !== (up.type === "credentials"))
+    return close(`${session.kind} sessions may not publish on ${topic}`);
+  emit(tx, { type: "publish-accepted", clientKey });
+
+  if (up.type === "credentials") return pollCredentials(tx, session);
+  if (up.type === "token") return requestToken(tx, session);
+  const rows = parseRows(payload);
+  if (E.isLeft(rows)) {
+    const error = rows.left;
+    const row = error.kind === "csv-invalid-utf8" ? "" : String(error.row);
+    return reportError(
+      tx,
+      session,
+      topic,
+      rowError(ErrorCode.malformed, row, `Malformed request: ${error.message}`),
+    );
+  }
+  switch (up.type) {
+    case "template":
+      return handleTemplatePublish(tx, session, topic, up.xid, rows.right);
+    case "static":
+      return handleStaticRows(tx, session, topic, up.child, up.mode, rows.right);
+    case "custom":
+      return handleCustomPublish(tx, session, topic, up.xid, up.child, up.mode, rows.right);
+  }
+};

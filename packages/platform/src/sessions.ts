@@ -1,0 +1,163 @@
+/**
+ * MQTT sessions: CONNECT (protocol level, ClientId, authentication), SUBSCRIBE/UNSUBSCRIBE and
+ * disconnection (spec §1.3, §1.4, §1.10, §2.5, §8.2, §9).
+ *
+ * Authentication (checked in this order; first failure wins):
+ * 1. protocol level other than 3/4 → 1; ClientId not `[d:]<id>[:<xid>]` with a valid id → 2;
+ *    MQTT 3.1 with a ClientId of 24+ characters → 5.
+ * 2. A presented certificate decides alone (spec §1.1: the certificate, if any, is what is
+ *    used): the CN must equal the ClientId's id and be trusted, else 5; its user is
+ *    auto-registered. Username/password are ignored.
+ * 3. No username or an empty password → 5 (CONNACK 4 is never sent for an empty password).
+ * 4. `management/devicebootstrap`: wrong password → 4; registration BLOCKED → 5; otherwise a
+ *    bootstrap session (allowed even for ids that are not registered: their polls go
+ *    unanswered, spec gap 17).
+ * 5. `<tenant>/<user>`: unknown tenant or user, or wrong password → 4; disabled (blocked) user → 5.
+ *
+ * Duplicate ClientIds (same device identifier): the new connection wins, the old one gets a
+ * `disconnect` (MQTT 3.1.1 [MQTT-3.1.4-2], spec gap 2). A CONNECT on a client key that already
+ * has a session replaces that session without a separate disconnect.
+ *
+ * Subscriptions: only exact downstream topics are granted (no wildcards, spec gap 13).
+ * Bootstrap sessions: `s/dcr`, `s/e`. Device sessions: `s/ds`, `s/e`, `s/dt`, `s/dc/<X-ID>`,
+ * and `s/dat` for certificate sessions only. Everything else (publish topics such as `s/us`,
+ * unknown topics, QoS outside 0–2) gets 0x80. With `refuseSubscribeBeforeDevice`, a device
+ * session's subscriptions are refused while its device does not exist (what the real platform
+ * does, spec §2.5); by default they are granted so auto-creation flows work in any order.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import {
+  parseClientId,
+  TOPIC_CREDENTIALS_DOWN,
+  TOPIC_ERRORS,
+  TOPIC_STATIC_DOWN,
+  TOPIC_TEMPLATE_STATUS,
+  TOPIC_TOKEN_DOWN,
+  validateXid,
+} from "@c8ylink/core";
+import { byExternalId } from "./inventory.js";
+import { assoc, dissoc, lookup } from "./json.js";
+import {
+  type ClientConnect,
+  type ClientSubscribe,
+  type ClientUnsubscribe,
+  type ConnackCode,
+  type QoS,
+  type Session,
+  SUBACK_FAILURE,
+} from "./model.js";
+import { certificateUser } from "./registration.js";
+import { dropSession, emit, logConnection, putSession, sessionOf, type Tx } from "./tx.js";
+
+export const BOOTSTRAP_TENANT = "management";
+export const BOOTSTRAP_USER = "devicebootstrap";
+
+type Authenticated = Pick<Session, "kind" | "auth" | "username">;
+interface Refusal {
+  readonly code: ConnackCode;
+  readonly reason: string;
+}
+const refusal = (code: ConnackCode, reason: string): E.Either<Refusal, Authenticated> =>
+  E.left({ code, reason });
+
+const authenticate = (tx: Tx, input: ClientConnect, deviceId: string): E.Either<Refusal, Authenticated> => {
+  const { config } = tx.s;
+  if (input.certificateCn !== null) {
+    const cn = input.certificateCn;
+    if (cn !== deviceId) return refusal(5, "certificate CN does not match the ClientId");
+    if (!config.trustedCertificates.includes(cn)) return refusal(5, "certificate not trusted");
+    const user = certificateUser(tx, cn);
+    if (user.disabled) return refusal(5, "device user disabled");
+    return E.right({ kind: "device", auth: "certificate", username: user.username });
+  }
+  const { username, password } = input;
+  if (username === null || password === null || password === "") return refusal(5, "no credentials");
+  const slash = username.indexOf("/");
+  const tenant = slash < 0 ? "" : username.slice(0, slash);
+  const user = username.slice(slash + 1);
+  if (tenant === BOOTSTRAP_TENANT && user === BOOTSTRAP_USER) {
+    if (password !== config.bootstrapPassword) return refusal(4, "wrong bootstrap password");
+    if (lookup(tx.s.registrations, deviceId)?.status === "BLOCKED") return refusal(5, "registration blocked");
+    return E.right({ kind: "bootstrap", auth: "password", username: user });
+  }
+  const known = tenant === config.tenantId ? lookup(tx.s.users, user) : undefined;
+  if (known === undefined || known.password === null || known.password !== password)
+    return refusal(4, "bad username or password");
+  if (known.disabled) return refusal(5, "device user disabled");
+  return E.right({ kind: "device", auth: "password", username: user });
+};
+
+export const connect = (tx: Tx, input: ClientConnect): void => {
+  const { clientKey, clientId } = input;
+  const refuse = ({ code, reason }: Refusal) => {
+    emit(tx, { type: "connack", clientKey, code });
+    logConnection(tx, { clientKey, clientId, event: "refused", code, reason });
+  };
+  const level = input.protocolLevel ?? 4;
+  if (level !== 3 && level !== 4) return refuse({ code: 1, reason: `unsupported protocol level ${level}` });
+  const parsed = parseClientId(clientId);
+  if (E.isLeft(parsed)) return refuse({ code: 2, reason: parsed.left.reason });
+  if (level === 3 && clientId.length >= 24)
+    return refuse({ code: 5, reason: "ClientId too long for MQTT 3.1" });
+  const { deviceId } = parsed.right;
+  const auth = authenticate(tx, input, deviceId);
+  if (E.isLeft(auth)) return refuse(auth.left);
+
+  if (sessionOf(tx.s, clientKey) !== undefined)
+    dropSession(tx, clientKey, "replaced by a new CONNECT", { notify: false, event: "disconnected" });
+  const previous = lookup(tx.s.liveSessions, deviceId);
+  if (previous !== undefined)
+    dropSession(tx, previous, `duplicate ClientId: ${deviceId} connected again`, {
+      notify: true,
+      event: "dropped",
+    });
+
+  putSession(tx, { clientKey, clientId, deviceId, ...auth.right, subscriptions: {}, connectedMs: tx.now });
+  tx.s = { ...tx.s, liveSessions: assoc(tx.s.liveSessions, deviceId, clientKey) };
+  emit(tx, { type: "connack", clientKey, code: 0 });
+  logConnection(tx, { clientKey, clientId, event: "connected", code: 0 });
+};
+
+export const disconnect = (tx: Tx, clientKey: string): void =>
+  dropSession(tx, clientKey, "client disconnected", { notify: false, event: "disconnected" });
+
+const DEVICE_TOPICS: readonly string[] = [TOPIC_STATIC_DOWN, TOPIC_ERRORS, TOPIC_TEMPLATE_STATUS];
+
+const mayDeliver = (tx: Tx, session: Session, topic: string): boolean => {
+  if (session.kind === "bootstrap") return topic === TOPIC_CREDENTIALS_DOWN || topic === TOPIC_ERRORS;
+  const known =
+    DEVICE_TOPICS.includes(topic) ||
+    (topic === TOPIC_TOKEN_DOWN && session.auth === "certificate") ||
+    (topic.startsWith("s/dc/") && E.isRight(validateXid(topic.slice("s/dc/".length))));
+  if (!known) return false;
+  return !tx.s.config.refuseSubscribeBeforeDevice || byExternalId(tx.s, session.deviceId) !== undefined;
+};
+
+const isQoS = (qos: number): qos is QoS => qos === 0 || qos === 1 || qos === 2;
+
+/** Input from a client key without a session: close it (publishing before authenticating, spec §1.10). */
+export const notConnected = (tx: Tx, clientKey: string): void =>
+  emit(tx, { type: "disconnect", clientKey, reason: "no session for this client" });
+
+export const subscribe = (tx: Tx, input: ClientSubscribe): void => {
+  const session = sessionOf(tx.s, input.clientKey);
+  if (session === undefined) return notConnected(tx, input.clientKey);
+  let subscriptions = session.subscriptions;
+  const granted = input.topics.map(({ topic, qos }) => {
+    if (!isQoS(qos) || !mayDeliver(tx, session, topic)) return SUBACK_FAILURE;
+    subscriptions = assoc(subscriptions, topic, qos);
+    return qos;
+  });
+  putSession(tx, { ...session, subscriptions });
+  emit(tx, { type: "suback", clientKey: session.clientKey, granted });
+};
+
+export const unsubscribe = (tx: Tx, input: ClientUnsubscribe): void => {
+  const session = sessionOf(tx.s, input.clientKey);
+  if (session === undefined) return notConnected(tx, input.clientKey);
+  putSession(tx, {
+    ...session,
+    subscriptions: input.topics.reduce((subs, topic) => dissoc(subs, topic), session.subscriptions),
+  });
+  emit(tx, { type: "unsuback", clientKey: session.clientKey });
+};

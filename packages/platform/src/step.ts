@@ -1,0 +1,153 @@
+/**
+ * The platform model's entry points: `initialPlatform(options)` and
+ * `platformStep(state, input) → { state, outputs }`.
+ *
+ * The step is pure and total: the input state is never mutated, the same (state, input) always
+ * gives the same result, and no input makes it throw — an input that does not even have the
+ * documented shape (e.g. parsed from a log) is answered with an `invalid-input` output and
+ * leaves the state unchanged.
+ */
+import * as t from "io-ts";
+import * as E from "fp-ts/lib/Either.js";
+import { decode, formatProblems } from "@c8ylink/core";
+import { createOperation } from "./operations.js";
+import type {
+  PlatformInput,
+  PlatformOptions,
+  PlatformOutput,
+  PlatformState,
+  StepResult,
+  User,
+} from "./model.js";
+import { publish } from "./publish.js";
+import { adminAccept, adminBlock, adminDeleteDevice, adminRegister } from "./registration.js";
+import { connect, disconnect, subscribe, unsubscribe } from "./sessions.js";
+import type { Tx } from "./tx.js";
+
+export const initialPlatform = (options: PlatformOptions = {}): PlatformState => {
+  const users: Record<string, User> = {};
+  for (const { username, password } of options.users ?? [])
+    Object.defineProperty(users, username, {
+      value: { username, password, origin: "provisioned", disabled: false },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return {
+    config: {
+      tenantId: options.tenantId ?? "t100",
+      bootstrapPassword: options.bootstrapPassword ?? "bootstrap-secret",
+      trustedCertificates: [...(options.trustedCertificates ?? [])],
+      tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+      autoAccept: options.autoAccept ?? false,
+      refuseSubscribeBeforeDevice: options.refuseSubscribeBeforeDevice ?? false,
+      platformVersion: options.platformVersion ?? "2025.0.0",
+    },
+    nextId: options.firstId ?? 1001,
+    seed: options.seed ?? 1,
+    managedObjects: {},
+    identities: {},
+    users,
+    registrations: {},
+    sessions: {},
+    liveSessions: {},
+    measurements: [],
+    events: [],
+    alarms: [],
+    operations: [],
+    collections: {},
+    errors: [],
+    connectionLog: [],
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Input shapes (checked at the boundary so that handlers can trust field types)
+
+const at = { nowMs: t.number };
+const nullableString = t.union([t.string, t.null]);
+const withDevice = <L extends string>(type: L) =>
+  t.type({ type: t.literal(type), ...at, deviceId: t.string });
+
+export const PlatformInputCodec = t.union([
+  t.intersection([
+    t.type({
+      type: t.literal("client-connect"),
+      ...at,
+      clientKey: t.string,
+      clientId: t.string,
+      username: nullableString,
+      password: nullableString,
+      certificateCn: nullableString,
+    }),
+    t.partial({ protocolLevel: t.number }),
+  ]),
+  t.type({
+    type: t.literal("client-subscribe"),
+    ...at,
+    clientKey: t.string,
+    topics: t.array(t.type({ topic: t.string, qos: t.number })),
+  }),
+  t.type({ type: t.literal("client-unsubscribe"), ...at, clientKey: t.string, topics: t.array(t.string) }),
+  t.intersection([
+    t.type({
+      type: t.literal("client-publish"),
+      ...at,
+      clientKey: t.string,
+      topic: t.string,
+      payload: t.string,
+      qos: t.number,
+    }),
+    t.partial({ payloadBytes: t.number }),
+  ]),
+  t.type({ type: t.literal("client-disconnect"), ...at, clientKey: t.string }),
+  withDevice("admin-register"),
+  withDevice("admin-accept"),
+  withDevice("admin-block"),
+  withDevice("admin-delete-device"),
+  t.intersection([
+    t.type({
+      type: t.literal("admin-create-operation"),
+      ...at,
+      deviceId: t.string,
+      fragments: t.UnknownRecord,
+    }),
+    t.partial({ description: t.string }),
+  ]),
+]);
+
+const dispatch = (tx: Tx, input: PlatformInput): void => {
+  switch (input.type) {
+    case "client-connect":
+      return connect(tx, input);
+    case "client-subscribe":
+      return subscribe(tx, input);
+    case "client-unsubscribe":
+      return unsubscribe(tx, input);
+    case "client-publish":
+      return publish(tx, input);
+    case "client-disconnect":
+      return disconnect(tx, input.clientKey);
+    case "admin-register":
+      return adminRegister(tx, input.deviceId);
+    case "admin-accept":
+      return adminAccept(tx, input.deviceId);
+    case "admin-block":
+      return adminBlock(tx, input.deviceId);
+    case "admin-delete-device":
+      return adminDeleteDevice(tx, input.deviceId);
+    case "admin-create-operation":
+      return createOperation(tx, input);
+  }
+};
+
+export const platformStep = (state: PlatformState, input: PlatformInput): StepResult => {
+  const checked = decode(PlatformInputCodec, input);
+  if (E.isLeft(checked)) {
+    const output: PlatformOutput = { type: "invalid-input", reason: formatProblems(checked.left) };
+    return { state, outputs: [output] };
+  }
+  const tx: Tx = { s: state, now: input.nowMs, out: [] };
+  dispatch(tx, input);
+  return { state: tx.s, outputs: tx.out };
+};

@@ -1,0 +1,45 @@
+/**
+ * Server time without `Date`: the model's clock is the `nowMs` of each input, and timestamps it
+ * writes (default `time` of measurements, events, alarms) are derived from it arithmetically.
+ */
+
+/** `nowMs` as `YYYY-MM-DDThh:mm:ss.sssZ` (UTC); non-finite or negative values read as 0. */
+export const isoFromMs = (nowMs: number): string => {
+  const ms = Number.isFinite(nowMs) && nowMs > 0 ? Math.floor(Math.min(nowMs, 253402300799999)) : 0;
+  const days = Math.floor(ms / 86_400_000);
+  const inDay = ms - days * 86_400_000;
+  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  const h = Math.floor(inDay / 3_600_000);
+  const m = Math.floor((inDay % 3_600_000) / 60_000);
+  const s = Math.floor((inDay % 60_000) / 1000);
+  return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(h)}:${pad(m)}:${pad(s)}.${pad(inDay % 1000, 3)}Z`;
+};
+
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
+
+/**
+ * SmartREST DATE values (custom templates): ISO-8601 date-time with seconds and an offset, on a
+ * real calendar day. Same grammar the core's upstream encoder enforces for static templates
+ * (the core does not export its checker).
+ */
+export const isIsoTimestamp = (s: string): boolean => {
+  const m = ISO_TIMESTAMP.exec(s);
+  if (m === null) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return daysInMonth !== undefined && day >= 1 && day <= daysInMonth;
+};

@@ -1,0 +1,74 @@
+/**
+ * One step's working set: the state being rebuilt (every change replaces the touched objects,
+ * the input state is never mutated), the step's clock and the outputs collected so far.
+ * The handlers in the other modules are written against this, so they read like
+ * "do this, then emit that" without threading `{ state, outputs }` through every call.
+ */
+import type { Row } from "@c8ylink/core";
+import { serializePlatformRow } from "./csv.js";
+import { assoc, dissoc, lookup } from "./json.js";
+import type { ConnectionLogEntry, PlatformOutput, PlatformState, Session } from "./model.js";
+
+export interface Tx {
+  s: PlatformState;
+  readonly now: number;
+  readonly out: PlatformOutput[];
+}
+
+export const emit = (tx: Tx, output: PlatformOutput): void => {
+  tx.out.push(output);
+};
+
+/** Next id from the shared counter. */
+export const newId = (tx: Tx): string => {
+  const id = String(tx.s.nextId);
+  tx.s = { ...tx.s, nextId: tx.s.nextId + 1 };
+  return id;
+};
+
+export const sessionOf = (s: PlatformState, clientKey: string): Session | undefined =>
+  lookup(s.sessions, clientKey);
+
+/** Live session of a device identifier (the ClientId's device part). */
+export const liveSession = (s: PlatformState, deviceId: string): Session | undefined => {
+  const key = lookup(s.liveSessions, deviceId);
+  return key === undefined ? undefined : sessionOf(s, key);
+};
+
+export const putSession = (tx: Tx, session: Session): void => {
+  tx.s = { ...tx.s, sessions: assoc(tx.s.sessions, session.clientKey, session) };
+};
+
+/**
+ * Sends one downstream line to `session` on `topic` if it subscribed that topic (exact match:
+ * wildcards are refused at subscribe time). Returns whether it was delivered.
+ */
+export const deliverRow = (tx: Tx, session: Session, topic: string, row: Row): boolean => {
+  const qos = lookup(session.subscriptions, topic);
+  if (qos === undefined) return false;
+  emit(tx, { type: "deliver", clientKey: session.clientKey, topic, payload: serializePlatformRow(row), qos });
+  return true;
+};
+
+export const logConnection = (tx: Tx, entry: Omit<ConnectionLogEntry, "atMs">): void => {
+  tx.s = { ...tx.s, connectionLog: [...tx.s.connectionLog, { atMs: tx.now, ...entry }] };
+};
+
+/** Ends a session: forgets it and, with `notify`, tells the broker to close the connection. */
+export const dropSession = (
+  tx: Tx,
+  clientKey: string,
+  reason: string,
+  how: { readonly notify: boolean; readonly event: ConnectionLogEntry["event"] },
+): void => {
+  const session = sessionOf(tx.s, clientKey);
+  if (session === undefined) return;
+  const live = lookup(tx.s.liveSessions, session.deviceId) === clientKey;
+  tx.s = {
+    ...tx.s,
+    sessions: dissoc(tx.s.sessions, clientKey),
+    liveSessions: live ? dissoc(tx.s.liveSessions, session.deviceId) : tx.s.liveSessions,
+  };
+  if (how.notify) emit(tx, { type: "disconnect", clientKey, reason });
+  logConnection(tx, { clientKey, clientId: session.clientId, event: how.event, reason });
+};
