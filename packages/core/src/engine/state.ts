@@ -5,6 +5,7 @@
 import type { EngineConfig } from "./config.js";
 import type { Outbox, OutboxEntry } from "./outbox.js";
 import { emptyOutbox } from "./outbox.js";
+import { toArray } from "./queue.js";
 import type { Journal } from "./journal.js";
 import { emptyJournal } from "./journal.js";
 
@@ -155,3 +156,27 @@ export const initialState = (config: EngineConfig): EngineState => ({
   persistWaiters: {},
   counters: zeroCounters,
 });
+
+/**
+ * A plain-JSON view of a state (queues as arrays), for `replay --at`, debugging and
+ * snapshots. O(n) in the outbox size: never on the hot path.
+ */
+export const snapshotState = (state: EngineState): unknown => {
+  const outbox = (o: Outbox) =>
+    Object.fromEntries(
+      Object.entries(o).map(([cls, c]) => [cls, { count: c.count, bytes: c.bytes, queued: toArray(c.queue) }]),
+    );
+  return {
+    ...state,
+    config: { ...state.config, auth: { mode: state.config.auth.mode } },
+    // Secrets stay out of snapshots: they are printed and logged.
+    phase:
+      state.phase.name === "storing-credentials"
+        ? { name: state.phase.name, tenant: state.phase.credentials.tenant, user: state.phase.credentials.user }
+        : state.phase,
+    credentials: state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
+    outbox: outbox(state.outbox),
+    registrationRows: outbox(state.registrationRows),
+    afterGateRows: outbox(state.afterGateRows),
+  };
+};

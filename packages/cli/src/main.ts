@@ -1,0 +1,62 @@
+/**
+ * The `c8ylink` command: dispatches to its sub-commands and turns usage errors into a
+ * clear message and exit status 2.
+ */
+import { UsageError } from "./args.js";
+import { processIo, type Io } from "./io.js";
+import { demoCommand, DEMO_HELP } from "./commands/demo.js";
+import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
+import { runCommand, RUN_HELP } from "./commands/run.js";
+import { simCommand, SIM_HELP } from "./commands/sim.js";
+
+export const HELP = `Usage: c8ylink <command> [options]
+
+c8ylink connects devices to Cumulocity IoT over MQTT with a deterministic, replayable engine.
+
+Commands
+  demo      a device with two children against an embedded simulated tenant: bootstrap,
+            registration, data, operations; prints a timeline and a summary
+  run       a device agent for a real tenant (flags, C8Y_* variables, config file)
+  sim       the simulated tenant alone (MQTT + HTTP admin API on 127.0.0.1)
+  replay    re-run a recorded event log and report the first divergence
+
+Run 'c8ylink <command> --help' for a command's options.`;
+
+const commands: Record<
+  string,
+  { run: (argv: readonly string[], io: Io) => number | Promise<number>; help: string }
+> = {
+  demo: { run: demoCommand, help: DEMO_HELP },
+  run: { run: runCommand, help: RUN_HELP },
+  sim: { run: simCommand, help: SIM_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
+};
+
+export const main = async (argv: readonly string[], io: Io): Promise<number> => {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    io.err(`c8ylink: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`c8ylink ${name}: ${e.message}`);
+      return 2;
+    }
+    io.err(`c8ylink ${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 1;
+  }
+};
+
+// Run when executed directly (bin/c8ylink.js or `node --import tsx src/main.ts`).
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"))) {
+  const io = processIo();
+  void main(process.argv.slice(2), io).then((code) => process.exit(code));
+}
