@@ -62,6 +62,7 @@ const moveArb = fc.oneof(
   { weight: 12, arbitrary: fc.record({ k: fc.constant("suback" as const), refuse: fc.boolean() }) },
   { weight: 20, arbitrary: fc.record({ k: fc.constant("ack" as const), which: fc.nat(5) }) },
   { weight: 16, arbitrary: fc.record({ k: fc.constant("persist" as const), fail: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant("persist-batch" as const), fail: fc.boolean() }) },
   {
     weight: 12,
     arbitrary: fc.record({ k: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 90_000 }) }),
@@ -230,6 +231,9 @@ const run = (moves: readonly Move[], provisioned = false) => {
       }
       case "persist":
         if (h.pendingPersists.length > 0) exec(() => (m.fail ? h.failPersist() : h.persistAll(1)));
+        break;
+      case "persist-batch":
+        exec(() => (m.fail ? h.failPersistBatch() : h.persistBatch()));
         break;
       case "advance":
         exec(() => h.advance(m.ms));

@@ -232,7 +232,16 @@ describe("cycle: data", () => {
     const h = new Harness(passwordConfig);
     h.send(temperature(1));
     expect(h.reports().at(-1)).toEqual({ kind: "rejected", reason: "engine not started" });
-    h.start({ "outbox/000000000001": { ref: 1, cls: "measurement", topic: "s/us", line: "200,f,s,1", bytes: 9, template: "200" } });
+    h.start({
+      "outbox/000000000001": {
+        ref: 1,
+        cls: "measurement",
+        topic: "s/us",
+        line: "200,f,s,1",
+        bytes: 9,
+        template: "200",
+      },
+    });
     h.send(temperature(2));
     expect(h.reports().at(-1)).toEqual({ kind: "accepted", ref: 2 });
   });

@@ -58,6 +58,11 @@ export const EventCodec = t.union([
   event("published", { connectionId: ConnectionId, ref: t.number }),
   event("message", { connectionId: ConnectionId, topic: t.string, payload: t.string }),
   event("timer-fired", { key: t.string }),
+  /**
+   * Storage results are cumulative, because persists complete in command order: `persisted`
+   * acknowledges every persist up to `ref` not already reported failed, and `persist-failed`
+   * fails every persist up to `ref` not yet acknowledged. An interpreter may batch writes.
+   */
   event("persisted", { ref: t.number }),
   event("persist-failed", { ref: t.number, message: t.string }),
   t.intersection([event("submit", { message: UpstreamMessageCodec }), SubmitOptions]),

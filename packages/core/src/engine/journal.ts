@@ -54,7 +54,7 @@ export interface JournalEntry {
   readonly executingAcked: boolean;
   /** `execute-operation` was emitted in this process. */
   readonly handedOut: boolean;
-  /** Ref of the persist that carries this entry's current stage, or null once it is durable. */
+  /** Ref of the persist that carries this entry's current stage (-1: its write failed, to retry), or null once durable. */
   readonly persistRef: number | null;
   /** Identical lines ignored while this entry was PENDING on the platform. */
   readonly duplicates: number;

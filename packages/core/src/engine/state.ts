@@ -164,7 +164,10 @@ export const initialState = (config: EngineConfig): EngineState => ({
 export const snapshotState = (state: EngineState): unknown => {
   const outbox = (o: Outbox) =>
     Object.fromEntries(
-      Object.entries(o).map(([cls, c]) => [cls, { count: c.count, bytes: c.bytes, queued: toArray(c.queue) }]),
+      Object.entries(o).map(([cls, c]) => [
+        cls,
+        { count: c.count, bytes: c.bytes, queued: toArray(c.queue) },
+      ]),
     );
   return {
     ...state,
@@ -172,9 +175,14 @@ export const snapshotState = (state: EngineState): unknown => {
     // Secrets stay out of snapshots: they are printed and logged.
     phase:
       state.phase.name === "storing-credentials"
-        ? { name: state.phase.name, tenant: state.phase.credentials.tenant, user: state.phase.credentials.user }
+        ? {
+            name: state.phase.name,
+            tenant: state.phase.credentials.tenant,
+            user: state.phase.credentials.user,
+          }
         : state.phase,
-    credentials: state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
+    credentials:
+      state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
     outbox: outbox(state.outbox),
     registrationRows: outbox(state.registrationRows),
     afterGateRows: outbox(state.afterGateRows),

@@ -1322,14 +1322,29 @@ const onOperationResult = (tx: Tx, key: string, outcome: OperationOutcome): void
 // ---------------------------------------------------------------------------------------------
 // Storage results
 
+/** Waiters of every persist up to `ref` (results are cumulative: persists complete in order). */
+const takeWaitersUpTo = (tx: Tx, ref: number): PersistWaiter => {
+  const done: PersistWaiter[] = [];
+  const rest: Record<number, PersistWaiter> = {};
+  for (const [key, waiter] of Object.entries(tx.s.persistWaiters)) {
+    if (Number(key) <= ref) done.push(waiter);
+    else rest[Number(key)] = waiter;
+  }
+  if (done.length > 0) tx.set({ persistWaiters: rest });
+  return { credentials: done.some((w) => w.credentials), journalKeys: done.flatMap((w) => w.journalKeys) };
+};
+
+/** `persisted {ref}`: every persist up to `ref` not reported failed is durable. */
 const onPersisted = (tx: Tx, ref: number): void => {
-  const waiter = tx.s.persistWaiters[ref];
-  if (waiter === undefined) return;
-  const { [ref]: _done, ...rest } = tx.s.persistWaiters;
-  tx.set({ persistWaiters: rest });
+  const waiter = takeWaitersUpTo(tx, ref);
   for (const key of waiter.journalKeys) {
     const entry = tx.s.journal.entries[key];
-    if (entry !== undefined && entry.persistRef === ref) {
+    if (
+      entry !== undefined &&
+      entry.persistRef !== null &&
+      entry.persistRef >= 0 &&
+      entry.persistRef <= ref
+    ) {
       tx.set({ journal: putEntry(tx.s.journal, { ...entry, persistRef: null }) });
     }
   }
@@ -1341,19 +1356,32 @@ const onPersisted = (tx: Tx, ref: number): void => {
     tx.emit({ type: "disconnect", connectionId: tx.s.connectionId });
     connect(tx, "credentials stored");
   }
-  advanceAll(tx);
+  if (waiter.journalKeys.length > 0) advanceAll(tx);
 };
 
+/** A journal stage whose write failed: not durable, and no later acknowledgement may make it so. */
+const NEEDS_RETRY = -1;
+
+/** `persist-failed {ref}`: every persist up to `ref` not yet acknowledged failed. */
 const onPersistFailed = (tx: Tx, ref: number, message: string): void => {
   tx.count((c) => ({ persistFailures: c.persistFailures + 1 }));
-  const waiter = tx.s.persistWaiters[ref];
-  if (waiter === undefined) {
+  const waiter = takeWaitersUpTo(tx, ref);
+  if (!waiter.credentials && waiter.journalKeys.length === 0) {
     // Only outbox or inventory bookkeeping was in it: delivery goes on from memory.
     tx.report({ kind: "persist-failed", ref, message, retryInMs: null });
     return;
   }
-  const { [ref]: _failed, ...rest } = tx.s.persistWaiters;
-  tx.set({ persistWaiters: rest });
+  for (const key of waiter.journalKeys) {
+    const entry = tx.s.journal.entries[key];
+    if (
+      entry !== undefined &&
+      entry.persistRef !== null &&
+      entry.persistRef >= 0 &&
+      entry.persistRef <= ref
+    ) {
+      tx.set({ journal: putEntry(tx.s.journal, { ...entry, persistRef: NEEDS_RETRY }) });
+    }
+  }
   const retryInMs = tx.config.backoff.floorMs;
   tx.report({ kind: "persist-failed", ref, message, retryInMs });
   if (tx.s.timers["persist-retry"] === undefined) tx.setTimer("persist-retry", tx.now + retryInMs);

@@ -156,6 +156,28 @@ export class Harness {
     return out;
   }
 
+  /** Writes every outstanding persist as one batch and acknowledges them with one cumulative `persisted`. */
+  persistBatch(): Command[] {
+    const batch = this.pendingPersists.splice(0);
+    const last = batch.at(-1);
+    if (last === undefined) return [];
+    for (const p of batch) {
+      for (const change of p.changes) {
+        if (change.value === null) this.storage.delete(change.key);
+        else this.storage.set(change.key, JSON.parse(JSON.stringify(change.value)));
+      }
+    }
+    return this.send({ type: "persisted", ref: last.ref });
+  }
+
+  /** Fails every outstanding persist with one cumulative `persist-failed`. */
+  failPersistBatch(message = "disk full"): Command[] {
+    const batch = this.pendingPersists.splice(0);
+    const last = batch.at(-1);
+    if (last === undefined) return [];
+    return this.send({ type: "persist-failed", ref: last.ref, message });
+  }
+
   failPersist(message = "disk full"): Command[] {
     const p = this.pendingPersists.shift();
     if (p === undefined) throw new Error("no outstanding persist");
