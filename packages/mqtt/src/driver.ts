@@ -21,8 +21,9 @@
  * 5. After a `disconnect` command (or `close()`), nothing more is reported for that
  *    connection id. Results from superseded connections may still be reported; the core
  *    ignores stale ids.
- * 6. Persists run one after another, in command order; each reports `persisted` or
- *    `persist-failed`.
+ * 6. Persists run one after another, in command order; those issued while a write is in
+ *    progress are written together as the next batch, whose result is reported once,
+ *    cumulatively (`persisted {ref}` / `persist-failed {ref}` for the batch's last ref).
  * 7. One OS timer per key; `timer-set` replaces it. A timer that fires before the clock
  *    reaches its deadline (timer granularity) is re-armed, so `timer-fired` always carries
  *    `nowMs >= atMs`.
@@ -135,7 +136,9 @@ export class Driver {
   private currentState: EngineState;
   private readonly clock: Clock;
   private lastNowMs = Number.NEGATIVE_INFINITY;
-  private readonly queue: EventInput[] = [];
+  /** Results waiting to be fed: a FIFO with a moving head (Array#shift is O(n) on large queues). */
+  private queue: EventInput[] = [];
+  private queueHead = 0;
   private drainScheduled = false;
   private executing = false;
   private readonly notifications: Notification[] = [];
@@ -143,6 +146,9 @@ export class Driver {
   private readonly connections = new Map<number, Connection>();
   private readonly timers = new Map<string, { handle: NodeJS.Timeout; atMs: number }>();
   private persistChain: Promise<void> = Promise.resolve();
+  /** Persists waiting for the storage; written together as one batch when it is free. */
+  private pendingPersists: Extract<Command, { type: "persist" }>[] = [];
+  private persistWriting = false;
   private status: "running" | "closed" | "faulted" = "running";
   private faultError: Error | null = null;
   private stepCount = 0;
@@ -227,10 +233,24 @@ export class Driver {
     }
   }
 
+  private get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  private dequeue(): EventInput | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const next = this.queue[this.queueHead++];
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    return next;
+  }
+
   private drain(): void {
     this.drainScheduled = false;
-    for (let i = 0; i < DRAIN_BATCH && this.queue.length > 0 && this.status === "running"; i++) {
-      const next = this.queue.shift();
+    for (let i = 0; i < DRAIN_BATCH && this.queued > 0 && this.status === "running"; i++) {
+      const next = this.dequeue();
       if (next === undefined) break;
       try {
         this.feed(next);
@@ -238,7 +258,7 @@ export class Driver {
         return; // faulted: onFault has been told
       }
     }
-    if (this.queue.length > 0 && this.status === "running" && !this.drainScheduled) {
+    if (this.queued > 0 && this.status === "running" && !this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
     }
@@ -246,10 +266,35 @@ export class Driver {
 
   /** Feeds everything queued right now (used while shutting down). */
   drainNow(): void {
-    while (this.queue.length > 0 && this.status === "running") {
-      const next = this.queue.shift();
+    while (this.queued > 0 && this.status === "running") {
+      const next = this.dequeue();
       if (next !== undefined) this.feed(next);
     }
+  }
+
+  /**
+   * Writes every waiting persist as one storage batch, then reports one cumulative result
+   * (the core's contract: `persisted {ref}` covers every persist up to `ref`). Persists that
+   * arrive meanwhile form the next batch, so a burst of submissions costs a few writes.
+   */
+  private writePersists(): void {
+    const batch = this.pendingPersists;
+    const last = batch.at(-1);
+    if (last === undefined) return;
+    this.pendingPersists = [];
+    this.persistWriting = true;
+    const changes = batch.length === 1 ? last.changes : batch.flatMap((p) => p.changes);
+    const storage = this.options.storage;
+    this.persistChain = this.persistChain
+      .then(() => storage.apply(changes))
+      .then(
+        () => this.post({ type: "persisted", ref: last.ref }),
+        (e: unknown) => this.post({ type: "persist-failed", ref: last.ref, message: errorText(e) }),
+      )
+      .then(() => {
+        this.persistWriting = false;
+        if (this.pendingPersists.length > 0 && this.status === "running") this.writePersists();
+      });
   }
 
   /** Resolves once every persist issued so far has settled and its result was queued. */
@@ -272,7 +317,8 @@ export class Driver {
     this.timers.clear();
     for (const conn of this.connections.values()) this.endConnection(conn);
     this.connections.clear();
-    this.queue.length = 0;
+    this.queue = [];
+    this.queueHead = 0;
   }
 
   private faultWith(error: Error): void {
@@ -332,17 +378,10 @@ export class Driver {
         this.timers.delete(command.key);
         return;
       }
-      case "persist": {
-        const { ref, changes } = command;
-        const storage = this.options.storage;
-        this.persistChain = this.persistChain
-          .then(() => storage.apply(changes))
-          .then(
-            () => this.post({ type: "persisted", ref }),
-            (e: unknown) => this.post({ type: "persist-failed", ref, message: errorText(e) }),
-          );
+      case "persist":
+        this.pendingPersists.push(command);
+        if (!this.persistWriting) this.writePersists();
         return;
-      }
       case "execute-operation":
         this.notifications.push({ kind: "execute", command });
         return;

@@ -32,7 +32,9 @@ import {
   type ProcessingMode,
   type Report,
   type UpstreamMessage,
+  UPSTREAM_CODECS,
 } from "@c8ylink/core";
+import type * as t from "io-ts";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { Clock } from "./clock.js";
 import {
@@ -471,10 +473,38 @@ const checkEvent = (input: EventInput): EventInput | string => {
   } catch (e) {
     return `not JSON-serialisable (${errorText(e)})`;
   }
+  // Hot path: a submission is checked with its own template's codec, not the whole union.
+  const fast = checkSubmission(json);
+  if (fast !== undefined) return fast;
   const result = EventCodec.decode(json);
   if (result._tag === "Left") return formatProblems(problemsOf(result.left)).replace(/\n/g, "; ");
   const { nowMs: _ignored, ...rest } = result.right;
   return rest as EventInput;
+};
+
+const SUBMIT_OPTION_KEYS = new Set(["type", "nowMs", "message", "child", "mode", "tag"]);
+const MODES = new Set(["persistent", "transient", "quiescent", "cep"]);
+
+/** The decoded submit event, or undefined when the general codec must decide (and report). */
+const checkSubmission = (json: unknown): EventInput | undefined => {
+  const e = json as {
+    type?: unknown;
+    message?: { template?: unknown };
+    child?: unknown;
+    mode?: unknown;
+    tag?: unknown;
+  };
+  if (e.type !== "submit" || typeof e.message?.template !== "string") return undefined;
+  if (!Object.keys(e).every((k) => SUBMIT_OPTION_KEYS.has(k))) return undefined;
+  if (e.child !== undefined && typeof e.child !== "string") return undefined;
+  if (e.tag !== undefined && typeof e.tag !== "string") return undefined;
+  if (e.mode !== undefined && !MODES.has(e.mode as string)) return undefined;
+  const codecs = UPSTREAM_CODECS as unknown as Record<string, t.Decoder<unknown, UpstreamMessage>>;
+  const codec = Object.hasOwn(codecs, e.message.template) ? codecs[e.message.template] : undefined;
+  const message = codec?.decode(e.message);
+  if (message === undefined || message._tag === "Left") return undefined;
+  const { nowMs: _ignored, ...rest } = e as Record<string, unknown>;
+  return { ...rest, message: message.right } as EventInput;
 };
 
 const checkOutcome = (result: unknown): OperationOutcome => {

@@ -249,7 +249,11 @@ export const replay = (
     const replayed = result.commands.map(redactCommand);
     state = result.state;
     count++;
-    if (canonicalJson(replayed) !== canonicalJson(logged.commands)) {
+    // Fast path: same key order (the usual case); canonical comparison only when that differs.
+    const same =
+      JSON.stringify(replayed) === JSON.stringify(logged.commands) ||
+      canonicalJson(replayed) === canonicalJson(logged.commands);
+    if (!same) {
       return E.right({
         config: config.right,
         steps: count,

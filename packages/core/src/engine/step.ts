@@ -153,10 +153,19 @@ class Tx {
   private changes: DurableChange[] = [];
   private waiter: { credentials: boolean; journalKeys: string[] } = { credentials: false, journalKeys: [] };
 
+  /**
+   * The next state, as a private draft: a shallow copy made once per step and patched in
+   * place, so the input state is never touched and a step does not copy the state per change.
+   */
+  readonly s: { -readonly [K in keyof EngineState]: EngineState[K] };
+  private countersCopied = false;
+
   constructor(
-    public s: EngineState,
+    state: EngineState,
     readonly now: number,
-  ) {}
+  ) {
+    this.s = { ...state };
+  }
 
   get config(): EngineConfig {
     return this.s.config;
@@ -171,11 +180,15 @@ class Tx {
   }
 
   set(patch: Partial<EngineState>): void {
-    this.s = { ...this.s, ...patch };
+    Object.assign(this.s, patch);
   }
 
   count(patch: (c: EngineState["counters"]) => Partial<EngineState["counters"]>): void {
-    this.s = { ...this.s, counters: { ...this.s.counters, ...patch(this.s.counters) } };
+    if (!this.countersCopied) {
+      this.s.counters = { ...this.s.counters };
+      this.countersCopied = true;
+    }
+    Object.assign(this.s.counters, patch(this.s.counters));
   }
 
   ref(): number {

@@ -28,7 +28,6 @@
  *   production tenants — instead of a bare `140`, whose meaning is not documented.
  */
 import * as E from "fp-ts/lib/Either.js";
-import { pipe } from "fp-ts/lib/function.js";
 import * as t from "io-ts";
 import { invalidTextReason } from "./text.js";
 import { templateError, type Row, type TemplateError, type TemplateSpec } from "./types.js";
@@ -111,14 +110,11 @@ const decimal: Kind<number> = {
 /** Spec "Integer"; limited to the safe range so the written digits are exact. */
 const integer: Kind<number> = {
   codec: t.number,
-  format: (n) =>
-    pipe(
-      decimal.format(n),
-      E.filterOrElse(
-        () => Number.isSafeInteger(n),
-        () => `${n} is not an integer (within ±2^53-1)`,
-      ),
-    ),
+  format: (n) => {
+    const formatted = decimal.format(n);
+    if (E.isLeft(formatted)) return formatted;
+    return Number.isSafeInteger(n) ? formatted : E.left(`${n} is not an integer (within ±2^53-1)`);
+  },
 };
 
 const boolean: Kind<boolean> = { codec: t.boolean, format: (b) => E.right(b ? "true" : "false") };
@@ -136,14 +132,17 @@ const oneOf = <L extends string>(...values: readonly [L, ...L[]]): Kind<L> => ({
   format: E.right,
 });
 
-/** Runs the codec's type test before `format`, so a wrongly typed value is a Left, never a crash. */
-const scalar = <A>(kind: Kind<A>, value: unknown, field: string): E.Either<Problem, string> =>
-  kind.codec.is(value)
-    ? pipe(
-        kind.format(value),
-        E.mapLeft((reason) => ({ field, reason })),
-      )
-    : refuse(field, `expected ${kind.codec.name}, got ${value === null ? "null" : typeof value}`);
+/**
+ * Runs the codec's type test before `format`, so a wrongly typed value is a Left, never a crash.
+ * (Written without combinators: this is the per-field hot path of every submission.)
+ */
+const scalar = <A>(kind: Kind<A>, value: unknown, field: string): E.Either<Problem, string> => {
+  if (!kind.codec.is(value)) {
+    return refuse(field, `expected ${kind.codec.name}, got ${value === null ? "null" : typeof value}`);
+  }
+  const formatted = kind.format(value);
+  return E.isLeft(formatted) ? refuse(field, formatted.left) : formatted;
+};
 
 // --- field constructors ---------------------------------------------------------------------
 
@@ -152,17 +151,12 @@ const req = <A>(kind: Kind<A>): Field<A, false> => ({
   optional: false,
   codec: kind.codec,
   label: (key) => key,
-  encode: (value, field) =>
-    value === undefined
-      ? refuse(field, "missing mandatory field")
-      : pipe(
-          scalar(kind, value, field),
-          E.filterOrElse(
-            (s) => s !== "",
-            () => ({ field, reason: "mandatory field must not be empty" }),
-          ),
-          E.map((s) => [cell(s)]),
-        ),
+  encode: (value, field) => {
+    if (value === undefined) return refuse(field, "missing mandatory field");
+    const s = scalar(kind, value, field);
+    if (E.isLeft(s)) return s;
+    return s.right === "" ? refuse(field, "mandatory field must not be empty") : E.right([cell(s.right)]);
+  },
 });
 
 /** Optional scalar: absent is written as an empty column (dropped again if trailing). */
@@ -170,13 +164,11 @@ const opt = <A>(kind: Kind<A>): Field<A, true> => ({
   optional: true,
   codec: kind.codec,
   label: (key) => key,
-  encode: (value, field) =>
-    value === undefined
-      ? E.right([cell("")])
-      : pipe(
-          scalar(kind, value, field),
-          E.map((s) => [cell(s)]),
-        ),
+  encode: (value, field) => {
+    if (value === undefined) return E.right([cell("")]);
+    const s = scalar(kind, value, field);
+    return E.isLeft(s) ? s : E.right([cell(s.right)]);
+  },
 });
 
 /** `O` is inferred from `optional` only (`NoInfer` on the results keeps the `Fields` context out). */
@@ -257,7 +249,8 @@ const encodeFields = (
   prefix: string,
 ): E.Either<Problem, readonly Cell[]> => {
   const cells: Cell[] = [];
-  for (const [key, field] of Object.entries(fields)) {
+  for (const key in fields) {
+    const field = fields[key]!;
     const encoded = field.encode(value[key], prefix + key);
     if (E.isLeft(encoded)) return encoded;
     append(cells, encoded.right);
@@ -560,17 +553,10 @@ export const encodeUpstream = (msg: UpstreamMessage): E.Either<TemplateError, Ro
     const id = isRecord(msg) && typeof msg.template === "string" ? msg.template : "";
     return E.left(templateError(id, "template", "not an upstream static template id"));
   }
-  return pipe(
-    encodeFields(def.fields, msg, ""),
-    E.chain((cells) => {
-      const problem = def.check?.(msg);
-      return problem === undefined ? E.right(cells) : E.left(problem);
-    }),
-    E.bimap(
-      (p) => templateError(def.id, p.field, p.reason),
-      (cells) => [def.id, ...dropTrailingEmpty(cells)],
-    ),
-  );
+  const cells = encodeFields(def.fields, msg, "");
+  const problem = E.isLeft(cells) ? cells.left : def.check?.(msg);
+  if (problem !== undefined) return E.left(templateError(def.id, problem.field, problem.reason));
+  return E.right([def.id, ...dropTrailingEmpty(E.isRight(cells) ? cells.right : [])]);
 };
 
 /** Trailing empty columns are optional fields left out: `100,,` ≡ `100` (spec §4). */

@@ -13,6 +13,7 @@ import {
   decodeConfig,
   formatProblems,
   initialState,
+  snapshotState,
   step,
   type Command,
   type EngineState,
@@ -64,7 +65,12 @@ export class Harness {
       fed = decoded.right;
     }
     this.events.push(fed);
-    const result = step(this.state, fed);
+    const before = this.state;
+    const beforeJson = JSON.stringify(snapshotState(before));
+    const result = step(before, fed);
+    if (JSON.stringify(snapshotState(before)) !== beforeJson) {
+      throw new Error(`step mutated its input state on ${fed.type}`);
+    }
     this.state = result.state;
     for (const c of result.commands) this.track(c);
     this.commands.push(...result.commands);
