@@ -1,0 +1,223 @@
+/**
+ * `startSimulatedTenant`: the platform model on an embedded aedes broker (TCP, optionally
+ * WebSocket) plus the HTTP admin API, all bound to loopback by default.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, createWebSocketStream } from "ws";
+import {
+  initialPlatform,
+  type PlatformInput,
+  type PlatformOptions,
+  type PlatformOutput,
+  type PlatformState,
+} from "@c8ylink/platform";
+import { adminHandler, type SimAdminInput, type SimAdminResult } from "./admin.js";
+import { MqttSide } from "./broker.js";
+import { Hub, type Outputs } from "./hub.js";
+import type { SimLogEntry } from "./log.js";
+
+export interface SimulatedTenantOptions {
+  /** Interface every listener binds to. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** MQTT over TCP. Default 0 (an ephemeral port; read `mqttUrl`). */
+  readonly mqttPort?: number;
+  /** MQTT over WebSocket on `ws://host:port/mqtt`; 0 = ephemeral. Default `false` (off). */
+  readonly wsPort?: number | false;
+  /** HTTP admin API. Default 0 (ephemeral; read `adminUrl`). */
+  readonly httpPort?: number;
+  /** Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …). */
+  readonly platform?: PlatformOptions;
+  /** Time source for `nowMs` of every model input and for log entries. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Receives the timeline (connections, refusals, publishes in and out, admin actions). */
+  readonly onLog?: (entry: SimLogEntry) => void;
+}
+
+export interface SimulatedTenant {
+  /** `mqtt://host:port` */
+  readonly mqttUrl: string;
+  /** `ws://host:port/mqtt`, when `wsPort` was given. */
+  readonly wsUrl?: string;
+  /** `http://host:port` of the admin API. */
+  readonly adminUrl: string;
+  /** The platform state after the last step (plain JSON; query it with `@c8ylink/platform`'s views). */
+  state(): PlatformState;
+  /**
+   * Feeds one admin input now (stamped with the clock) and returns the model's answer. Throws
+   * when called while the tenant is carrying out a step (e.g. from `onLog`).
+   */
+  step(input: SimAdminInput): SimAdminResult;
+  /** Closes every connection and listener. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The WebSocket endpoint's path (the Cumulocity and `@c8ylink/mqtt` default). */
+export const WS_PATH = "/mqtt";
+
+const ADMIN_TYPES: ReadonlySet<string> = new Set([
+  "admin-register",
+  "admin-accept",
+  "admin-block",
+  "admin-create-operation",
+  "admin-delete-device",
+]);
+
+const listen = (server: NetServer | HttpServer, port: number, host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+const closeServer = (server: NetServer | HttpServer): Promise<void> =>
+  new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
+
+const urlHost = (host: string): string => (host.includes(":") ? `[${host}]` : host);
+
+/** Starts a simulated tenant; resolves once every listener is bound. */
+export const startSimulatedTenant = async (
+  options: SimulatedTenantOptions = {},
+): Promise<SimulatedTenant> => {
+  const host = options.host ?? "127.0.0.1";
+  const now = options.clock ?? Date.now;
+  const onLog = options.onLog;
+  const log = (entry: SimLogEntry): void => {
+    if (onLog === undefined) return;
+    try {
+      onLog(entry);
+    } catch {
+      // A listener's failure must not disturb the tenant.
+    }
+  };
+
+  // The broker hooks reach the hub lazily (only once connections arrive), so both can be const.
+  const mqtt = new MqttSide({ hub: () => hub, now, log });
+  const hub = new Hub(
+    initialPlatform(options.platform ?? {}),
+    (input: PlatformInput, outputs: Outputs) => mqtt.execute(input, outputs),
+    (message) => log({ kind: "problem", atMs: now(), message }),
+  );
+
+  const admin = (input: SimAdminInput, via: "http" | "api"): SimAdminResult => {
+    if (!ADMIN_TYPES.has((input as { type?: unknown }).type as string))
+      throw new TypeError(`not an admin input: ${JSON.stringify((input as { type?: unknown }).type)}`);
+    if (hub.busy()) throw new Error("step() called while the tenant is carrying out a step");
+    let result: SimAdminResult | undefined;
+    hub.feed({ ...input, nowMs: now() } as PlatformInput, (outputs) => {
+      const answer = outputs.find(
+        (o): o is Extract<PlatformOutput, { type: "admin-result" }> => o.type === "admin-result",
+      );
+      const invalid = outputs.find((o) => o.type === "invalid-input");
+      result = {
+        ok: answer?.ok ?? false,
+        detail:
+          answer?.detail ?? (invalid?.type === "invalid-input" ? invalid.reason : "no answer from the model"),
+        ...(answer?.operationId === undefined ? {} : { operationId: answer.operationId }),
+        outputs,
+      };
+      log({
+        kind: "admin",
+        atMs: now(),
+        action: input.type,
+        deviceId: String((input as { deviceId?: unknown }).deviceId),
+        ok: result.ok,
+        detail: result.detail,
+        ...(result.operationId === undefined ? {} : { operationId: result.operationId }),
+        via,
+      });
+    });
+    if (result === undefined) throw new Error("admin input was not stepped");
+    return result;
+  };
+
+  const sockets = new Set<Socket | Duplex>();
+  const track = <S extends Socket | Duplex>(socket: S): S => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    return socket;
+  };
+
+  const tcp = createNetServer((socket) => {
+    mqtt.aedes.handle(track(socket));
+  });
+  const http = createHttpServer(adminHandler({ state: () => hub.state(), admin: (i) => admin(i, "http") }));
+  let wss: WebSocketServer | undefined;
+
+  const shutdown = async (): Promise<void> => {
+    const closing = [closeServer(tcp), closeServer(http)];
+    if (wss !== undefined) {
+      const server = wss;
+      for (const client of server.clients) client.terminate();
+      closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+    await mqtt.close();
+    for (const socket of sockets) socket.destroy();
+    http.closeAllConnections();
+    await Promise.all(closing);
+  };
+
+  try {
+    await mqtt.aedes.listen();
+    const mqttPort = await listen(tcp, options.mqttPort ?? 0, host);
+    const httpPort = await listen(http, options.httpPort ?? 0, host);
+    let wsUrl: string | undefined;
+    if (options.wsPort !== undefined && options.wsPort !== false) {
+      const server = new WebSocketServer({
+        host,
+        port: options.wsPort,
+        path: WS_PATH,
+        handleProtocols: (protocols) =>
+          protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false,
+      });
+      wss = server;
+      server.on("connection", (socket) => {
+        const stream = track(createWebSocketStream(socket));
+        stream.on("error", () => stream.destroy());
+        mqtt.aedes.handle(stream);
+      });
+      const wsPort = await new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.once("listening", () => {
+          server.off("error", reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+      wsUrl = `ws://${urlHost(host)}:${wsPort}${WS_PATH}`;
+    }
+    const mqttUrl = `mqtt://${urlHost(host)}:${mqttPort}`;
+    const adminUrl = `http://${urlHost(host)}:${httpPort}`;
+    log({ kind: "listening", atMs: now(), mqttUrl, ...(wsUrl === undefined ? {} : { wsUrl }), adminUrl });
+
+    let closed: Promise<void> | undefined;
+    return {
+      mqttUrl,
+      ...(wsUrl === undefined ? {} : { wsUrl }),
+      adminUrl,
+      state: () => hub.state(),
+      step: (input) => admin(input, "api"),
+      close: () => {
+        closed ??= shutdown().then(() => log({ kind: "closed", atMs: now() }));
+        return closed;
+      },
+    };
+  } catch (e) {
+    await shutdown().catch(() => {});
+    throw e;
+  }
+};
