@@ -167,6 +167,8 @@ class Checker {
         `conservation: admitted ${admitted} != delivered ${delivered} + dropped ${dropped} + held ${heldCount(state.outbox)}`,
       );
     }
+    const byReason = Object.values(state.counters.droppedByReason).reduce((a, b) => a + b, 0);
+    if (byReason !== dropped) throw new Error(`drops by reason add up to ${byReason}, not ${dropped}`);
     const modelTimers = Object.fromEntries([...this.h.timers.entries()]);
     const stateTimers = Object.fromEntries(Object.entries(state.timers));
     if (

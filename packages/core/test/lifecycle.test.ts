@@ -217,6 +217,7 @@ describe("cycle: data", () => {
     h.start();
     for (let i = 0; i < 5; i++) h.send(temperature(i));
     expect(h.state.counters.dropped).toBe(2);
+    expect(h.state.counters.droppedByReason).toEqual({ "measurement-overflow": 2 });
     const dropped = h.reports().filter((r) => r.kind === "dropped");
     expect(dropped).toHaveLength(2);
     h.connack();
@@ -259,6 +260,7 @@ describe("cycle: data", () => {
     expect(rejected).toHaveLength(2);
     expect(rejected[1]).toMatchObject({ reason: expect.stringContaining("row-too-large") });
     expect(h.state.counters.rejected).toBe(2);
+    expect(h.state.counters.rejectedByReason).toEqual({ invalid: 1, "too-large": 1 });
   });
 
   it("correlates s/e errors with the recent messages of that template", () => {

@@ -75,6 +75,10 @@ export interface Counters {
   readonly admitted: number;
   readonly delivered: number;
   readonly dropped: number;
+  /** Drops by reason (`<class>-overflow`); the values add up to `dropped`. */
+  readonly droppedByReason: Readonly<Record<string, number>>;
+  /** Refused submissions by reason kind (`invalid`, `too-large`, `outbox-full`, `not-running`). */
+  readonly rejectedByReason: Readonly<Record<string, number>>;
   readonly platformErrors: Readonly<Record<string, number>>;
   readonly operationsReceived: number;
   readonly operationsDuplicate: number;
@@ -91,6 +95,8 @@ export const zeroCounters: Counters = {
   admitted: 0,
   delivered: 0,
   dropped: 0,
+  droppedByReason: {},
+  rejectedByReason: {},
   platformErrors: {},
   operationsReceived: 0,
   operationsDuplicate: 0,

@@ -828,17 +828,21 @@ const onSubmit = (
   tag: string | undefined,
   priority: OutboxClass | undefined,
 ): void => {
-  const reject = (reason: string) => {
-    tx.count((c) => ({ rejected: c.rejected + 1 }));
+  type Why = "not-running" | "invalid" | "too-large" | "outbox-full";
+  const reject = (why: Why, reason: string) => {
+    tx.count((c) => ({
+      rejected: c.rejected + 1,
+      rejectedByReason: { ...c.rejectedByReason, [why]: (c.rejectedByReason[why] ?? 0) + 1 },
+    }));
     tx.report(tag === undefined ? { kind: "rejected", reason } : { kind: "rejected", reason, tag });
   };
   // Before `start` the stored outbox is not restored yet: refs could collide with stored ones.
-  if (tx.s.phase.name === "idle") return reject("engine not started");
-  if (tx.s.phase.name === "stopping") return reject("engine is stopping");
+  if (tx.s.phase.name === "idle") return reject("not-running", "engine not started");
+  if (tx.s.phase.name === "stopping") return reject("not-running", "engine is stopping");
   let childId: ChildId | undefined;
   if (child !== undefined && child !== tx.config.deviceId) {
     const valid = validateChildId(child);
-    if (E.isLeft(valid)) return reject(valid.left.reason);
+    if (E.isLeft(valid)) return reject("invalid", valid.left.reason);
     childId = valid.right;
   }
   const processing = mode ?? "persistent";
@@ -848,15 +852,15 @@ const onSubmit = (
   if (submission.kind === "static") {
     const encoded = encodeUpstream(submission.message);
     if (E.isLeft(encoded)) {
-      return reject(templateErrorText(encoded.left));
+      return reject("invalid", templateErrorText(encoded.left));
     }
     row = encoded.right;
     topic = staticUp(processing, childId);
     cls = priorityClassOf(submission.message.template);
   } else {
     const xid = validateXid(submission.xid);
-    if (E.isLeft(xid)) return reject(xid.left.reason);
-    if (submission.values.length === 0) return reject("custom row needs a message id");
+    if (E.isLeft(xid)) return reject("invalid", xid.left.reason);
+    if (submission.values.length === 0) return reject("invalid", "custom row needs a message id");
     row = submission.values;
     topic = customUp(xid.right, processing, childId);
     cls = priority ?? "event";
@@ -866,6 +870,7 @@ const onSubmit = (
   const packetBytes = publishPacketBytes(topic, bytes, 1);
   if (packetBytes > MAX_PUBLISH_BYTES) {
     return reject(
+      "too-large",
       `row-too-large: template ${row[0] ?? ""} needs ${packetBytes} bytes, limit ${MAX_PUBLISH_BYTES}`,
     );
   }
@@ -879,7 +884,7 @@ const onSubmit = (
     template: row[0] ?? "",
     ...(tag === undefined ? {} : { tag }),
   };
-  if (!enqueue(tx, entry)) return reject("outbox full");
+  if (!enqueue(tx, entry)) return reject("outbox-full", "outbox full");
   tx.count((c) => ({ accepted: c.accepted + 1 }));
   tx.report(tag === undefined ? { kind: "accepted", ref } : { kind: "accepted", ref, tag });
   pump(tx);
@@ -890,7 +895,16 @@ const enqueue = (tx: Tx, entry: OutboxEntry): boolean => {
   const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls]);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
-  tx.count((c) => ({ admitted: c.admitted + 1, dropped: c.dropped + admitted.dropped.length }));
+  tx.count((c) => {
+    const byReason = { ...c.droppedByReason };
+    for (const d of admitted.dropped)
+      byReason[`${d.cls}-overflow`] = (byReason[`${d.cls}-overflow`] ?? 0) + 1;
+    return {
+      admitted: c.admitted + 1,
+      dropped: c.dropped + admitted.dropped.length,
+      droppedByReason: byReason,
+    };
+  });
   for (const d of admitted.dropped) {
     tx.persist(DURABLE.outboxKey(d.ref), null);
     const reason = `${d.cls} outbox full: oldest dropped`;
