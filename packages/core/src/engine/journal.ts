@@ -99,14 +99,16 @@ export const openEntries = (journal: Journal): JournalEntry[] => Object.values(j
 
 const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** The entry a freshly received line duplicates: same line, still PENDING on the platform. */
+/**
+ * The entry a freshly received line duplicates: the same line while its entry is still in
+ * the journal (until its terminal status is acknowledged), whatever the stage. `500`
+ * answers are asynchronous and may arrive after our 501 was acknowledged, or after a crash
+ * finished the entry locally while the platform still had it PENDING (both found by the
+ * fake world). A genuine identical twin is not lost: when an entry that suppressed
+ * duplicates ends, the engine asks for PENDING operations (`500`) again.
+ */
 export const findRedelivered = (journal: Journal, raw: Row, xid: string | null): JournalEntry | undefined =>
-  openEntries(journal).find(
-    (e) =>
-      e.xid === xid &&
-      sameRow(e.raw, raw) &&
-      (e.stage === "received" || (e.stage === "executing" && !e.executingAcked)),
-  );
+  openEntries(journal).find((e) => e.xid === xid && sameRow(e.raw, raw));
 
 /** The oldest unfinished entry of (device, fragment): the only one that may run. */
 export const headOf = (journal: Journal, deviceId: string, fragment: string): JournalEntry | undefined => {
