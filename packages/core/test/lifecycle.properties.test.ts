@@ -341,7 +341,7 @@ function healStep(h: Harness, checker: Checker): boolean {
       const open = h.handedOut.filter((o) => h.state.journal.entries[o.key]?.stage === "executing");
       if (open.length > 0) exec(() => h.finish(open[0]!.key, { status: "successful" }));
       else if (h.timers.size > 0 && h.state.phase.name !== "online") exec(() => h.advance(60_000));
-      else if (h.timers.has("persist-retry")) exec(() => h.advance(60_000));
+      else if (h.timers.has("persist-retry") || h.timers.has("settle")) exec(() => h.advance(60_000));
       else return false;
     }
   }

@@ -285,7 +285,7 @@ describe("cycle: operations", () => {
   const online = () => {
     const h = new Harness(passwordConfig);
     h.bringOnline();
-    h.ackAll();
+    h.flush();
     return h;
   };
 
@@ -301,7 +301,7 @@ describe("cycle: operations", () => {
       operation: { template: "511", deviceId: "dev2", text: 'echo "hi"' },
     });
     h.finish("op-1", { status: "successful", parameters: ["hi"] });
-    h.ackAll();
+    h.flush();
     h.persistAll();
     expect(h.rowsOn("s/us").filter((r) => r.startsWith("50"))).toEqual([
       "500",
@@ -323,7 +323,7 @@ describe("cycle: operations", () => {
     h.persistAll();
     expect(h.handedOut.map((o) => o.key)).toEqual(["op-1", "op-3", "op-2"]);
     h.finish("op-2", { status: "successful" });
-    h.ackAll();
+    h.flush();
     expect(h.rowsOn("s/us").filter((r) => r.startsWith("50") && r.includes("c8y_Command"))).toEqual([
       "501,c8y_Command",
       "502,c8y_Command,exit 1",
@@ -340,7 +340,7 @@ describe("cycle: operations", () => {
     expect(h.handedOut).toHaveLength(1);
     expect(h.state.counters.operationsDuplicate).toBe(1);
     h.finish(h.handedOut[0]!.key, { status: "successful" });
-    h.ackAll();
+    h.flush();
     h.persistAll();
     // The twin might have been a real second operation: 500 asks for PENDING ones again.
     expect(h.rowsOn("s/us").filter((r) => r === "500")).toHaveLength(2);
@@ -350,7 +350,7 @@ describe("cycle: operations", () => {
     const h = online();
     h.deliver("s/ds", "513,dev2,config-text\n530,dev2,host,notaport,key\n512,dev2");
     h.persistAll();
-    h.ackAll();
+    h.flush();
     const rows = h.rowsOn("s/us").filter((r) => r.startsWith("50") && r !== "500");
     expect(rows[0]).toBe("501,c8y_Configuration");
     expect(rows[1]).toMatch(/^502,c8y_Configuration,operation c8y_Configuration is not supported/);
@@ -376,7 +376,7 @@ describe("cycle: operations", () => {
       customOperations: [{ xid: "ops", messageId: "dm1", fragment: "set_wifi", operationIdField: 0 }],
     });
     h.bringOnline();
-    h.ackAll();
+    h.flush();
     h.deliver("s/dc/ops", "dm1,dev2,4711,Factory Wifi,WPA3\ndm1,dev2,4712,Guest,WPA2\nzz9,dev2,x");
     h.persistAll();
     expect(h.handedOut[0]).toMatchObject({
@@ -391,7 +391,7 @@ describe("cycle: operations", () => {
     h.finish(h.handedOut[0]!.key, { status: "successful" });
     h.persistAll();
     h.finish(h.handedOut[1]!.key, { status: "failed", reason: "no such network" });
-    h.ackAll();
+    h.flush();
     expect(h.rowsOn("s/us").filter((r) => /^50[4-6]/.test(r))).toEqual([
       "504,4711",
       "506,4711",
@@ -410,7 +410,7 @@ describe("cycle: operations", () => {
     h.deliver("s/ds", "511,dev2,run");
     h.persistAll();
     h.finish(h.handedOut[0]!.key, { status: "failed", reason: '"'.repeat(20_000) });
-    h.ackAll();
+    h.flush();
     const failed = h.publishes().find((p) => p.payload.startsWith("502,"))!;
     expect(failed.payload.endsWith('…(truncated)"')).toBe(true);
     expect(failed.payload.length).toBeLessThanOrEqual(16_184);
@@ -421,7 +421,7 @@ describe("cycle: operations", () => {
     h.deliver("s/ds", "511,dev2,cat big");
     h.persistAll();
     h.finish(h.handedOut[0]!.key, { status: "successful", parameters: ["x".repeat(17_000)] });
-    h.ackAll();
+    h.flush();
     expect(h.rowsOn("s/us")).toContain(
       "502,c8y_Command,operation result exceeds the 16184-byte publish limit",
     );
@@ -433,7 +433,7 @@ describe("cycle: operations", () => {
     h.deliver("s/ds", "510,kid");
     h.persistAll();
     h.finish(h.handedOut[0]!.key, { status: "successful" });
-    h.ackAll();
+    h.flush();
     expect(h.rowsOn("s/us/kid")).toEqual(["501,c8y_Restart", "503,c8y_Restart"]);
   });
 
@@ -441,13 +441,13 @@ describe("cycle: operations", () => {
     const h = online();
     h.deliver("s/ds", "510,dev2\n511,dev2,sleep 100");
     h.persistAll();
-    h.ackAll();
+    h.flush();
     h.persistAll();
     expect(h.handedOut).toHaveLength(2);
     // Power cut: a new engine starts from what storage holds.
     const after = new Harness(passwordConfig);
     after.bringOnline(Object.fromEntries(h.storage));
-    after.ackAll();
+    after.flush();
     const rows = after.rowsOn("s/us").filter((r) => r.startsWith("50") && r !== "500");
     expect(rows).toEqual([
       "503,c8y_Restart",
@@ -459,7 +459,7 @@ describe("cycle: operations", () => {
   it("sends 507 when the journal cannot be read after a restart", () => {
     const h = new Harness(passwordConfig);
     h.bringOnline({ "journal/op-9": { garbage: true } });
-    h.ackAll();
+    h.flush();
     expect(h.rowsOn("s/us")).toContain("507,,c8ylink journal unreadable after restart");
     expect(h.reports().some((r) => r.kind === "invalid-input")).toBe(true);
   });

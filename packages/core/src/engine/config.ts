@@ -116,6 +116,7 @@ const ConfigInput = t.intersection([
     bootstrapPollMs: intRange("bootstrapPollMs", 500, 600_000),
     credentialRejectLimit: intRange("credentialRejectLimit", 1, 1000),
     stopDeadlineMs: intRange("stopDeadlineMs", 0, 600_000),
+    settleMs: intRange("settleMs", 0, 60_000),
     maxOpenOperations: intRange("maxOpenOperations", 1, 100_000),
     seed: intRange("seed", -(2 ** 31), 2 ** 32 - 1),
   }),
@@ -204,6 +205,12 @@ export interface EngineConfig {
   readonly bootstrapPollMs: number;
   readonly credentialRejectLimit: number;
   readonly stopDeadlineMs: number;
+  /**
+   * After every (re)subscription the engine sends `500` and waits until the answer is quiet
+   * for this long (at most 5×) before it starts operations or sends id-less statuses:
+   * see "Settling" in step.ts. 0 disables settling.
+   */
+  readonly settleMs: number;
   readonly maxOpenOperations: number;
   readonly seed: number;
 }
@@ -320,6 +327,7 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     bootstrapPollMs: c.bootstrapPollMs ?? 5_000,
     credentialRejectLimit: c.credentialRejectLimit ?? 3,
     stopDeadlineMs: c.stopDeadlineMs ?? 10_000,
+    settleMs: c.settleMs ?? 2_000,
     maxOpenOperations: c.maxOpenOperations ?? 1_000,
     seed: (c.seed ?? 1) >>> 0,
   });

@@ -36,5 +36,5 @@ export const DurableOutboxEntryCodec = t.intersection([
     bytes: t.number,
     template: t.string,
   }),
-  t.partial({ tag: t.string, opKey: t.string }),
+  t.partial({ tag: t.string, opKey: t.string, uncertain: t.boolean, durableAfter: t.number }),
 ]);

@@ -37,6 +37,13 @@ export type JournalStage = "received" | "executing" | "finished";
 export interface JournalEntry {
   readonly key: string;
   readonly seq: number;
+  /**
+   * Position in its (device, fragment) queue: the sequence number of the line's latest
+   * sighting while not started. A `500` answer lists PENDING operations oldest first, so a
+   * line seen again there moves behind lines first seen earlier but older on the platform
+   * (a live push can overtake the answer: "push-before-500", found by the fake world).
+   */
+  readonly order: number;
   readonly deviceId: string;
   readonly fragment: string;
   /** The line as received, for redelivery detection. */
@@ -80,7 +87,7 @@ export const DurableJournalEntryCodec = t.intersection([
     failure: t.union([t.string, t.null]),
     stage: t.union([t.literal("received"), t.literal("executing"), t.literal("finished")]),
   }),
-  t.partial({ xid: t.string }),
+  t.partial({ xid: t.string, order: t.number }),
 ]);
 export type DurableJournalEntry = t.TypeOf<typeof DurableJournalEntryCodec>;
 
@@ -92,6 +99,7 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
   raw: [...e.raw],
   failure: e.failure,
   stage: e.stage,
+  order: e.order,
   ...(e.xid === null ? {} : { xid: e.xid }),
 });
 
@@ -115,7 +123,7 @@ export const headOf = (journal: Journal, deviceId: string, fragment: string): Jo
   let head: JournalEntry | undefined;
   for (const e of openEntries(journal)) {
     if (e.deviceId !== deviceId || e.fragment !== fragment || e.stage === "finished") continue;
-    if (head === undefined || e.seq < head.seq) head = e;
+    if (head === undefined || e.order < head.order) head = e;
   }
   return head;
 };
@@ -125,8 +133,12 @@ export const unfinishedCount = (journal: Journal): number =>
 
 export const putEntry = (journal: Journal, entry: JournalEntry): Journal => ({
   entries: { ...journal.entries, [entry.key]: entry },
-  nextSeq: Math.max(journal.nextSeq, entry.seq + 1),
+  nextSeq: Math.max(journal.nextSeq, entry.seq + 1, entry.order + 1),
 });
+
+/** Moves a not-yet-started entry behind every entry seen so far (a fresh sighting). */
+export const bumpOrder = (journal: Journal, entry: JournalEntry): Journal =>
+  putEntry(journal, { ...entry, order: journal.nextSeq });
 
 export const removeEntry = (journal: Journal, key: string): Journal => {
   const { [key]: _removed, ...entries } = journal.entries;

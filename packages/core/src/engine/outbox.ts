@@ -11,7 +11,7 @@
  */
 import type { ClassLimits, OutboxClass } from "./config.js";
 import { OUTBOX_CLASSES } from "./config.js";
-import { emptyQueue, pop, push, pushFront, type Queue } from "./queue.js";
+import { emptyQueue, fromArray, pop, push, pushFront, type Queue } from "./queue.js";
 
 export interface OutboxEntry {
   readonly ref: number;
@@ -26,6 +26,10 @@ export interface OutboxEntry {
   readonly tag?: string;
   /** Journal key when this row is the terminal status of an operation. */
   readonly opKey?: string;
+  /** An id-less status that may already have been applied (in flight at a connection loss or crash). */
+  readonly uncertain?: boolean;
+  /** Ref of the persist that makes this row durable; it is not published before (statuses only). */
+  readonly durableAfter?: number;
 }
 
 export interface ClassState {
@@ -98,17 +102,21 @@ export const heldCount = (outbox: Outbox): number => OUTBOX_CLASSES.reduce((n, k
 export const takePacket = (
   outbox: Outbox,
   fitsPayload: (topic: string, payloadBytes: number) => boolean,
+  skip?: OutboxClass,
+  ready: (e: OutboxEntry) => boolean = () => true,
 ): { readonly outbox: Outbox; readonly entries: readonly OutboxEntry[] } | undefined => {
   for (const cls of OUTBOX_CLASSES) {
+    if (cls === skip) continue;
     const c = outbox[cls];
     const first = pop(c.queue);
-    if (first === undefined) continue;
+    // A class whose oldest row is not ready waits (FIFO), the others go on.
+    if (first === undefined || !ready(first[0])) continue;
     const entries: OutboxEntry[] = [first[0]];
     let queue = first[1];
     let payloadBytes = first[0].bytes;
     for (;;) {
       const next = pop(queue);
-      if (next === undefined || next[0].topic !== first[0].topic) break;
+      if (next === undefined || next[0].topic !== first[0].topic || !ready(next[0])) break;
       const grown = payloadBytes + 1 + next[0].bytes;
       if (!fitsPayload(first[0].topic, grown)) break;
       entries.push(next[0]);
@@ -129,6 +137,24 @@ export const requeue = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox
     out = { ...out, [e.cls]: { ...c, queue: pushFront(c.queue, e) } };
   }
   return out;
+};
+
+/**
+ * Replaces the queued rows of one class with `kept` and forgets `removed` (rows the caller
+ * knows were delivered). O(n) in that class: for rare reorganisations only.
+ */
+export const replaceQueued = (
+  outbox: Outbox,
+  cls: OutboxClass,
+  kept: readonly OutboxEntry[],
+  removed: readonly OutboxEntry[],
+): Outbox => {
+  const c = outbox[cls];
+  const bytes = removed.reduce((n, e) => n + e.bytes, 0);
+  return {
+    ...outbox,
+    [cls]: { queue: fromArray(kept), count: c.count - removed.length, bytes: c.bytes - bytes },
+  };
 };
 
 /** Forgets rows that were acknowledged. */

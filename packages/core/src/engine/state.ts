@@ -18,7 +18,8 @@ export type TimerKey =
   | "stable"
   | "token-refresh"
   | "persist-retry"
-  | "stop-deadline";
+  | "stop-deadline"
+  | "settle";
 
 export const TIMER_KEYS: readonly TimerKey[] = [
   "reconnect",
@@ -29,6 +30,7 @@ export const TIMER_KEYS: readonly TimerKey[] = [
   "token-refresh",
   "persist-retry",
   "stop-deadline",
+  "settle",
 ];
 
 export interface Credentials {
@@ -139,6 +141,14 @@ export interface EngineState {
   /** Recently published rows (template id and ref), newest last, for `s/e` correlation. */
   readonly recent: readonly { readonly template: string; readonly ref: number }[];
   readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
+  /** Every persist up to this ref is durable (results are cumulative). */
+  readonly persistedUpTo: number;
+  /** Online, but the `500` answer may still be arriving (see "Settling" in step.ts). */
+  readonly settling: boolean;
+  /** When settling ends at the latest (nowMs). */
+  readonly settleDeadlineMs: number;
+  /** Journal keys whose line was seen while settling: still PENDING on the platform. */
+  readonly sighted: readonly string[];
   readonly counters: Counters;
 }
 
@@ -160,6 +170,10 @@ export const initialState = (config: EngineConfig): EngineState => ({
   inventoryAcked: {},
   recent: [],
   persistWaiters: {},
+  persistedUpTo: 0,
+  settling: false,
+  settleDeadlineMs: 0,
+  sighted: [],
   counters: zeroCounters,
 });
 

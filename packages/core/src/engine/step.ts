@@ -72,12 +72,14 @@ import {
   admit,
   queuedCount,
   release,
+  replaceQueued,
   requeue,
   restore,
   takePacket,
   type Outbox,
   type OutboxEntry,
 } from "./outbox.js";
+import { toArray } from "./queue.js";
 import { emptyOutbox } from "./outbox.js";
 import {
   DurableJournalEntryCodec,
@@ -85,6 +87,7 @@ import {
   headOf,
   journalKey,
   openEntries,
+  bumpOrder,
   putEntry,
   removeEntry,
   toDurable,
@@ -376,6 +379,7 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
           xid,
           operationId: candidate?.operationId ?? null,
           operation: candidate?.operation ?? null,
+          order: d.order ?? d.seq,
           executingAcked: false,
           handedOut: false,
           persistRef: null,
@@ -388,7 +392,9 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     }
   }
   let outbox = tx.s.outbox;
-  for (const entry of outboxEntries.sort((a, b) => a.ref - b.ref)) outbox = restore(outbox, entry);
+  for (const { durableAfter: _durable, ...entry } of outboxEntries.sort((a, b) => a.ref - b.ref)) {
+    outbox = restore(outbox, markUncertain(entry)); // read back from storage: durable
+  }
   tx.set({ outbox, nextRef: Math.max(tx.s.nextRef, maxRef + 1) });
   tx.count((c) => ({ admitted: c.admitted + outboxEntries.length }));
   recoverAfterRestart(tx, journalUnreadable);
@@ -615,9 +621,12 @@ const onConnectionEnded = (tx: Tx, cause: Cause): void => {
 const dropSession = (tx: Tx): void => {
   const returned: OutboxEntry[] = [];
   for (const packet of Object.values(tx.s.inflight)) {
-    if (packet.source === "outbox") returned.push(...packet.entries);
+    if (packet.source === "outbox") returned.push(...packet.entries.map(markUncertain));
   }
+  tx.cancelTimer("settle");
   tx.set({
+    settling: false,
+    sighted: [],
     outbox: requeue(tx.s.outbox, returned),
     inflight: {},
     registrationRows: emptyOutbox(),
@@ -702,6 +711,7 @@ const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): void => 
   if (refused.length === 0) {
     tx.cancelTimer("resubscribe");
     tx.enter({ name: "online" }, "every subscription granted");
+    startSettling(tx);
     if (tx.config.auth.mode === "certificate") requestToken(tx);
     pump(tx);
     return;
@@ -760,7 +770,13 @@ const pump = (tx: Tx): void => {
         tx.set({ afterGateRows: session.outbox });
         publishPacket(tx, "session", session.entries);
       } else {
-        const data = takePacket(tx.s.outbox, fitsPayload);
+        const durableUpTo = tx.s.persistedUpTo;
+        const data = takePacket(
+          tx.s.outbox,
+          fitsPayload,
+          tx.s.settling ? "operation-status" : undefined,
+          (e) => e.durableAfter === undefined || e.durableAfter <= durableUpTo,
+        );
         if (data === undefined) return;
         tx.set({ outbox: data.outbox });
         publishPacket(tx, "outbox", data.entries);
@@ -788,6 +804,7 @@ const onPublished = (tx: Tx, ref: number): void => {
   tx.set({ inflight });
   if (packet.source === "session") {
     recordInventoryAck(tx, packet.entries);
+    if (packet.entries.some((e) => e.template === "500")) on500Acknowledged(tx);
   } else {
     tx.set({ outbox: release(tx.s.outbox, packet.entries) });
     tx.count((c) => ({ delivered: c.delivered + packet.entries.length }));
@@ -1148,10 +1165,16 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
     return;
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
+  if (tx.s.settling) extendSettling(tx);
   const twin = findRedelivered(tx.s.journal, row, xid);
   if (twin !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
-    tx.set({ journal: putEntry(tx.s.journal, { ...twin, duplicates: twin.duplicates + 1 }) });
+    const counted = { ...twin, duplicates: twin.duplicates + 1 };
+    // Seen again while not started: it is still PENDING, behind what was seen before.
+    tx.set({
+      journal: twin.stage === "received" ? bumpOrder(tx.s.journal, counted) : putEntry(tx.s.journal, counted),
+    });
+    if (tx.s.settling) tx.set({ sighted: [...tx.s.sighted, twin.key] });
     return;
   }
   if (unfinishedCount(tx.s.journal) >= tx.config.maxOpenOperations) {
@@ -1163,6 +1186,7 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
   const entry: JournalEntry = {
     key: journalKey(seq),
     seq,
+    order: seq,
     deviceId,
     fragment,
     raw: row,
@@ -1177,6 +1201,7 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
     duplicates: 0,
   };
   tx.set({ journal: putEntry(tx.s.journal, entry) });
+  if (tx.s.settling) tx.set({ sighted: [...tx.s.sighted, entry.key] });
   tx.persist(DURABLE.journalKey(entry.key), toDurable(entry), { journalKey: entry.key });
 };
 
@@ -1195,6 +1220,9 @@ const advance = (tx: Tx, deviceId: string, fragment: string): void => {
   for (;;) {
     const head = headOf(tx.s.journal, deviceId, fragment);
     if (head === undefined || head.persistRef !== null) return;
+    // Operations start only once the 500 answer has settled on an open gate: until then an
+    // older PENDING operation may yet show up (and 501 would land on it).
+    if (head.stage === "received" && (tx.s.settling || !gateOpen(tx.s.phase))) return;
     if (head.stage === "executing") {
       if (!head.handedOut && head.operation !== null) {
         tx.set({ journal: putEntry(tx.s.journal, { ...head, handedOut: true }) });
@@ -1276,6 +1304,8 @@ const enqueueStatus = (
     template: row[0] ?? "",
     ...(entry !== undefined && marks === "terminal" ? { opKey: entry.key } : {}),
     ...(entry !== undefined && marks === "executing" ? { opKey: `${entry.key}#executing` } : {}),
+    // Published only once durable: the platform must never be ahead of the journal.
+    durableAfter: tx.pendingPersistRef(),
   };
   if (!enqueue(tx, status)) {
     tx.report({ kind: "rejected", reason: `operation status ${line} did not fit the outbox` });
@@ -1363,6 +1393,7 @@ const takeWaitersUpTo = (tx: Tx, ref: number): PersistWaiter => {
 
 /** `persisted {ref}`: every persist up to `ref` not reported failed is durable. */
 const onPersisted = (tx: Tx, ref: number): void => {
+  if (ref > tx.s.persistedUpTo) tx.set({ persistedUpTo: ref });
   const waiter = takeWaitersUpTo(tx, ref);
   for (const key of waiter.journalKeys) {
     const entry = tx.s.journal.entries[key];
@@ -1384,6 +1415,7 @@ const onPersisted = (tx: Tx, ref: number): void => {
     connect(tx, "credentials stored");
   }
   if (waiter.journalKeys.length > 0) advanceAll(tx);
+  pump(tx); // statuses that just became durable may go out
 };
 
 /** A journal stage whose write failed: not durable, and no later acknowledgement may make it so. */
@@ -1393,6 +1425,7 @@ const NEEDS_RETRY = -1;
 const onPersistFailed = (tx: Tx, ref: number, message: string): void => {
   tx.count((c) => ({ persistFailures: c.persistFailures + 1 }));
   const waiter = takeWaitersUpTo(tx, ref);
+  rewriteUndurableStatuses(tx, ref);
   if (!waiter.credentials && waiter.journalKeys.length === 0) {
     // Only outbox or inventory bookkeeping was in it: delivery goes on from memory.
     tx.report({ kind: "persist-failed", ref, message, retryInMs: null });
@@ -1426,6 +1459,26 @@ const retryPersist = (tx: Tx): void => {
     tx.set({ journal: putEntry(tx.s.journal, again) });
     tx.persist(DURABLE.journalKey(entry.key), toDurable(again), { journalKey: entry.key });
   }
+  rewriteUndurableStatuses(tx, Number.MAX_SAFE_INTEGER);
+};
+
+/**
+ * Status rows written in failed batches (up to `failedUpTo`) are written again at once, with
+ * a new ref: a later successful batch must not make them look durable (results are
+ * cumulative), and they must not go out before they are.
+ */
+const rewriteUndurableStatuses = (tx: Tx, failedUpTo: number): void => {
+  const queued = toArray(tx.s.outbox["operation-status"].queue);
+  const undurable = (e: OutboxEntry) =>
+    e.durableAfter !== undefined && e.durableAfter > tx.s.persistedUpTo && e.durableAfter <= failedUpTo;
+  if (!queued.some(undurable)) return;
+  const rewritten = queued.map((e) => {
+    if (!undurable(e)) return e;
+    const again = { ...e, durableAfter: tx.pendingPersistRef() };
+    tx.persist(DURABLE.outboxKey(e.ref), again);
+    return again;
+  });
+  tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", rewritten, []) });
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1474,7 +1527,108 @@ const onTimer = (tx: Tx, key: string): void => {
     case "stop-deadline":
       if (phase.name === "stopping") finishStop(tx, "stop deadline reached");
       return;
+    case "settle":
+      if (tx.s.settling) endSettling(tx);
+      return;
   }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Settling: after every (re)subscription
+//
+// The 500 sent when the gate opens is answered asynchronously, line by line, and a live
+// push may overtake the answer. Until the 500 is acknowledged and its answer has then been
+// quiet for `settleMs` (at most 5×), the engine starts no new operation and sends no
+// operation status:
+// - operations then start in the order of their latest sighting (the answer lists
+//   PENDING operations oldest first), so 501/503 land on the operation they mean;
+// - id-less statuses that may already have been applied (in flight at a connection loss,
+//   or restored after a crash) are resolved with the prefix rule. Statuses of one
+//   (device, fragment) go out in journal order and the platform applies publishes in order,
+//   so if the latest operation we announced is no longer PENDING (the answer did not list
+//   it), its 501 was applied and so was every row of the operations before it: those rows
+//   are dropped instead of re-sent (a replayed 501 would start the next PENDING operation;
+//   a replayed 503 or 502 would end it). The rest is re-sent: replaying it is harmless, as
+//   no later operation of that fragment is EXECUTING.
+
+/** Id-less status rows (501/502/503) may be re-applied to the wrong operation: mark them. */
+const markUncertain = (e: OutboxEntry): OutboxEntry =>
+  e.opKey !== undefined && /^50[123]$/.test(e.template) ? { ...e, uncertain: true } : e;
+
+/** At gate open: hold operations and statuses until the 500 is acknowledged and its answer is quiet. */
+const startSettling = (tx: Tx): void => {
+  tx.set({ settling: true, sighted: [], settleDeadlineMs: Number.MAX_SAFE_INTEGER });
+};
+
+/**
+ * The 500 was acknowledged: the platform has it, so its answer is on the way. Only now does
+ * silence mean something (a 500 lost with its connection proves nothing about PENDING).
+ */
+const on500Acknowledged = (tx: Tx): void => {
+  if (!tx.s.settling || tx.s.timers.settle !== undefined) return;
+  const { settleMs } = tx.config;
+  if (settleMs === 0) {
+    endSettling(tx);
+    return;
+  }
+  tx.set({ settleDeadlineMs: tx.now + 5 * settleMs });
+  tx.setTimer("settle", tx.now + settleMs);
+};
+
+/** An operation line arrived while settling: the answer is not quiet yet. */
+const extendSettling = (tx: Tx): void => {
+  if (tx.s.timers.settle === undefined) return; // the 500 is not acknowledged yet
+  const at = Math.min(tx.now + tx.config.settleMs, tx.s.settleDeadlineMs);
+  if ((tx.s.timers.settle ?? 0) < at) tx.setTimer("settle", at);
+};
+
+const endSettling = (tx: Tx): void => {
+  tx.cancelTimer("settle");
+  resolveUncertain(tx);
+  tx.set({ settling: false, sighted: [] });
+  advanceAll(tx);
+  pump(tx);
+  maybeFinishStop(tx);
+};
+
+const journalKeyOf = (e: OutboxEntry): string | undefined => e.opKey?.replace(/#executing$/, "");
+
+/** Applies the prefix rule to the queued uncertain statuses (see above). */
+const resolveUncertain = (tx: Tx): void => {
+  const queued = toArray(tx.s.outbox["operation-status"].queue);
+  if (!queued.some((e) => e.uncertain === true)) return;
+  const pending = new Set(tx.s.sighted);
+  const groupKey = (e: JournalEntry) => `${e.deviceId}\u0000${e.fragment}`;
+  // Per (device, fragment): the latest operation the platform no longer lists as PENDING
+  // although we announced it: its 501 was applied, and so was every row before it.
+  const anchors = new Map<string, JournalEntry>();
+  for (const e of openEntries(tx.s.journal)) {
+    if (e.stage === "received" || pending.has(e.key)) continue;
+    const current = anchors.get(groupKey(e));
+    if (current === undefined || e.order > current.order) anchors.set(groupKey(e), e);
+  }
+  const applied: OutboxEntry[] = [];
+  const kept: OutboxEntry[] = [];
+  for (const row of queued) {
+    const key = journalKeyOf(row);
+    const entry = key === undefined ? undefined : tx.s.journal.entries[key];
+    const anchor = entry === undefined ? undefined : anchors.get(groupKey(entry));
+    const wasApplied =
+      row.uncertain === true &&
+      entry !== undefined &&
+      anchor !== undefined &&
+      (entry.order < anchor.order || (entry.key === anchor.key && row.template === "501"));
+    if (wasApplied) applied.push(row);
+    else kept.push(row.uncertain === true ? { ...row, uncertain: false } : row);
+  }
+  tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", kept, applied) });
+  if (applied.length === 0) return;
+  tx.count((c) => ({ delivered: c.delivered + applied.length }));
+  for (const e of applied) {
+    tx.persist(DURABLE.outboxKey(e.ref), null);
+    onStatusDelivered(tx, e);
+  }
+  tx.report({ kind: "delivered", refs: applied.map((e) => e.ref) });
 };
 
 // ---------------------------------------------------------------------------------------------

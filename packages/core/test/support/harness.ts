@@ -142,6 +142,15 @@ export class Harness {
     return out;
   }
 
+  /** Completes every persist and acknowledges every publish until nothing is outstanding. */
+  flush(limit = 1000): Command[] {
+    const out: Command[] = [];
+    for (let i = 0; i < limit && (this.pendingPersists.length > 0 || this.inflight.length > 0); i++) {
+      out.push(...this.persistAll(), ...this.ackAll());
+    }
+    return out;
+  }
+
   ackOldest(): Command[] {
     const p = this.inflight.shift();
     if (p === undefined) return [];
@@ -233,6 +242,10 @@ export class Harness {
       } else break;
     }
     if (this.state.phase.name !== "online") throw new Error(`not online: ${this.state.phase.name}`);
+    // Acknowledge the session rows (with the 500), then let the 500 answer window pass.
+    this.ackAll();
+    const settle = this.timers.get("settle");
+    if (settle !== undefined) this.advance(settle - this.now);
   }
 
   publishes(): Publish[] {
