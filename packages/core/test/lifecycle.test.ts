@@ -342,7 +342,14 @@ describe("cycle: operations", () => {
     h.finish(h.handedOut[0]!.key, { status: "successful" });
     h.flush();
     h.persistAll();
-    // The twin might have been a real second operation: 500 asks for PENDING ones again.
+    // A stale copy arriving now is still absorbed (the line is kept for tombstoneMs)...
+    h.deliver("s/ds", "511,dev2,ls");
+    h.persistAll();
+    expect(h.handedOut).toHaveLength(1);
+    // ...and when it expires, the twin might have been a real second operation: 500 again.
+    expect(h.rowsOn("s/us").filter((r) => r === "500")).toHaveLength(1);
+    h.advance(60_000);
+    h.flush();
     expect(h.rowsOn("s/us").filter((r) => r === "500")).toHaveLength(2);
   });
 

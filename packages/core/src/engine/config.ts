@@ -117,6 +117,7 @@ const ConfigInput = t.intersection([
     credentialRejectLimit: intRange("credentialRejectLimit", 1, 1000),
     stopDeadlineMs: intRange("stopDeadlineMs", 0, 600_000),
     settleMs: intRange("settleMs", 0, 60_000),
+    tombstoneMs: intRange("tombstoneMs", 0, 3_600_000),
     maxOpenOperations: intRange("maxOpenOperations", 1, 100_000),
     seed: intRange("seed", -(2 ** 31), 2 ** 32 - 1),
   }),
@@ -211,6 +212,8 @@ export interface EngineConfig {
    * see "Settling" in step.ts. 0 disables settling.
    */
   readonly settleMs: number;
+  /** How long a line of an ended operation is still taken for a stale redelivery. */
+  readonly tombstoneMs: number;
   readonly maxOpenOperations: number;
   readonly seed: number;
 }
@@ -327,7 +330,8 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     bootstrapPollMs: c.bootstrapPollMs ?? 5_000,
     credentialRejectLimit: c.credentialRejectLimit ?? 3,
     stopDeadlineMs: c.stopDeadlineMs ?? 10_000,
-    settleMs: c.settleMs ?? 2_000,
+    settleMs: c.settleMs ?? 5_000,
+    tombstoneMs: c.tombstoneMs ?? 60_000,
     maxOpenOperations: c.maxOpenOperations ?? 1_000,
     seed: (c.seed ?? 1) >>> 0,
   });

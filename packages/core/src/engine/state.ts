@@ -19,7 +19,8 @@ export type TimerKey =
   | "token-refresh"
   | "persist-retry"
   | "stop-deadline"
-  | "settle";
+  | "settle"
+  | "tombstones";
 
 export const TIMER_KEYS: readonly TimerKey[] = [
   "reconnect",
@@ -31,6 +32,7 @@ export const TIMER_KEYS: readonly TimerKey[] = [
   "persist-retry",
   "stop-deadline",
   "settle",
+  "tombstones",
 ];
 
 export interface Credentials {
@@ -143,8 +145,17 @@ export interface EngineState {
   readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
+  /** Lines of recently ended operations (see `Tombstone` in step.ts). */
+  readonly tombstones: readonly {
+    readonly raw: readonly string[];
+    readonly xid: string | null;
+    readonly untilMs: number;
+    readonly duplicates: number;
+  }[];
   /** Online, but the `500` answer may still be arriving (see "Settling" in step.ts). */
   readonly settling: boolean;
+  /** The answer went quiet but not every waiting operation was seen again yet. */
+  readonly settleQuiet: boolean;
   /** When settling ends at the latest (nowMs). */
   readonly settleDeadlineMs: number;
   /** Journal keys whose line was seen while settling: still PENDING on the platform. */
@@ -171,7 +182,9 @@ export const initialState = (config: EngineConfig): EngineState => ({
   recent: [],
   persistWaiters: {},
   persistedUpTo: 0,
+  tombstones: [],
   settling: false,
+  settleQuiet: false,
   settleDeadlineMs: 0,
   sighted: [],
   counters: zeroCounters,

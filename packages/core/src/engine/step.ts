@@ -626,6 +626,7 @@ const dropSession = (tx: Tx): void => {
   tx.cancelTimer("settle");
   tx.set({
     settling: false,
+    settleQuiet: false,
     sighted: [],
     outbox: requeue(tx.s.outbox, returned),
     inflight: {},
@@ -1165,7 +1166,16 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
     return;
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
-  if (tx.s.settling) extendSettling(tx);
+  expireTombstones(tx);
+  const buried = tx.s.tombstones.findIndex((t) => t.xid === xid && sameLine(t.raw, row));
+  if (buried >= 0) {
+    tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
+    const t = tx.s.tombstones[buried]!;
+    tx.set({
+      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
+    });
+    return;
+  }
   const twin = findRedelivered(tx.s.journal, row, xid);
   if (twin !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
@@ -1174,7 +1184,10 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
     tx.set({
       journal: twin.stage === "received" ? bumpOrder(tx.s.journal, counted) : putEntry(tx.s.journal, counted),
     });
-    if (tx.s.settling) tx.set({ sighted: [...tx.s.sighted, twin.key] });
+    if (tx.s.settling) {
+      tx.set({ sighted: [...tx.s.sighted, twin.key] });
+      extendSettling(tx);
+    }
     return;
   }
   if (unfinishedCount(tx.s.journal) >= tx.config.maxOpenOperations) {
@@ -1201,8 +1214,11 @@ const onOperationLine = (tx: Tx, row: Row, xid: string | null): void => {
     duplicates: 0,
   };
   tx.set({ journal: putEntry(tx.s.journal, entry) });
-  if (tx.s.settling) tx.set({ sighted: [...tx.s.sighted, entry.key] });
   tx.persist(DURABLE.journalKey(entry.key), toDurable(entry), { journalKey: entry.key });
+  if (tx.s.settling) {
+    tx.set({ sighted: [...tx.s.sighted, entry.key] });
+    extendSettling(tx);
+  }
 };
 
 /** Starts whatever operation may run now, for every (device, fragment). */
@@ -1351,10 +1367,44 @@ const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   if (entry === undefined || entry.stage !== "finished") return;
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
-  if (entry.duplicates > 0) {
-    // An "identical" line may have been a genuine second operation: ask for PENDING ones again.
-    enqueueStatus(tx, undefined, ["500"], undefined);
-  }
+  // Keep the line a while: a 500 answer produced before our statuses were processed can
+  // still be on its way (found by the fake world). In memory only: bounded by time.
+  const tombstone: Tombstone = {
+    raw: entry.raw,
+    xid: entry.xid,
+    untilMs: tx.now + tx.config.tombstoneMs,
+    duplicates: entry.duplicates,
+  };
+  tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
+  scheduleTombstones(tx);
+};
+
+/** A line equal to a recently ended operation's: a stale redelivery, absorbed until `untilMs`. */
+export interface Tombstone {
+  readonly raw: Row;
+  readonly xid: string | null;
+  readonly untilMs: number;
+  readonly duplicates: number;
+}
+
+const sameLine = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Drops expired tombstones. One that absorbed identical lines may have hidden a genuine
+ * second operation: then the engine asks for PENDING operations (500) again.
+ */
+const expireTombstones = (tx: Tx): void => {
+  const live = tx.s.tombstones.filter((t) => t.untilMs > tx.now);
+  if (live.length === tx.s.tombstones.length) return;
+  const askAgain = tx.s.tombstones.some((t) => t.untilMs <= tx.now && t.duplicates > 0);
+  tx.set({ tombstones: live });
+  if (askAgain) enqueueStatus(tx, undefined, ["500"], undefined);
+};
+
+const scheduleTombstones = (tx: Tx): void => {
+  const next = tx.s.tombstones.reduce((m, t) => Math.min(m, t.untilMs), Number.POSITIVE_INFINITY);
+  if (next === Number.POSITIVE_INFINITY) tx.cancelTimer("tombstones");
+  else if (tx.s.timers.tombstones !== next) tx.setTimer("tombstones", next);
 };
 
 const onOperationResult = (tx: Tx, key: string, outcome: OperationOutcome): void => {
@@ -1527,8 +1577,19 @@ const onTimer = (tx: Tx, key: string): void => {
     case "stop-deadline":
       if (phase.name === "stopping") finishStop(tx, "stop deadline reached");
       return;
+    case "tombstones":
+      expireTombstones(tx);
+      scheduleTombstones(tx);
+      return;
     case "settle":
-      if (tx.s.settling) endSettling(tx);
+      if (!tx.s.settling) return;
+      if (answerCoversJournal(tx) || tx.now >= tx.s.settleDeadlineMs) endSettling(tx);
+      else {
+        // Quiet, but not every waiting operation came back in the answer yet: wait for it
+        // (a late answer line ends settling) or for the deadline.
+        tx.set({ settleQuiet: true });
+        tx.setTimer("settle", tx.s.settleDeadlineMs);
+      }
       return;
   }
 };
@@ -1557,7 +1618,7 @@ const markUncertain = (e: OutboxEntry): OutboxEntry =>
 
 /** At gate open: hold operations and statuses until the 500 is acknowledged and its answer is quiet. */
 const startSettling = (tx: Tx): void => {
-  tx.set({ settling: true, sighted: [], settleDeadlineMs: Number.MAX_SAFE_INTEGER });
+  tx.set({ settling: true, settleQuiet: false, sighted: [], settleDeadlineMs: Number.MAX_SAFE_INTEGER });
 };
 
 /**
@@ -1576,8 +1637,22 @@ const on500Acknowledged = (tx: Tx): void => {
 };
 
 /** An operation line arrived while settling: the answer is not quiet yet. */
+/**
+ * Every operation waiting to start is PENDING on the platform, so the answer must list it:
+ * once each has been seen again, the answer has also delivered every older PENDING one.
+ */
+const answerCoversJournal = (tx: Tx): boolean => {
+  const sighted = new Set(tx.s.sighted);
+  return openEntries(tx.s.journal).every((e) => e.stage !== "received" || sighted.has(e.key));
+};
+
+/** After an operation line while settling: end once quiet and covered, else push the quiet deadline. */
 const extendSettling = (tx: Tx): void => {
   if (tx.s.timers.settle === undefined) return; // the 500 is not acknowledged yet
+  if (tx.s.settleQuiet) {
+    if (answerCoversJournal(tx)) endSettling(tx);
+    return;
+  }
   const at = Math.min(tx.now + tx.config.settleMs, tx.s.settleDeadlineMs);
   if ((tx.s.timers.settle ?? 0) < at) tx.setTimer("settle", at);
 };
@@ -1585,7 +1660,7 @@ const extendSettling = (tx: Tx): void => {
 const endSettling = (tx: Tx): void => {
   tx.cancelTimer("settle");
   resolveUncertain(tx);
-  tx.set({ settling: false, sighted: [] });
+  tx.set({ settling: false, settleQuiet: false, sighted: [] });
   advanceAll(tx);
   pump(tx);
   maybeFinishStop(tx);
