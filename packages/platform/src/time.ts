@@ -27,19 +27,8 @@ export const isoFromMs = (nowMs: number): string => {
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(h)}:${pad(m)}:${pad(s)}.${pad(inDay % 1000, 3)}Z`;
 };
 
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
-
 /**
- * SmartREST DATE values (custom templates): ISO-8601 date-time with seconds and an offset, on a
- * real calendar day. Same grammar the core's upstream encoder enforces for static templates
- * (the core does not export its checker).
+ * SmartREST DATE values (custom templates) follow the same grammar the core's upstream
+ * encoder enforces for static templates: one checker for both sides.
  */
-export const isIsoTimestamp = (s: string): boolean => {
-  const m = ISO_TIMESTAMP.exec(s);
-  if (m === null) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  return daysInMonth !== undefined && day >= 1 && day <= daysInMonth;
-};
+export { isIsoTimestamp } from "@c8ylink/core";

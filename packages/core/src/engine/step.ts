@@ -1441,11 +1441,9 @@ const takeWaitersUpTo = (tx: Tx, ref: number): PersistWaiter => {
   return { credentials: done.some((w) => w.credentials), journalKeys: done.flatMap((w) => w.journalKeys) };
 };
 
-/** `persisted {ref}`: every persist up to `ref` not reported failed is durable. */
-const onPersisted = (tx: Tx, ref: number): void => {
-  if (ref > tx.s.persistedUpTo) tx.set({ persistedUpTo: ref });
-  const waiter = takeWaitersUpTo(tx, ref);
-  for (const key of waiter.journalKeys) {
+/** Marks the journal stages written by persists up to `ref` durable (null) or failed (NEEDS_RETRY). */
+const settleJournalStages = (tx: Tx, keys: readonly string[], ref: number, outcome: null | number): void => {
+  for (const key of keys) {
     const entry = tx.s.journal.entries[key];
     if (
       entry !== undefined &&
@@ -1453,9 +1451,16 @@ const onPersisted = (tx: Tx, ref: number): void => {
       entry.persistRef >= 0 &&
       entry.persistRef <= ref
     ) {
-      tx.set({ journal: putEntry(tx.s.journal, { ...entry, persistRef: null }) });
+      tx.set({ journal: putEntry(tx.s.journal, { ...entry, persistRef: outcome }) });
     }
   }
+};
+
+/** `persisted {ref}`: every persist up to `ref` not reported failed is durable. */
+const onPersisted = (tx: Tx, ref: number): void => {
+  if (ref > tx.s.persistedUpTo) tx.set({ persistedUpTo: ref });
+  const waiter = takeWaitersUpTo(tx, ref);
+  settleJournalStages(tx, waiter.journalKeys, ref, null);
   const phase = tx.s.phase;
   if (waiter.credentials && phase.name === "storing-credentials") {
     // Step 0 done: leave the bootstrap session and come back as the device.
@@ -1481,17 +1486,7 @@ const onPersistFailed = (tx: Tx, ref: number, message: string): void => {
     tx.report({ kind: "persist-failed", ref, message, retryInMs: null });
     return;
   }
-  for (const key of waiter.journalKeys) {
-    const entry = tx.s.journal.entries[key];
-    if (
-      entry !== undefined &&
-      entry.persistRef !== null &&
-      entry.persistRef >= 0 &&
-      entry.persistRef <= ref
-    ) {
-      tx.set({ journal: putEntry(tx.s.journal, { ...entry, persistRef: NEEDS_RETRY }) });
-    }
-  }
+  settleJournalStages(tx, waiter.journalKeys, ref, NEEDS_RETRY);
   const retryInMs = tx.config.backoff.floorMs;
   tx.report({ kind: "persist-failed", ref, message, retryInMs });
   if (tx.s.timers["persist-retry"] === undefined) tx.setTimer("persist-retry", tx.now + retryInMs);

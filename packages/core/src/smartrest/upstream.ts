@@ -745,7 +745,7 @@ const ISO_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
 
 /** Strict ISO-8601 date-time with a real calendar date (leap years included); seconds required. */
-const isIsoTimestamp = (s: string): boolean => {
+export const isIsoTimestamp = (s: string): boolean => {
   const m = ISO_TIMESTAMP.exec(s);
   if (m === null) return false;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
