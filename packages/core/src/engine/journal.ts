@@ -59,7 +59,7 @@ export interface JournalEntry {
   readonly stage: JournalStage;
   /** The platform acknowledged our 501 for it: it is no longer PENDING there. */
   readonly executingAcked: boolean;
-  /** `execute-operation` was emitted in this process. */
+  /** `execute-operation` was emitted since this engine started (not persisted). */
   readonly handedOut: boolean;
   /** Ref of the persist that carries this entry's current stage (-1: its write failed, to retry), or null once durable. */
   readonly persistRef: number | null;
