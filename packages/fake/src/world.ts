@@ -28,7 +28,9 @@ import {
   type Command,
   type EngineConfig,
   type EngineState,
+  type DistributiveOmit,
   type Event,
+  type EventInput,
   type OperationOutcome,
   type Report,
   type UpstreamMessage,
@@ -49,8 +51,7 @@ import { Agenda } from "./heap.js";
 import { NO_FAULTS, describePlan, enabledFaults, swarmPlan, type FaultPlan } from "./faults.js";
 import { Rng, TraceHash } from "./prng.js";
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-export type EventInput = DistributiveOmit<Event, "nowMs">;
+export type { EventInput };
 type ClientInput = DistributiveOmit<PlatformInput, "nowMs">;
 
 /** Virtual time 0 is this wall-clock instant (2025-01-01T00:00:00Z), for ISO timestamps. */

@@ -36,14 +36,14 @@ import {
   type EngineConfig,
   type EngineState,
   type Event,
+  type EventInput,
   type Report,
 } from "@c8ylink/core";
 import { monotonicClock, type Clock } from "./clock.js";
 import type { Storage } from "./storage.js";
 
 /** An event without its timestamp: the driver adds `nowMs` when it feeds it. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-export type EventInput = DistributiveOmit<Event, "nowMs">;
+export type { EventInput };
 
 export type ExecuteOperationCommand = Extract<Command, { type: "execute-operation" }>;
 type ConnectCommand = Extract<Command, { type: "connect" }>;

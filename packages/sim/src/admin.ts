@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as t from "io-ts";
 import * as E from "fp-ts/lib/Either.js";
-import { decode, refine, validateDeviceId, type DecodeProblem } from "@c8ylink/core";
+import { decode, refine, validateDeviceId, type DecodeProblem, type DistributiveOmit } from "@c8ylink/core";
 import {
   connectionLog,
   findDevice,
@@ -33,8 +33,6 @@ import {
   type PlatformOutput,
   type PlatformState,
 } from "@c8ylink/platform";
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
 export type SimAdminInput = DistributiveOmit<

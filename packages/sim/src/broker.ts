@@ -16,7 +16,7 @@
  * - the socket closing (or aedes' `clientDisconnect`) → `client-disconnect`, once per session.
  */
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
-import { decodePayload } from "@c8ylink/core";
+import { decodePayload, type DistributiveOmit } from "@c8ylink/core";
 import type { ClientConnect, PlatformInput, PlatformOutput, QoS } from "@c8ylink/platform";
 import type { Hub, Outputs } from "./hub.js";
 import type { SimLogEntry } from "./log.js";
@@ -320,5 +320,3 @@ export class MqttSide {
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

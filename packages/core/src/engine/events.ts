@@ -85,4 +85,10 @@ export const EventCodec = t.union([
   event("stop", {}),
 ]);
 export type Event = t.TypeOf<typeof EventCodec>;
+
+/** `Omit` applied to each member of a union (plain `Omit` would merge the members). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event before an interpreter stamps it with its clock. */
+export type EventInput = DistributiveOmit<Event, "nowMs">;
 export type EventType = Event["type"];

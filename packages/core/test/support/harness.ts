@@ -18,13 +18,13 @@ import {
   type Command,
   type EngineState,
   type Event,
+  type EventInput,
   type OperationOutcome,
   type Report,
 } from "@c8ylink/core";
 
 export type Publish = Extract<Command, { type: "publish" }>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-export type EventInput = DistributiveOmit<Event, "nowMs">;
+export type { EventInput };
 
 export class Harness {
   state: EngineState;
