@@ -273,6 +273,7 @@ describe("c8ylink sim and help", () => {
     for (const [argv, env, message] of [
       [["--token", "short"], {}, "--token: an access token must be 16 to 256 characters"],
       [[], { C8YLINK_SIM_TOKEN: "has spaces in the token" }, "C8YLINK_SIM_TOKEN: an access token must"],
+      [["--allow-host", "sim:8080"], {}, '--allow-host "sim:8080" is not a host name'],
     ] as const) {
       const m = memoryIo(env);
       expect(await main(["sim", "--mqtt-port", "0", "--http-port", "0", ...argv], m.io)).toBe(2);

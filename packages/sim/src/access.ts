@@ -34,6 +34,14 @@ export const adminTokenProblem = (token: string): string | undefined =>
     ? undefined
     : "an access token must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ - (e.g. `openssl rand -hex 32`)";
 
+/** Why `name` cannot be an extra `Host` name (it must be a bare name or IP, no port or scheme). */
+export const allowedHostProblem = (name: string): string | undefined => {
+  const bare = name.replace(/^\[(.*)\]$/, "$1");
+  return /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(bare) || isIP(bare) !== 0
+    ? undefined
+    : `${JSON.stringify(name)} is not a host name or IP address (give it without scheme, port or path)`;
+};
+
 /** Where a refused client finds the token (never the token itself). */
 export const TOKEN_HINT =
   "open the URL printed in the banner of `c8ylink sim` (http://HOST:PORT/?token=…) in the browser, " +

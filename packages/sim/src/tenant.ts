@@ -19,7 +19,7 @@ import {
   type PlatformOutput,
   type PlatformState,
 } from "@c8ylink/platform";
-import { adminGuard, adminTokenProblem, newAdminToken } from "./access.js";
+import { adminGuard, adminTokenProblem, allowedHostProblem, newAdminToken } from "./access.js";
 import { adminHandler, type SimAdminInput, type SimAdminResult } from "./admin.js";
 import { MqttSide } from "./broker.js";
 import { Hub, type Outputs } from "./hub.js";
@@ -115,6 +115,10 @@ export const startSimulatedTenant = async (
   const adminToken = options.adminToken ?? newAdminToken();
   const tokenProblem = adminTokenProblem(adminToken);
   if (tokenProblem !== undefined) throw new TypeError(`adminToken: ${tokenProblem}`);
+  for (const name of options.allowedHosts ?? []) {
+    const problem = allowedHostProblem(name);
+    if (problem !== undefined) throw new TypeError(`allowedHosts: ${problem}`);
+  }
   const now = options.clock ?? Date.now;
   const onLog = options.onLog;
   const log = (entry: SimLogEntry): void => {

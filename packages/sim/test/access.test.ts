@@ -213,6 +213,10 @@ describe("admin API access", () => {
     expect(
       (await raw(tenant, "GET", "/", { ...bearer(tenant), host: `other.internal:${port}` })).status,
     ).toBe(421);
+    for (const bad of ["sim.internal:8080", "http://sim.internal", "sim/x", "", "-sim"])
+      await expect(startSimulatedTenant({ allowedHosts: [bad] })).rejects.toThrow(
+        /allowedHosts: .* is not a host name/,
+      );
   });
 
   it("refuses requests from other origins and sites, even with the token, and sends no CORS headers", async () => {

@@ -1,7 +1,13 @@
 /**
  * `c8ylink sim` — the simulated Cumulocity tenant alone, until interrupted.
  */
-import { adminTokenProblem, formatLogEntry, isLoopbackHost, startSimulatedTenant } from "@c8ylink/sim";
+import {
+  adminTokenProblem,
+  allowedHostProblem,
+  formatLogEntry,
+  isLoopbackHost,
+  startSimulatedTenant,
+} from "@c8ylink/sim";
 import { flag, int, parse, str, UsageError } from "../args.js";
 import type { Io } from "../io.js";
 
@@ -83,6 +89,10 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   }
   const allowHost = args.values["allow-host"];
   const allowedHosts = Array.isArray(allowHost) ? allowHost : [];
+  for (const name of allowedHosts) {
+    const problem = allowedHostProblem(name);
+    if (problem !== undefined) throw new UsageError(`--allow-host ${problem}`);
+  }
   if (!isLoopbackHost(host))
     io.err(
       `c8ylink sim: warning: --host ${host} is not a loopback address, so other machines can reach the ` +
