@@ -146,7 +146,7 @@ const withoutToken = (url: URL): string => {
   return `/${url.pathname.replace(/^\/+/, "")}${query === "" ? "" : `?${query}`}`;
 };
 
-/** The request guard of the admin API (pure apart from reading the bound port). */
+/** The request guard of the admin API (reads only the bound port and, once, the machine's name). */
 export const adminGuard = (policy: AdminAccessPolicy): ((request: AccessRequest) => AccessVerdict) => {
   const expected = digest(policy.token);
   const matches = (candidate: string | undefined): boolean =>
