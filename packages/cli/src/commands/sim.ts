@@ -17,6 +17,8 @@ broker) with a JSON admin API, until Ctrl-C. Connect any MQTT device to it.
   --tenant-id ID              tenant id in credentials (default t100)
   --bootstrap-password PW     password of management/devicebootstrap (default bootstrap-secret)
   --auto-accept               accept device registrations as soon as a device asks
+  --no-json-operations        refuse subscriptions to devicecontrol/notifications (operations
+                              as JSON), like a broker without JSON via MQTT
   --quiet                     do not print the timeline
   -h, --help                  this help
 
@@ -41,6 +43,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     "tenant-id": { type: "string" },
     "bootstrap-password": { type: "string" },
     "auto-accept": { type: "boolean" },
+    "no-json-operations": { type: "boolean" },
     quiet: { type: "boolean" },
   });
   if (flag(args, "help")) {
@@ -58,6 +61,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       mqttPort: port(int(args, "mqtt-port"), 1883, "mqtt-port"),
       wsPort: wsPort === undefined ? false : port(wsPort, 0, "ws-port"),
       httpPort: port(int(args, "http-port"), 8080, "http-port"),
+      jsonOperations: !flag(args, "no-json-operations"),
       platform: {
         autoAccept: flag(args, "auto-accept"),
         ...(tenantId === undefined ? {} : { tenantId }),
