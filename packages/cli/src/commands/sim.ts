@@ -82,6 +82,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   MQTT:      ${tenant.mqttUrl}${tenant.wsUrl === undefined ? "" : `\n  WebSocket: ${tenant.wsUrl}`}
   admin API: ${tenant.adminUrl}
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept"}
+  operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
 Ctrl-C to stop.`);
   await io.interrupted;
   await tenant.close();
