@@ -42,15 +42,18 @@ export const TOPIC_JSON_ERRORS = "error";
 // Topics
 
 type Resource = "measurements" | "events" | "alarms" | "managedObjects";
-type Action = "create" | "createBulk" | "update" | "delete";
 
 export interface JsonTopic {
   readonly mode: ProcessingMode;
   readonly resource: Resource;
-  readonly action: Action;
+  /** The action level as sent (`create`, `createBulk`, `update`, `delete`, or anything else). */
+  readonly action: string;
   /** The level after the action (`update/<id>`), if any. */
   readonly resourceId: string | undefined;
-  /** Levels that do not fit `<api>/<resource>/<action>[/<id>]` (e.g. `…/{id}/childDevices/create`). */
+  /**
+   * Not `<api>/<resource>/<action>[/<id>]` with one of the four actions (e.g. an unknown action,
+   * or `inventory/managedObjects/{id}/childDevices/create`).
+   */
   readonly unusual: boolean;
 }
 
@@ -71,13 +74,12 @@ export const parseJsonTopic = (topic: string): JsonTopic | undefined => {
   const resource = APIS[`${rest[0] ?? ""}/${rest[1] ?? ""}`];
   if (resource === undefined) return undefined;
   const action = rest[2] ?? "";
-  const known = ACTIONS.includes(action);
   return {
     mode: mode ?? "persistent",
     resource,
-    action: known ? (action as Action) : "create",
+    action,
     resourceId: rest[3],
-    unusual: !known || rest.length > 4,
+    unusual: !ACTIONS.includes(action) || rest.length > 4,
   };
 };
 
