@@ -12,9 +12,10 @@
  *   when that session subscribed this topic.
  * - When: on creation; on every `500` from the agent while it is PENDING (re-push, field report
  *   TE #3403: same id again); and right after the agent subscribes this topic, every PENDING
- *   operation of that agent not yet forwarded (`notifications === 0`), oldest first. An
- *   operation already published once is not published again by a later subscription — only
- *   by `500` — so without `500` each operation is notified at most once.
+ *   operation of that agent not yet forwarded (`notifications === 0`; a delivery on `s/ds`
+ *   does not count, so a device that adds this subscription later still learns the ids),
+ *   oldest first. An operation already published once is not published again by a later
+ *   subscription — only by `500` — so without `500` each operation is notified at most once.
  * - Both channels: a session subscribed to `s/ds` and this topic receives each operation on
  *   both (the static line when a template fits, and this JSON with its id), exactly as the real
  *   platform does (TE #1718); recognising the pair is the device's job (the JSON carries the

@@ -54,6 +54,7 @@ describe("devicecontrol/notifications", () => {
     const a = created(s.operation("dev1", { c8y_Restart: {} }));
     const b = created(s.operation("dev1-child", { acme_Custom: {} }));
     const c = created(s.operation("dev1", { c8y_Command: { text: "x" } }));
+    // a and c were delivered on s/ds already: that does not count as forwarded on this topic.
     s.publish("c", "s/us", `504,${a}`); // EXECUTING: not re-sent
     const out = s.subscribe("c", NOTIFICATIONS);
     expect(ofType(out, "suback")[0]?.granted).toEqual([1]);
