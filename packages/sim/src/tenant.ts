@@ -46,6 +46,12 @@ export interface SimulatedTenantOptions {
   readonly allowedHosts?: readonly string[];
   /** Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …). */
   readonly platform?: PlatformOptions;
+  /**
+   * Operations as JSON on `devicecontrol/notifications` (spec §2.7). Default true; false makes
+   * the tenant refuse that subscription (SUBACK 0x80), like a broker without JSON via MQTT.
+   * Overrides `platform.jsonOperations`.
+   */
+  readonly jsonOperations?: boolean;
   /** Time source for `nowMs` of every model input and for log entries. Default `Date.now`. */
   readonly clock?: () => number;
   /** Receives the timeline (connections, refusals, publishes in and out, admin actions). */
@@ -133,7 +139,10 @@ export const startSimulatedTenant = async (
   // The broker hooks reach the hub lazily (only once connections arrive), so both can be const.
   const mqtt = new MqttSide({ hub: () => hub, now, log });
   const hub = new Hub(
-    initialPlatform(options.platform ?? {}),
+    initialPlatform({
+      ...options.platform,
+      ...(options.jsonOperations === undefined ? {} : { jsonOperations: options.jsonOperations }),
+    }),
     (input: PlatformInput, outputs: Outputs) => mqtt.execute(input, outputs),
     (message) => log({ kind: "problem", atMs: now(), message }),
   );

@@ -28,6 +28,8 @@ broker) with a JSON admin API, until Ctrl-C. Connect any MQTT device to it.
                               or C8YLINK_SIM_TOKEN, which other users cannot see in ps)
   --allow-host NAME           another name the admin API answers to in the Host header
                               (repeatable; e.g. a Docker service name)
+  --no-json-operations        refuse subscriptions to devicecontrol/notifications (operations
+                              as JSON), like a broker without JSON via MQTT
   --quiet                     do not print the timeline
   -h, --help                  this help
 
@@ -63,6 +65,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     "auto-accept": { type: "boolean" },
     token: { type: "string" },
     "allow-host": { type: "string", multiple: true },
+    "no-json-operations": { type: "boolean" },
     quiet: { type: "boolean" },
   });
   if (flag(args, "help")) {
@@ -111,6 +114,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       httpPort: port(int(args, "http-port"), 8080, "http-port"),
       ...(given === undefined ? {} : { adminToken: given.token }),
       ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
+      jsonOperations: !flag(args, "no-json-operations"),
       platform: {
         autoAccept: flag(args, "auto-accept"),
         ...(tenantId === undefined ? {} : { tenantId }),
@@ -139,6 +143,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   open:      ${reachable}/?token=${token}
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept"}
+  operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
 Ctrl-C to stop.`);
   await io.interrupted;
   await tenant.close();
