@@ -105,7 +105,7 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
 
 export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
 
-const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+export const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * The entry a freshly received line duplicates: the same line while its entry is still in

@@ -65,6 +65,17 @@ export type Phase =
 
 export type PhaseName = Phase["name"];
 
+/** Phases with a live MQTT connection (CONNACK received, not yet lost). */
+export const isConnected = (phase: Phase): boolean =>
+  phase.name === "bootstrapping" ||
+  phase.name === "storing-credentials" ||
+  phase.name === "subscribing" ||
+  phase.name === "online" ||
+  phase.name === "stopping";
+
+/** Past the SUBACK gate: every subscription granted, so anything may be published. */
+export const gateOpen = (phase: Phase): boolean => phase.name === "online" || phase.name === "stopping";
+
 /** A QoS 1 publish waiting for its PUBACK. `session` rows are regenerated on the next session. */
 export interface InflightPacket {
   readonly source: "outbox" | "session";
@@ -117,6 +128,14 @@ export interface PersistWaiter {
   readonly journalKeys: readonly string[];
 }
 
+/** A line equal to a recently ended operation's: a stale redelivery, absorbed until `untilMs`. */
+export interface Tombstone {
+  readonly raw: readonly string[];
+  readonly xid: string | null;
+  readonly untilMs: number;
+  readonly duplicates: number;
+}
+
 export interface EngineState {
   readonly config: EngineConfig;
   readonly phase: Phase;
@@ -145,13 +164,8 @@ export interface EngineState {
   readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
-  /** Lines of recently ended operations (see `Tombstone` in step.ts). */
-  readonly tombstones: readonly {
-    readonly raw: readonly string[];
-    readonly xid: string | null;
-    readonly untilMs: number;
-    readonly duplicates: number;
-  }[];
+  /** Lines of recently ended operations. */
+  readonly tombstones: readonly Tombstone[];
   /** Online, but the `500` answer may still be arriving (see "Settling" in step.ts). */
   readonly settling: boolean;
   /** The answer went quiet but not every waiting operation was seen again yet. */
