@@ -150,7 +150,7 @@ class Checker {
         }
       }
     }
-    const inflight = Object.keys(state.inflight).length;
+    const inflight = Object.keys(state.session.inflight).length;
     if (inflight > cfg.inflightWindow)
       throw new Error(`in-flight ${inflight} > window ${cfg.inflightWindow}`);
     for (const k of OUTBOX_CLASSES) {
@@ -383,7 +383,7 @@ describe("lifecycle laws", () => {
       heal(h, checker);
       expect(h.state.phase.name).toBe("online");
       expect(heldCount(h.state.outbox)).toBe(0);
-      expect(Object.keys(h.state.inflight)).toEqual([]);
+      expect(Object.keys(h.state.session.inflight)).toEqual([]);
       expect(Object.values(h.state.journal.entries)).toEqual([]);
       expect(h.pendingPersists).toEqual([]);
     },

@@ -646,7 +646,7 @@ export class World {
         const conn = dev.conns.get(c.connectionId);
         this.checkPublish(dev, conn, c);
         if (conn === undefined || this.finished) return;
-        const packet = dev.state.inflight[c.ref];
+        const packet = dev.state.session.inflight[c.ref];
         const rows =
           packet?.source === "outbox"
             ? packet.entries.map((e) => ({ id: this.rowId(dev, e.ref), topic: e.topic, line: e.line }))
@@ -1326,7 +1326,7 @@ export class World {
       if (s.phase.name !== "online") what.push(`phase ${s.phase.name}`);
       const held = heldCount(s.outbox);
       if (held > 0) what.push(`${held} rows held in the outbox`);
-      const inflight = Object.keys(s.inflight).length;
+      const inflight = Object.keys(s.session.inflight).length;
       if (inflight > 0) what.push(`${inflight} publishes in flight`);
       const journal = Object.values(s.journal.entries);
       if (journal.length > 0)

@@ -30,6 +30,7 @@
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
 import {
+  assertNever,
   step,
   initialState,
   type Command,
@@ -388,6 +389,8 @@ export class Driver {
       case "report":
         this.notifications.push({ kind: "report", report: command.report });
         return;
+      default:
+        return assertNever(command);
     }
   }
 

@@ -164,10 +164,10 @@ const handle = (tx: Tx, event: Event): void => {
 
 /** A PUBACK: session rows record inventory (and the 500 starts the settle clock); outbox rows are delivered. */
 const onPublished = (tx: Tx, ref: number): void => {
-  const packet = tx.s.inflight[ref];
+  const packet = tx.s.session.inflight[ref];
   if (packet === undefined) return; // QoS 0 write confirmations and duplicate PUBACKs
-  const { [ref]: _acked, ...inflight } = tx.s.inflight;
-  tx.set({ inflight });
+  const { [ref]: _acked, ...inflight } = tx.s.session.inflight;
+  tx.setSession({ inflight });
   if (packet.source === "session") {
     recordInventoryAck(tx, packet.entries);
     if (packet.entries.some((e) => e.template === "500")) on500Acknowledged(tx);

@@ -115,7 +115,7 @@ export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
     if (head === undefined || head.persistRef !== null) return;
     // Operations start only once the 500 answer has settled on an open gate: until then an
     // older PENDING operation may yet show up (and 501 would land on it).
-    if (head.stage === "received" && (tx.s.settling || !gateOpen(tx.s.phase))) return;
+    if (head.stage === "received" && (tx.s.session.settle !== null || !gateOpen(tx.s.phase))) return;
     if (head.stage === "executing") {
       if (!head.handedOut && head.operation !== null) {
         tx.set({ journal: putEntry(tx.s.journal, { ...head, handedOut: true }) });

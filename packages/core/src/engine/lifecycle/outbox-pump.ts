@@ -4,8 +4,8 @@
  * back when a session is dropped.
  */
 import { DURABLE } from "../durable.js";
-import { gateOpen } from "../state.js";
-import { admit, emptyOutbox, markUncertain, requeue, takePacket, type OutboxEntry } from "../outbox.js";
+import { emptySession, gateOpen } from "../state.js";
+import { admit, markUncertain, requeue, takePacket, type OutboxEntry } from "../outbox.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
 import type { Tx } from "./tx.js";
 
@@ -14,19 +14,11 @@ const RECENT_LIMIT = 64;
 /** In-flight outbox rows go back to the front of the outbox; session rows are rebuilt next time. */
 export const dropSession = (tx: Tx): void => {
   const returned: OutboxEntry[] = [];
-  for (const packet of Object.values(tx.s.inflight)) {
+  for (const packet of Object.values(tx.s.session.inflight)) {
     if (packet.source === "outbox") returned.push(...packet.entries.map(markUncertain));
   }
   tx.cancelTimer("settle");
-  tx.set({
-    settling: false,
-    settleQuiet: false,
-    sighted: [],
-    outbox: requeue(tx.s.outbox, returned),
-    inflight: {},
-    registrationRows: emptyOutbox(),
-    afterGateRows: emptyOutbox(),
-  });
+  tx.set({ outbox: requeue(tx.s.outbox, returned), session: emptySession() });
 };
 
 const fitsPayload = (topic: string, payloadBytes: number): boolean =>
@@ -36,25 +28,25 @@ const fitsPayload = (topic: string, payloadBytes: number): boolean =>
 export const pump = (tx: Tx): void => {
   const phase = tx.s.phase;
   if (phase.name !== "subscribing" && !gateOpen(phase)) return;
-  let inflightCount = Object.keys(tx.s.inflight).length;
+  let inflightCount = Object.keys(tx.s.session.inflight).length;
   while (inflightCount < tx.config.inflightWindow) {
-    const reg = takePacket(tx.s.registrationRows, fitsPayload);
+    const reg = takePacket(tx.s.session.registrationRows, fitsPayload);
     if (reg !== undefined) {
-      tx.set({ registrationRows: reg.outbox });
+      tx.setSession({ registrationRows: reg.outbox });
       publishPacket(tx, "session", reg.entries);
     } else if (!gateOpen(tx.s.phase)) {
       return;
     } else {
-      const session = takePacket(tx.s.afterGateRows, fitsPayload);
+      const session = takePacket(tx.s.session.afterGateRows, fitsPayload);
       if (session !== undefined) {
-        tx.set({ afterGateRows: session.outbox });
+        tx.setSession({ afterGateRows: session.outbox });
         publishPacket(tx, "session", session.entries);
       } else {
         const durableUpTo = tx.s.persistedUpTo;
         const data = takePacket(
           tx.s.outbox,
           fitsPayload,
-          tx.s.settling ? "operation-status" : undefined,
+          tx.s.session.settle !== null ? "operation-status" : undefined,
           (e) => e.durableAfter === undefined || e.durableAfter <= durableUpTo,
         );
         if (data === undefined) return;
@@ -75,7 +67,7 @@ export const publishPacket = (
   if (first === undefined) return;
   const ref = tx.ref();
   const payload = entries.map((e) => e.line).join("\n");
-  tx.set({ inflight: { ...tx.s.inflight, [ref]: { source, entries } } });
+  tx.setSession({ inflight: { ...tx.s.session.inflight, [ref]: { source, entries } } });
   const recent = [...tx.s.recent, ...entries.map((e) => ({ template: e.template, ref: e.ref }))];
   tx.set({ recent: recent.length > RECENT_LIMIT ? recent.slice(recent.length - RECENT_LIMIT) : recent });
   tx.emit({ type: "publish", connectionId: tx.s.connectionId, ref, topic: first.topic, payload, qos: 1 });

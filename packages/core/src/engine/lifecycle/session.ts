@@ -125,7 +125,7 @@ const startSession = (tx: Tx): void => {
   }
   const ref = tx.ref();
   const topics = subscriptions(config);
-  tx.set({ registrationRows: rows, afterGateRows: afterGateRowsFor(tx) });
+  tx.setSession({ registrationRows: rows, afterGateRows: afterGateRowsFor(tx) });
   tx.enter({ name: "subscribing", subscribeRef: ref, pending: topics }, "connected with device identity");
   tx.emit({ type: "subscribe", connectionId: tx.s.connectionId, ref, topics: [...topics] });
   pump(tx);

@@ -11,6 +11,7 @@ import { advanceAll, onStatusDelivered } from "./operations.js";
 import { pump } from "./outbox-pump.js";
 import { journalKeyOf } from "./statuses.js";
 import { maybeFinishStop } from "./stop.js";
+import type { SettleState } from "../state.js";
 import type { Tx } from "./tx.js";
 
 // The 500 sent when the gate opens is answered asynchronously, line by line, and a live
@@ -30,7 +31,11 @@ import type { Tx } from "./tx.js";
 
 /** At gate open: hold operations and statuses until the 500 is acknowledged and its answer is quiet. */
 export const startSettling = (tx: Tx): void => {
-  tx.set({ settling: true, settleQuiet: false, sighted: [], settleDeadlineMs: Number.MAX_SAFE_INTEGER });
+  tx.setSession({ settle: { quiet: false, deadlineMs: Number.MAX_SAFE_INTEGER, sighted: [] } });
+};
+
+const setSettle = (tx: Tx, settle: SettleState, patch: Partial<SettleState>): void => {
+  tx.setSession({ settle: { ...settle, ...patch } });
 };
 
 /**
@@ -38,13 +43,14 @@ export const startSettling = (tx: Tx): void => {
  * silence mean something (a 500 lost with its connection proves nothing about PENDING).
  */
 export const on500Acknowledged = (tx: Tx): void => {
-  if (!tx.s.settling || tx.s.timers.settle !== undefined) return;
+  const settle = tx.s.session.settle;
+  if (settle === null || tx.s.timers.settle !== undefined) return;
   const { settleMs } = tx.config;
   if (settleMs === 0) {
-    endSettling(tx);
+    endSettling(tx, settle);
     return;
   }
-  tx.set({ settleDeadlineMs: tx.now + 5 * settleMs });
+  setSettle(tx, settle, { deadlineMs: tx.now + 5 * settleMs });
   tx.setTimer("settle", tx.now + settleMs);
 };
 
@@ -52,55 +58,58 @@ export const on500Acknowledged = (tx: Tx): void => {
  * Every operation waiting to start is PENDING on the platform, so the answer must list it:
  * once each has been seen again, the answer has also delivered every older PENDING one.
  */
-const answerCoversJournal = (tx: Tx): boolean => {
-  const sighted = new Set(tx.s.sighted);
+const answerCoversJournal = (tx: Tx, settle: SettleState): boolean => {
+  const sighted = new Set(settle.sighted);
   return openEntries(tx.s.journal).every((e) => e.stage !== "received" || sighted.has(e.key));
 };
 
 /** An operation line named journal entry `key`: while settling, the answer is not quiet yet. */
 export const onSighted = (tx: Tx, key: string): void => {
-  if (!tx.s.settling) return;
-  tx.set({ sighted: [...tx.s.sighted, key] });
-  extendSettling(tx);
+  const settle = tx.s.session.settle;
+  if (settle === null) return;
+  const seen = { ...settle, sighted: [...settle.sighted, key] };
+  tx.setSession({ settle: seen });
+  extendSettling(tx, seen);
 };
 
 /** After an operation line while settling: end once quiet and covered, else push the quiet deadline. */
-const extendSettling = (tx: Tx): void => {
+const extendSettling = (tx: Tx, settle: SettleState): void => {
   if (tx.s.timers.settle === undefined) return; // the 500 is not acknowledged yet
-  if (tx.s.settleQuiet) {
-    if (answerCoversJournal(tx)) endSettling(tx);
+  if (settle.quiet) {
+    if (answerCoversJournal(tx, settle)) endSettling(tx, settle);
     return;
   }
-  const at = Math.min(tx.now + tx.config.settleMs, tx.s.settleDeadlineMs);
+  const at = Math.min(tx.now + tx.config.settleMs, settle.deadlineMs);
   if ((tx.s.timers.settle ?? 0) < at) tx.setTimer("settle", at);
 };
 
 /** The `settle` timer: the answer was quiet for `settleMs`, or the deadline is reached. */
 export const onSettleTimer = (tx: Tx): void => {
-  if (!tx.s.settling) return;
-  if (answerCoversJournal(tx) || tx.now >= tx.s.settleDeadlineMs) endSettling(tx);
+  const settle = tx.s.session.settle;
+  if (settle === null) return;
+  if (answerCoversJournal(tx, settle) || tx.now >= settle.deadlineMs) endSettling(tx, settle);
   else {
     // Quiet, but not every waiting operation came back in the answer yet: wait for it
     // (a late answer line ends settling) or for the deadline.
-    tx.set({ settleQuiet: true });
-    tx.setTimer("settle", tx.s.settleDeadlineMs);
+    setSettle(tx, settle, { quiet: true });
+    tx.setTimer("settle", settle.deadlineMs);
   }
 };
 
-const endSettling = (tx: Tx): void => {
+const endSettling = (tx: Tx, settle: SettleState): void => {
   tx.cancelTimer("settle");
-  resolveUncertain(tx);
-  tx.set({ settling: false, settleQuiet: false, sighted: [] });
+  resolveUncertain(tx, settle);
+  tx.setSession({ settle: null });
   advanceAll(tx);
   pump(tx);
   maybeFinishStop(tx);
 };
 
 /** Applies the prefix rule to the queued uncertain statuses (see above). */
-const resolveUncertain = (tx: Tx): void => {
+const resolveUncertain = (tx: Tx, settle: SettleState): void => {
   const queued = toArray(tx.s.outbox["operation-status"].queue);
   if (!queued.some((e) => e.uncertain === true)) return;
-  const pending = new Set(tx.s.sighted);
+  const pending = new Set(settle.sighted);
   const groupKey = (e: JournalEntry) => `${e.deviceId}\u0000${e.fragment}`;
   // Per (device, fragment): the latest operation the platform no longer lists as PENDING
   // although we announced it: its 501 was applied, and so was every row before it.

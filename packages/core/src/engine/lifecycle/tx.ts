@@ -5,7 +5,7 @@
 import type { Command, DurableChange } from "../commands.js";
 import type { EngineConfig } from "../config.js";
 import type { Report } from "../reports.js";
-import type { EngineState, Phase, PersistWaiter, TimerKey } from "../state.js";
+import type { EngineState, Phase, PersistWaiter, SessionState, TimerKey } from "../state.js";
 import { nextRandom } from "../prng.js";
 
 export interface StepResult {
@@ -47,6 +47,11 @@ export class Tx {
 
   set(patch: Partial<EngineState>): void {
     Object.assign(this.s, patch);
+  }
+
+  /** Patches the connection's own record (see `SessionState`). */
+  setSession(patch: Partial<SessionState>): void {
+    this.set({ session: { ...this.s.session, ...patch } });
   }
 
   count(patch: (c: EngineState["counters"]) => Partial<EngineState["counters"]>): void {
