@@ -20,6 +20,7 @@ export {
   type SubmitResult,
 } from "./engine.js";
 export {
+  coreInvariants,
   Driver,
   type DriverOptions,
   type EventInput,
