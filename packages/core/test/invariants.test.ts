@@ -114,6 +114,7 @@ describe("checkStep", () => {
       operation: null,
       xid: null,
       operationId: null,
+      json: null,
       failure: null,
       stage: "executing" as const,
       executingAcked: true,

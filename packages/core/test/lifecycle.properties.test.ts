@@ -22,6 +22,8 @@ import {
 import type { Command } from "@c8ylink/core";
 import { Harness } from "./support/harness.js";
 
+type Mode = "static" | "by-id";
+const configFor = (operations: Mode) => ({ ...baseConfig, operations });
 const baseConfig = {
   deviceId: "dev",
   auth: { mode: "bootstrap", bootstrapPassword: "bs" },
@@ -50,6 +52,22 @@ const opLines = [
   "511",
 ];
 
+/** Operations as JSON (by-id mode): duplicate ids, a child, an EXECUTING one, a twin of an s/ds line, garbage. */
+const jsonOps = [
+  { id: "11", c8y_Restart: {} },
+  { id: "12", c8y_Command: { text: "ls" } },
+  { id: "13", externalSource: { externalId: "kid", type: "c8y_Serial" }, c8y_Restart: {} },
+  { id: "14", status: "EXECUTING", c8y_Command: { text: "x" } },
+  { id: "15", c8y_Relay: { relayState: "OPEN" } },
+  { id: "16", c8y_Command: { text: "ls -la" } },
+  {
+    id: "17",
+    externalSource: { externalId: "grandkid", type: "c8y_Serial" },
+    c8y_Command: { text: "uptime" },
+  },
+  { id: "1,2", c8y_Restart: {} },
+].map((o) => JSON.stringify(o));
+
 const moveArb = fc.oneof(
   // The natural next step (answer the oldest request positively), so runs get far into the lifecycle.
   { weight: 60, arbitrary: fc.record({ k: fc.constant("progress" as const) }) },
@@ -75,6 +93,13 @@ const moveArb = fc.oneof(
     }),
   },
   { weight: 12, arbitrary: fc.record({ k: fc.constant("op" as const), line: fc.constantFrom(...opLines) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      k: fc.constant("json-op" as const),
+      payload: fc.constantFrom(...jsonOps, "{", "[]"),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -120,8 +145,9 @@ const watchLaws = (h: Harness): void => {
 };
 
 /** Runs the moves; returns the final harness (and every life's event log). */
-const run = (moves: readonly Move[], provisioned = false) => {
-  let h = new Harness(baseConfig);
+const run = (moves: readonly Move[], provisioned = false, mode: Mode = "static") => {
+  const config = configFor(mode);
+  let h = new Harness(config);
   watchLaws(h);
   const lives: Harness[] = [h];
   const exec = (f: () => Command[]) => void f();
@@ -192,6 +218,9 @@ const run = (moves: readonly Move[], provisioned = false) => {
       case "custom-op":
         exec(() => h.deliver("s/dc/ops", m.line));
         break;
+      case "json-op":
+        exec(() => h.deliver("devicecontrol/notifications", m.payload));
+        break;
       case "finish": {
         const open = h.handedOut.filter((o) => h.state.journal.entries[o.key]?.stage === "executing");
         const op = open[m.which % Math.max(open.length, 1)];
@@ -223,7 +252,7 @@ const run = (moves: readonly Move[], provisioned = false) => {
         break;
       case "restart": {
         const storage = Object.fromEntries(h.storage);
-        h = new Harness(baseConfig);
+        h = new Harness(config);
         for (const [k, v] of Object.entries(storage)) h.storage.set(k, v);
         watchLaws(h);
         lives.push(h);
@@ -276,27 +305,39 @@ afterAll(() => {
   expect(stats.dropped).toBeGreaterThan(0);
 });
 describe("lifecycle laws", () => {
-  test.prop([fc.array(moveArb, { minLength: 20, maxLength: 200 }), fc.boolean()], { numRuns: 300 })(
-    "totality and invariants hold after every step of any event sequence",
-    (moves, provisioned) => {
-      const { lives } = run(moves, provisioned);
-      stats.runs++;
-      stats.steps += lives.reduce((n, l) => n + l.events.length, 0);
-      const wentOnline = (l: Harness) =>
-        l.commands.some((c) => c.type === "report" && c.report.kind === "phase" && c.report.to === "online");
-      if (lives.some(wentOnline)) stats.online++;
-      stats.handedOut += lives.reduce((n, l) => n + l.handedOut.length, 0);
-      stats.delivered += lives.reduce((n, l) => n + l.state.counters.delivered, 0);
-      stats.dropped += lives.reduce((n, l) => n + l.state.counters.dropped, 0);
-    },
-  );
+  test.prop(
+    [
+      fc.array(moveArb, { minLength: 20, maxLength: 200 }),
+      fc.boolean(),
+      fc.constantFrom<Mode>("static", "by-id"),
+    ],
+    { numRuns: 300 },
+  )("totality and invariants hold after every step of any event sequence", (moves, provisioned, mode) => {
+    const { lives } = run(moves, provisioned, mode);
+    stats.runs++;
+    stats.steps += lives.reduce((n, l) => n + l.events.length, 0);
+    const wentOnline = (l: Harness) =>
+      l.commands.some((c) => c.type === "report" && c.report.kind === "phase" && c.report.to === "online");
+    if (lives.some(wentOnline)) stats.online++;
+    stats.handedOut += lives.reduce((n, l) => n + l.handedOut.length, 0);
+    stats.delivered += lives.reduce((n, l) => n + l.state.counters.delivered, 0);
+    stats.dropped += lives.reduce((n, l) => n + l.state.counters.dropped, 0);
+  });
 
-  test.prop([fc.array(moveArb, { minLength: 20, maxLength: 200 }), fc.boolean()], { numRuns: 200 })(
+  test.prop(
+    [
+      fc.array(moveArb, { minLength: 20, maxLength: 200 }),
+      fc.boolean(),
+      fc.constantFrom<Mode>("static", "by-id"),
+    ],
+    { numRuns: 200 },
+  )(
     "after faults heal, the engine is online with an empty outbox and no open operation",
-    (moves, provisioned) => {
+    (moves, provisioned, mode) => {
       const { h } = run(
         moves.filter((m) => m.k !== "stop"),
         provisioned,
+        mode,
       );
       heal(h);
       expect(h.state.phase.name).toBe("online");
@@ -307,16 +348,23 @@ describe("lifecycle laws", () => {
     },
   );
 
-  test.prop([fc.array(moveArb, { minLength: 20, maxLength: 120 }), fc.boolean()], { numRuns: 150 })(
+  test.prop(
+    [
+      fc.array(moveArb, { minLength: 20, maxLength: 120 }),
+      fc.boolean(),
+      fc.constantFrom<Mode>("static", "by-id"),
+    ],
+    { numRuns: 150 },
+  )(
     "determinism: replaying a life's recorded events (through the redacting log) reproduces its commands",
-    (moves, provisioned) => {
-      const { lives } = run(moves, provisioned);
+    (moves, provisioned, mode) => {
+      const { lives } = run(moves, provisioned, mode);
       for (const life of lives) {
-        const header = makeLogHeader(baseConfig, "test", 1);
+        const header = makeLogHeader(configFor(mode), "test", 1);
         const steps: string[] = [JSON.stringify(header)];
         let cursor = 0;
         // Re-derive each step's commands by re-running (the harness keeps events and all commands).
-        const fresh = new Harness(baseConfig);
+        const fresh = new Harness(configFor(mode));
         for (const [seq, event] of life.events.entries()) {
           fresh.now = event.nowMs;
           const commands = fresh.send(event as never, { raw: true });

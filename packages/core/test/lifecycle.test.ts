@@ -1,6 +1,8 @@
 /**
  * Scenario tests of the lifecycle reducer, written as scripts against the harness:
  * boot → bootstrap → credentials → reconnect → 100/101/subscribe/500 → data → operation → status.
+ * These scenarios run the id-less mode (`operations: "static"`: s/ds lines, 501–503); the
+ * default by-id mode has its own in lifecycle.by-id.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { Harness, commandsOf } from "./support/harness.js";
@@ -16,6 +18,7 @@ const bootstrapConfig = {
   supportedOperations: ["c8y_Restart", "c8y_Command"],
   inventory: { requiredIntervalMinutes: 10 },
   seed: 42,
+  operations: "static",
 };
 
 const passwordConfig = {
@@ -23,6 +26,7 @@ const passwordConfig = {
   auth: { mode: "password", tenant: "t7", user: "device_dev2", password: "pw" },
   supportedOperations: ["c8y_Restart", "c8y_Command"],
   seed: 7,
+  operations: "static",
 };
 
 const temperature = (value: number) => ({
@@ -140,7 +144,7 @@ describe("startup", () => {
   });
 
   it("certificate devices connect without a password and refresh their JWT at half its lifetime", () => {
-    const h = new Harness({ deviceId: "cert1", auth: { mode: "certificate" } });
+    const h = new Harness({ deviceId: "cert1", auth: { mode: "certificate" }, operations: "static" });
     const [connect] = commandsOf(h.start(), "connect");
     expect(connect).toMatchObject({ clientId: "d:cert1", username: null, password: null });
     expect(commandsOf(h.connack(), "subscribe")[0]?.topics.map((t) => t.topic)).toEqual([

@@ -272,6 +272,7 @@ const onReport = (w: WorldContext, dev: Device, r: Report): void => {
     case "invalid-input":
     case "persist-failed":
     case "stopped":
+    case "operations-mode":
       return;
     default:
       return assertNever(r);

@@ -10,9 +10,12 @@ export const DURABLE = {
   inventory: "inventory",
   outboxPrefix: "outbox/",
   journalPrefix: "journal/",
+  /** Ids of finished operations (value: `DurableFinishedCodec`), so a redelivery is never run again. */
+  finishedPrefix: "finished/",
   /** Zero-padded so lexical key order is numeric order. */
   outboxKey: (ref: number): string => `outbox/${String(ref).padStart(12, "0")}`,
   journalKey: (key: string): string => `journal/${key}`,
+  finishedKey: (operationId: string): string => `finished/${operationId}`,
 } as const;
 
 export const DurableCredentialsCodec = t.type({ tenant: t.string, user: t.string, password: t.string });
@@ -38,3 +41,6 @@ export const DurableOutboxEntryCodec = t.intersection([
   }),
   t.partial({ tag: t.string, opKey: t.string, uncertain: t.boolean, durableAfter: t.number }),
 ]);
+
+/** When the terminal status of a finished operation was delivered (engine time). */
+export const DurableFinishedCodec = t.type({ atMs: t.number });

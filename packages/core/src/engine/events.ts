@@ -7,7 +7,11 @@ import * as t from "io-ts";
 import { UpstreamMessageCodec } from "../smartrest/upstream.js";
 
 /** Version of the event and command schema; bump on any incompatible change. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Version of the event-log schema. 2: operations by id became the default (`operations`
+ * absent from a version-1 header means the id-less mode of that time; see `configOfHeader`).
+ */
+export const SCHEMA_VERSION = 2;
 
 const Ms = t.number;
 const ConnectionId = t.number;

@@ -54,6 +54,12 @@ export interface JournalEntry {
   readonly xid: string | null;
   /** Platform operation id when known: status then goes by id (504/505/506). */
   readonly operationId: string | null;
+  /**
+   * The `devicecontrol/notifications` payload the operation came from (by-id mode), or null for
+   * a line. `raw` then holds the equivalent static row, so an `s/ds` line for the same operation
+   * is recognised as a redelivery.
+   */
+  readonly json: string | null;
   /** Why the operation will be failed without being handed out (malformed, unsupported). */
   readonly failure: string | null;
   readonly stage: JournalStage;
@@ -87,7 +93,7 @@ export const DurableJournalEntryCodec = t.intersection([
     failure: t.union([t.string, t.null]),
     stage: t.union([t.literal("received"), t.literal("executing"), t.literal("finished")]),
   }),
-  t.partial({ xid: t.string, order: t.number }),
+  t.partial({ xid: t.string, order: t.number, json: t.string, operationId: t.string }),
 ]);
 export type DurableJournalEntry = t.TypeOf<typeof DurableJournalEntryCodec>;
 
@@ -101,6 +107,8 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
   stage: e.stage,
   order: e.order,
   ...(e.xid === null ? {} : { xid: e.xid }),
+  ...(e.json === null ? {} : { json: e.json }),
+  ...(e.operationId === null ? {} : { operationId: e.operationId }),
 });
 
 export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
@@ -127,6 +135,13 @@ export const headOf = (journal: Journal, deviceId: string, fragment: string): Jo
   }
   return head;
 };
+
+/** The entry of platform operation `operationId`, whichever channel it came from. */
+export const findById = (journal: Journal, operationId: string): JournalEntry | undefined =>
+  journal.entries[byIdKey(operationId)] ?? openEntries(journal).find((e) => e.operationId === operationId);
+
+/** Journal key of an operation that arrived with its id (JSON): stable across redeliveries. */
+export const byIdKey = (operationId: string): string => `id-${operationId}`;
 
 export const unfinishedCount = (journal: Journal): number =>
   openEntries(journal).filter((e) => e.stage !== "finished").length;

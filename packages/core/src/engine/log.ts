@@ -213,6 +213,17 @@ export const parseLog = (text: string): ParsedLog => {
   return { header, steps, problems };
 };
 
+/**
+ * The configuration input a header was recorded with, read with the defaults of its schema
+ * version: logs of version 1 predate operations by id, so they ran `operations: "static"`.
+ */
+export const configOfHeader = (header: LogHeader): unknown => {
+  const config = header.config;
+  if (header.schemaVersion >= 2 || typeof config !== "object" || config === null || Array.isArray(config))
+    return config;
+  return "operations" in config ? config : { ...config, operations: "static" };
+};
+
 export interface Divergence {
   readonly seq: number;
   readonly event: Event;
@@ -238,7 +249,7 @@ export const replay = (
   steps: readonly LogStep[],
   options: { readonly untilSeq?: number } = {},
 ): E.Either<string, ReplayResult> => {
-  const config = decodeConfig(header.config);
+  const config = decodeConfig(configOfHeader(header));
   if (E.isLeft(config)) return E.left(`log header config does not decode:\n${formatProblems(config.left)}`);
   let state = initialState(config.right);
   let count = 0;

@@ -53,4 +53,6 @@ export type Report =
       readonly message: string;
       readonly retryInMs: number | null;
     }
-  | { readonly kind: "stopped"; readonly undelivered: number };
+  | { readonly kind: "stopped"; readonly undelivered: number }
+  /** The operations channel of this session differs from the configured one, and why. */
+  | { readonly kind: "operations-mode"; readonly mode: "by-id" | "static"; readonly reason: string };

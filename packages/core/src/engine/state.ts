@@ -94,6 +94,8 @@ export interface Counters {
   readonly platformErrors: Readonly<Record<string, number>>;
   readonly operationsReceived: number;
   readonly operationsDuplicate: number;
+  /** Operation lines on `s/ds` skipped in a by-id session: the JSON notification carries each one. */
+  readonly operationsStaticSkipped: number;
   readonly operationsFailed: number;
   readonly connects: number;
   readonly connectionLosses: number;
@@ -112,6 +114,7 @@ export const zeroCounters: Counters = {
   platformErrors: {},
   operationsReceived: 0,
   operationsDuplicate: 0,
+  operationsStaticSkipped: 0,
   operationsFailed: 0,
   connects: 0,
   connectionLosses: 0,
@@ -145,6 +148,12 @@ export interface SessionState {
   readonly afterGateRows: Outbox;
   /** Non-null while settling (online, the 500 answer may still be arriving). */
   readonly settle: SettleState | null;
+  /**
+   * Operations arrive by id (JSON on `devicecontrol/notifications`) in this session: `s/ds`
+   * operation lines are then skipped. False in `static` mode, and after the platform refused
+   * the JSON subscription (fallback for this session).
+   */
+  readonly operationsById: boolean;
 }
 
 export const emptySession = (): SessionState => ({
@@ -152,6 +161,7 @@ export const emptySession = (): SessionState => ({
   registrationRows: emptyOutbox(),
   afterGateRows: emptyOutbox(),
   settle: null,
+  operationsById: false,
 });
 
 /** What a `persisted` result unblocks. */
@@ -196,6 +206,11 @@ export interface EngineState {
   readonly persistedUpTo: number;
   /** Lines of recently ended operations. */
   readonly tombstones: readonly Tombstone[];
+  /**
+   * Ids of operations whose terminal status the platform acknowledged, with when (nowMs):
+   * a redelivered id is never run again. Durable; bounded by `config.finishedOperations`.
+   */
+  readonly finishedIds: Readonly<Record<string, number>>;
   readonly counters: Counters;
 }
 
@@ -217,6 +232,7 @@ export const initialState = (config: EngineConfig): EngineState => ({
   persistWaiters: {},
   persistedUpTo: 0,
   tombstones: [],
+  finishedIds: {},
   counters: zeroCounters,
 });
 

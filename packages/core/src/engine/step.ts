@@ -93,6 +93,7 @@ import {
   scheduleTombstones,
 } from "./lifecycle/operations.js";
 import { on500Acknowledged, onSettleTimer, onSighted } from "./lifecycle/settling.js";
+import { onOperationNotification } from "./lifecycle/by-id.js";
 import { onPersisted, onPersistFailed, retryPersist } from "./lifecycle/persistence.js";
 import { finishStop, maybeFinishStop, onStop } from "./lifecycle/stop.js";
 
@@ -187,6 +188,12 @@ const onPublished = (tx: Tx, ref: number): void => {
 /** Routes every row of a downstream message by its topic. */
 const onMessage = (tx: Tx, topic: string, payload: string): void => {
   const route = classifyDownTopic(topic);
+  if (route.kind === "operations-json") {
+    // One JSON document, not CSV rows.
+    const seen = onOperationNotification(tx, payload);
+    if (seen !== undefined) onSighted(tx, seen);
+    return;
+  }
   const rows = parseRows(payload);
   if (E.isLeft(rows)) {
     tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));

@@ -28,7 +28,7 @@ import {
 } from "../smartrest/downstream.js";
 import type { Row } from "../smartrest/types.js";
 
-export const TOPIC_OPERATION_NOTIFICATIONS = "devicecontrol/notifications";
+export { TOPIC_OPERATION_NOTIFICATIONS } from "../smartrest/topics.js";
 
 /** Operation status values of the Device Control API. */
 export type OperationStatus = "PENDING" | "EXECUTING" | "SUCCESSFUL" | "FAILED";

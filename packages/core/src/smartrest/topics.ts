@@ -33,6 +33,8 @@ const modeOfPrefix = (prefix: string): ProcessingMode | undefined =>
 
 /** Static templates downstream: operations and answers (106, 124, 5xx, 601, 603). */
 export const TOPIC_STATIC_DOWN = "s/ds";
+/** Operations as JSON, each with the platform's operation id (spec §2.7). */
+export const TOPIC_OPERATION_NOTIFICATIONS = "devicecontrol/notifications";
 /** Error / debug lines for this client's publishes (spec §2.6). */
 export const TOPIC_ERRORS = "s/e";
 /** Answers to template-collection registration / existence checks (`20`, `41`). */
@@ -273,6 +275,8 @@ export type DownTopic =
   | { readonly kind: "credentials" }
   | { readonly kind: "token" }
   | { readonly kind: "template-status" }
+  /** `devicecontrol/notifications`: operations as JSON, with their ids (spec §2.7). */
+  | { readonly kind: "operations-json" }
   | { readonly kind: "unknown" };
 
 /** Routes an incoming topic; anything not subscribed by c8ylink (or malformed) is `unknown`. */
@@ -288,6 +292,8 @@ export const classifyDownTopic = (topic: string): DownTopic => {
       return { kind: "token" };
     case TOPIC_TEMPLATE_STATUS:
       return { kind: "template-status" };
+    case TOPIC_OPERATION_NOTIFICATIONS:
+      return { kind: "operations-json" };
   }
   const prefix = "s/dc/";
   if (topic.startsWith(prefix)) {

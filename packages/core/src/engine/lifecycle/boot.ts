@@ -11,10 +11,11 @@ import {
   DurableOutboxEntryCodec,
   DurableCredentialsCodec,
   DurableInventoryCodec,
+  DurableFinishedCodec,
   DURABLE,
 } from "../durable.js";
 import { decode, formatProblems } from "../decode.js";
-import { customCandidate, staticCandidate } from "./candidates.js";
+import { customCandidate, notificationCandidate, staticCandidate } from "./candidates.js";
 import { advanceAll, finishOperation } from "./operations.js";
 import { enqueueStatus } from "./statuses.js";
 import { connect } from "./session.js";
@@ -39,6 +40,7 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     tx.report({ kind: "invalid-input", source: `durable ${key}`, reason });
   };
   let journalUnreadable = false;
+  const finishedIds: Record<string, number> = {};
   const outboxEntries: OutboxEntry[] = [];
   let maxRef = 0;
   for (const key of Object.keys(durable).sort()) {
@@ -67,14 +69,19 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
         const d = entry.right;
         const xid = d.xid ?? null;
         const again =
-          xid === null ? staticCandidate(tx.config, d.raw) : customCandidate(tx.config, xid, d.raw);
+          d.json !== undefined
+            ? notificationCandidate(tx.config, d.json)
+            : xid === null
+              ? staticCandidate(tx.config, d.raw)
+              : customCandidate(tx.config, xid, d.raw);
         const candidate = "candidate" in again ? again.candidate : null;
-        const { xid: _x, ...stored } = d;
+        const { xid: _x, json: _j, operationId: _o, ...stored } = d;
         const restored: JournalEntry = {
           ...stored,
           raw: d.raw,
           xid,
-          operationId: candidate?.operationId ?? null,
+          json: d.json ?? null,
+          operationId: d.operationId ?? candidate?.operationId ?? null,
           operation: candidate?.operation ?? null,
           order: d.order ?? d.seq,
           executingAcked: false,
@@ -84,10 +91,15 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
         };
         tx.set({ journal: putEntry(tx.s.journal, restored) });
       }
+    } else if (key.startsWith(DURABLE.finishedPrefix)) {
+      const finished = decode(DurableFinishedCodec, value);
+      if (E.isLeft(finished)) invalid(key, formatProblems(finished.left));
+      else finishedIds[key.slice(DURABLE.finishedPrefix.length)] = finished.right.atMs;
     } else {
       invalid(key, "unknown durable key");
     }
   }
+  tx.set({ finishedIds });
   let outbox = tx.s.outbox;
   for (const { durableAfter: _durable, ...entry } of outboxEntries.sort((a, b) => a.ref - b.ref)) {
     outbox = restore(outbox, markUncertain(entry)); // read back from storage: durable

@@ -1,11 +1,16 @@
 /**
- * Operation candidates: what a downstream line (`s/ds` or `s/dc/<xid>`) asks for, before the
- * journal takes it over. Pure functions of the configuration and the row; no `Tx`.
+ * Operation candidates: what a downstream line (`s/ds` or `s/dc/<xid>`) or a JSON notification
+ * (`devicecontrol/notifications`) asks for, before the journal takes it over. Pure functions of the configuration and the row; no `Tx`.
  */
 import type { EngineConfig } from "../config.js";
 import type { Report } from "../reports.js";
 import type { AnyOperation, CustomOperation } from "../journal.js";
-import { DOWNSTREAM_SPECS, decodeDownstreamRow } from "../../smartrest/downstream.js";
+import { DOWNSTREAM_SPECS, decodeDownstreamRow, encodeOperation } from "../../smartrest/downstream.js";
+import {
+  decodeOperationNotification,
+  TOPIC_OPERATION_NOTIFICATIONS,
+  type OperationStatus,
+} from "../../json/operation.js";
 import type { Row } from "../../smartrest/types.js";
 
 /** Fragment of each operation template, for failing malformed lines on the right fragment. */
@@ -110,4 +115,42 @@ export const customCandidate = (
     ...(operationId === null ? {} : { operationId }),
   };
   return { candidate: { deviceId, fragment: mapping.fragment, operation, failure, xid, operationId } };
+};
+
+/**
+ * A `devicecontrol/notifications` payload as an operation candidate (by id), with the static
+ * row it is equivalent to and the platform's status of it; or a report when it names no id.
+ */
+export const notificationCandidate = (
+  config: EngineConfig,
+  payload: string,
+):
+  | {
+      candidate: OperationCandidate & { readonly operationId: string };
+      staticRow: Row;
+      status: OperationStatus;
+    }
+  | { report: Report } => {
+  const n = decodeOperationNotification(payload, config.deviceId);
+  if (n.kind === "malformed") {
+    return { report: { kind: "invalid-input", source: TOPIC_OPERATION_NOTIFICATIONS, reason: n.reason } };
+  }
+  const unsupported =
+    n.fragment !== "" &&
+    config.supportedOperations.length > 0 &&
+    !config.supportedOperations.includes(n.fragment)
+      ? `operation ${n.fragment} is not supported by this device`
+      : null;
+  return {
+    candidate: {
+      deviceId: n.deviceId,
+      fragment: n.fragment,
+      operation: n.operation,
+      failure: n.failure ?? unsupported,
+      xid: null,
+      operationId: n.operationId,
+    },
+    staticRow: n.operation === null ? [] : encodeOperation(n.operation),
+    status: n.status,
+  };
 };

@@ -25,6 +25,7 @@ import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import type { Row } from "../../smartrest/types.js";
 import { customCandidate, staticCandidate } from "./candidates.js";
+import { rememberFinished } from "./by-id.js";
 import { enqueueStatus, terminalStatusRow } from "./statuses.js";
 import type { Tx } from "./tx.js";
 
@@ -37,6 +38,11 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
   const decoded = xid === null ? staticCandidate(tx.config, row) : customCandidate(tx.config, xid, row);
   if ("report" in decoded) {
     tx.report(decoded.report);
+    return undefined;
+  }
+  if (xid === null && tx.s.session.operationsById) {
+    // The same operation arrives with its id on devicecontrol/notifications (lifecycle/by-id.ts).
+    tx.count((c) => ({ operationsStaticSkipped: c.operationsStaticSkipped + 1 }));
     return undefined;
   }
   const { deviceId, fragment, operation, failure, operationId } = decoded.candidate;
@@ -86,6 +92,7 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
     operation,
     xid,
     operationId,
+    json: null,
     failure,
     stage: "received",
     executingAcked: false,
@@ -113,9 +120,11 @@ export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
   for (;;) {
     const head = headOf(tx.s.journal, deviceId, fragment);
     if (head === undefined || head.persistRef !== null) return;
-    // Operations start only once the 500 answer has settled on an open gate: until then an
-    // older PENDING operation may yet show up (and 501 would land on it).
-    if (head.stage === "received" && (tx.s.session.settle !== null || !gateOpen(tx.s.phase))) return;
+    // Id-less operations start only once the 500 answer has settled on an open gate: until
+    // then an older PENDING operation may yet show up (and 501 would land on it). Operations
+    // known by id need no such wait: their status names them.
+    const waitForSettling = head.operationId === null && tx.s.session.settle !== null;
+    if (head.stage === "received" && (waitForSettling || !gateOpen(tx.s.phase))) return;
     if (head.stage === "executing") {
       if (!head.handedOut && head.operation !== null) {
         tx.set({ journal: putEntry(tx.s.journal, { ...head, handedOut: true }) });
@@ -164,6 +173,7 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   if (entry === undefined || entry.stage !== "finished") return;
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
+  if (entry.operationId !== null) rememberFinished(tx, entry.operationId);
   // Keep the line a while: a 500 answer produced before our statuses were processed can
   // still be on its way (found by the fake world). In memory only: bounded by time.
   const tombstone: Tombstone = {

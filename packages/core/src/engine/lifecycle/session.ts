@@ -7,9 +7,11 @@ import type { EngineConfig } from "../config.js";
 import type { Cause } from "../events.js";
 import { isConnected, type EngineState, type SubscriptionRequest } from "../state.js";
 import { admit, emptyOutbox } from "../outbox.js";
+import { openEntries } from "../journal.js";
 import {
   TOPIC_CREDENTIALS_DOWN,
   TOPIC_ERRORS,
+  TOPIC_OPERATION_NOTIFICATIONS,
   TOPIC_STATIC_DOWN,
   TOPIC_TOKEN_DOWN,
   customDown,
@@ -23,6 +25,7 @@ import { backoffDelay, scheduleReconnect } from "./backoff.js";
 import { afterGateRowsFor, sessionEntry } from "./inventory.js";
 import { dropSession, pump } from "./outbox-pump.js";
 import { startSettling } from "./settling.js";
+import { advanceAll } from "./operations.js";
 import { finishStop } from "./stop.js";
 import type { Tx } from "./tx.js";
 
@@ -125,7 +128,11 @@ const startSession = (tx: Tx): void => {
   }
   const ref = tx.ref();
   const topics = subscriptions(config);
-  tx.setSession({ registrationRows: rows, afterGateRows: afterGateRowsFor(tx) });
+  tx.setSession({
+    registrationRows: rows,
+    afterGateRows: afterGateRowsFor(tx),
+    operationsById: config.operations === "by-id",
+  });
   tx.enter({ name: "subscribing", subscribeRef: ref, pending: topics }, "connected with device identity");
   tx.emit({ type: "subscribe", connectionId: tx.s.connectionId, ref, topics: [...topics] });
   pump(tx);
@@ -133,10 +140,18 @@ const startSession = (tx: Tx): void => {
 
 const subscriptions = (config: EngineConfig): SubscriptionRequest[] => [
   { topic: TOPIC_STATIC_DOWN, qos: 1 },
+  ...(config.operations === "by-id" ? [{ topic: TOPIC_OPERATION_NOTIFICATIONS, qos: 1 as const }] : []),
   ...(config.subscribeErrors ? [{ topic: TOPIC_ERRORS, qos: 0 as const }] : []),
   ...config.customTemplates.map((xid) => ({ topic: customDown(xid as Xid), qos: 1 as const })),
   ...(config.auth.mode === "certificate" ? [{ topic: TOPIC_TOKEN_DOWN, qos: 0 as const }] : []),
 ];
+
+/**
+ * Settling (lifecycle/settling.ts) orders id-less operations and resolves id-less statuses.
+ * A by-id session with no id-less operation in the journal has nothing to settle.
+ */
+const needsSettling = (tx: Tx): boolean =>
+  !tx.s.session.operationsById || openEntries(tx.s.journal).some((e) => e.operationId === null);
 
 export const onConnectionEnded = (tx: Tx, cause: Cause): void => {
   const phase = tx.s.phase;
@@ -174,14 +189,25 @@ export const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): v
     return;
   }
   if (phase.name !== "subscribing" || ref !== phase.subscribeRef) return;
-  const refused = phase.pending.filter((_, i) => {
+  const denied = phase.pending.filter((_, i) => {
     const qos = granted[i];
     return qos === undefined || qos >= 0x80;
   });
+  if (denied.some((r) => r.topic === TOPIC_OPERATION_NOTIFICATIONS)) {
+    // No JSON via MQTT on this platform: id-less operations (s/ds, 501–503) for this session.
+    tx.setSession({ operationsById: false });
+    tx.report({
+      kind: "operations-mode",
+      mode: "static",
+      reason: `the platform refused the ${TOPIC_OPERATION_NOTIFICATIONS} subscription: operations without ids (s/ds) for this session`,
+    });
+  }
+  const refused = denied.filter((r) => r.topic !== TOPIC_OPERATION_NOTIFICATIONS);
   if (refused.length === 0) {
     tx.cancelTimer("resubscribe");
     tx.enter({ name: "online" }, "every subscription granted");
-    startSettling(tx);
+    if (needsSettling(tx)) startSettling(tx);
+    else advanceAll(tx); // operations known by id start as soon as the gate is open
     if (tx.config.auth.mode === "certificate") requestToken(tx);
     pump(tx);
     return;

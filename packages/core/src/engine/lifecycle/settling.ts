@@ -60,7 +60,11 @@ export const on500Acknowledged = (tx: Tx): void => {
  */
 const answerCoversJournal = (tx: Tx, settle: SettleState): boolean => {
   const sighted = new Set(settle.sighted);
-  return openEntries(tx.s.journal).every((e) => e.stage !== "received" || sighted.has(e.key));
+  // In a by-id session `s/ds` lines are skipped: operations known by id are never sighted.
+  const byId = tx.s.session.operationsById;
+  return openEntries(tx.s.journal).every(
+    (e) => e.stage !== "received" || (byId && e.operationId !== null) || sighted.has(e.key),
+  );
 };
 
 /** An operation line named journal entry `key`: while settling, the answer is not quiet yet. */
@@ -115,7 +119,8 @@ const resolveUncertain = (tx: Tx, settle: SettleState): void => {
   // although we announced it: its 501 was applied, and so was every row before it.
   const anchors = new Map<string, JournalEntry>();
   for (const e of openEntries(tx.s.journal)) {
-    if (e.stage === "received" || pending.has(e.key)) continue;
+    // Only id-less operations are seen again in the answer (by-id ones skip s/ds lines).
+    if (e.stage === "received" || e.operationId !== null || pending.has(e.key)) continue;
     const current = anchors.get(groupKey(e));
     if (current === undefined || e.order > current.order) anchors.set(groupKey(e), e);
   }
