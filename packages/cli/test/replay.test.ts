@@ -35,7 +35,7 @@ const recordLog = (): string[] => {
     nowMs: 9,
     connectionId: 1,
     ref: subscribe?.type === "subscribe" ? subscribe.ref : 0,
-    granted: [1, 0],
+    granted: subscribe?.type === "subscribe" ? subscribe.topics.map((t) => t.qos) : [],
   });
   feed({ type: "submit", nowMs: 10, message: { template: "200", fragment: "f", series: "s", value: 1 } });
   const publish = online.find((c) => c.type === "publish");

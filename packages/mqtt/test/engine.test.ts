@@ -102,8 +102,37 @@ describeWithBroker("engine against mosquitto", () => {
     expect(publishes).toBeLessThanOrEqual(N + 3);
   });
 
-  it("hands s/ds operations to handlers and sends 501 then 503/502", async () => {
+  it("operations by id (the default): JSON on devicecontrol/notifications, 504 then 506/505 by id, redelivery not run again", async () => {
     const { engine, logPath } = await fx.engine({ config: passwordConfig(), url: broker.url });
+    const ran: string[] = [];
+    engine.handle("c8y_Command", async (op) => {
+      if (op.template !== "511") throw new Error("wrong template");
+      ran.push(op.text);
+      return { status: "successful", parameters: [`ran ${op.text}`] };
+    });
+    await engine.start();
+    await engine.whenOnline(CONNECTION_TIMEOUT);
+    const notification = (id: string, text: string) =>
+      JSON.stringify({ id, deviceId: "1", status: "PENDING", c8y_Command: { text } });
+    await platform.send("s/ds", `511,${DEVICE},uptime`); // the platform's static twin: skipped
+    await platform.send("devicecontrol/notifications", notification("9001", "uptime"));
+    await platform.waitForRow((l) => l.startsWith("506,9001"), 10_000, "506 by id");
+    await platform.send("devicecontrol/notifications", notification("9001", "uptime")); // redelivered
+    await platform.send("devicecontrol/notifications", notification("9002", "date"));
+    await platform.waitForRow((l) => l.startsWith("506,9002"), 10_000, "506 of the second");
+    const rows = platform.rows("s/us").filter((r) => /^50[1-7]/.test(r));
+    expect(rows).toEqual(["504,9001", "506,9001,ran uptime", "504,9002", "506,9002,ran date"]);
+    expect(ran).toEqual(["uptime", "date"]);
+    await engine.whenDrained(5_000);
+    await engine.stop();
+    await expectReplays(logPath);
+  });
+
+  it("hands s/ds operations to handlers and sends 501 then 503/502 (operations: static)", async () => {
+    const { engine, logPath } = await fx.engine({
+      config: passwordConfig({ operations: "static" }),
+      url: broker.url,
+    });
     const seen: string[] = [];
     engine.onOperation((op, ctx) => seen.push(`${op.fragment}@${ctx.deviceId}`));
     engine.handle("c8y_Command", async (op) => {

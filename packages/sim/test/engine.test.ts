@@ -125,7 +125,12 @@ describe("engine ↔ simulated tenant", () => {
     ]);
     const session = Object.values(tenant.state().sessions).find((s) => s.deviceId === ROOT);
     expect(session).toMatchObject({ kind: "device", username: `device_${ROOT}` });
-    expect(Object.keys(session?.subscriptions ?? {}).sort()).toEqual(["s/ds", "s/e"]);
+    // Operations by id (the default): JSON notifications beside s/ds.
+    expect(Object.keys(session?.subscriptions ?? {}).sort()).toEqual([
+      "devicecontrol/notifications",
+      "s/ds",
+      "s/e",
+    ]);
 
     // Data: measurement on the root, event on the child, alarm on the nested child.
     const submitted = [
@@ -182,8 +187,8 @@ describe("engine ↔ simulated tenant", () => {
     expect(statuses(done.body as StoredOperation)).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
     expect((done.body as StoredOperation).history.map((h) => h.cause)).toEqual([
       "admin-create-operation",
-      "501,c8y_Command",
-      "503,c8y_Command,ran uptime",
+      `504,${op.id}`,
+      `506,${op.id},ran uptime`,
     ]);
 
     // One that fails: FAILED with the handler's reason.
