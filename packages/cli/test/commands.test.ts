@@ -96,7 +96,7 @@ describe("c8ylink run", () => {
     const tenant = await tenantWithUser();
     const m = memoryIo();
     const running = main(
-      [...login(tenant.mqttUrl), "--state-dir", tmp(), "--record", join(tmp(), "run.jsonl")],
+      [...login(tenant.mqttUrl), "--exit-on-eof", "--state-dir", tmp(), "--record", join(tmp(), "run.jsonl")],
       m.io,
     );
     m.stdin.write(
@@ -188,7 +188,7 @@ describe("c8ylink run", () => {
       C8Y_USER: "device_cli-1",
       C8Y_PASSWORD: "pw-1",
     });
-    const running = main(["run"], m.io);
+    const running = main(["run", "--exit-on-eof"], m.io);
     m.stdin.end("211,19.5\n");
     expect(await running).toBe(0);
     expect(listMeasurements(tenant.state(), "cli-1")).toHaveLength(1);
