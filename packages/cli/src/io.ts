@@ -1,5 +1,6 @@
 /** What a command may touch of the process: injectable so commands can be tested in-process. */
-import { read as readFd } from "node:fs";
+import { fstatSync, read as readFd } from "node:fs";
+import { Socket, type SocketConstructorOpts } from "node:net";
 import { isatty } from "node:tty";
 
 /**
@@ -30,26 +31,90 @@ export interface Io {
 /** Exit status of a process ended by `signal` (the shell's convention: 128 + number). */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-/** File descriptor 0, read with `read(2)` in the size asked for. */
-const fdInput = (): InputSource => ({
-  isTTY: isatty(0),
+/** A regular file or /dev/null: `read(2)` never blocks, so it may run on libuv's thread pool. */
+const fileInput = (): InputSource => ({
+  isTTY: false,
   read: (maxBytes) =>
     new Promise((resolve) => {
-      const attempt = (): void => {
-        const buffer = Buffer.allocUnsafe(maxBytes);
-        readFd(0, buffer, 0, maxBytes, null, (error, bytesRead) => {
-          // A non-blocking descriptor with nothing to read yet: try again shortly.
-          if (error !== null && (error.code === "EAGAIN" || error.code === "EWOULDBLOCK")) {
-            setTimeout(attempt, 10);
-            return;
-          }
-          // Closed or unreadable standard input is treated like an empty one.
-          resolve(error !== null || bytesRead === 0 ? null : buffer.subarray(0, bytesRead));
-        });
-      };
-      attempt();
+      const buffer = Buffer.allocUnsafe(maxBytes);
+      readFd(0, buffer, 0, maxBytes, null, (error, bytesRead) =>
+        // Unreadable standard input is treated like an empty one.
+        resolve(error !== null || bytesRead === 0 ? null : buffer.subarray(0, bytesRead)),
+      );
     }),
 });
+
+/**
+ * A pipe or socket (or a terminal): read through the event loop, never more than `maxBytes`
+ * per read, and only while a read is asked for (a blocking read on the thread pool would keep
+ * the process from exiting). The first read fixes the read size.
+ */
+const streamInput = (isTTY: boolean): InputSource => {
+  let socket: Socket | null = null;
+  const chunks: Buffer[] = [];
+  let ended = false;
+  let waiting: (() => void) | null = null;
+  const wake = (): void => {
+    const w = waiting;
+    waiting = null;
+    w?.();
+  };
+  const open = (maxBytes: number): Socket => {
+    // `onread` (Node >= 12) is missing from @types/node's constructor options.
+    const options: SocketConstructorOpts & { onread: unknown } = {
+      fd: 0,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: Buffer.alloc(maxBytes),
+        // The buffer is reused: copy, then pause until the next read is asked for.
+        callback: (bytes: number, buffer: Uint8Array) => {
+          chunks.push(Buffer.from(buffer.subarray(0, bytes)));
+          wake();
+          return false;
+        },
+      },
+    };
+    const s = new Socket(options);
+    const end = (): void => {
+      ended = true;
+      wake();
+    };
+    s.on("end", end);
+    s.on("close", end);
+    s.on("error", end); // unreadable standard input ends like an empty one
+    return s;
+  };
+  return {
+    isTTY,
+    read: async (maxBytes) => {
+      socket ??= open(maxBytes);
+      for (;;) {
+        const chunk = chunks.shift();
+        if (chunk !== undefined) {
+          if (chunk.length > maxBytes) chunks.unshift(chunk.subarray(maxBytes));
+          return chunk.subarray(0, maxBytes);
+        }
+        if (ended) return null;
+        const arrived = new Promise<void>((resolve) => (waiting = resolve));
+        socket.resume();
+        await arrived;
+      }
+    },
+  };
+};
+
+/** Standard input as it is: a file (or /dev/null), or a pipe, socket or terminal. */
+const stdinInput = (): InputSource => {
+  let isFile = false;
+  try {
+    const stat = fstatSync(0);
+    isFile = stat.isFile() || (stat.isCharacterDevice() && !isatty(0));
+  } catch {
+    isFile = true; // no standard input at all: reads end at once
+  }
+  return isFile ? fileInput() : streamInput(isatty(0));
+};
 
 /**
  * The real process. The first SIGINT/SIGTERM resolves `interrupted` when a command listens
@@ -79,7 +144,7 @@ export const processIo = (): Io => {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
     env: process.env,
-    input: fdInput(),
+    input: stdinInput(),
     get interrupted() {
       listened = true;
       return interrupted;

@@ -94,7 +94,13 @@ export const replayCommand = (argv: readonly string[], io: Io): number => {
 };
 
 /** Replays one life: its exit status (0 no divergence, 1 divergence, 2 unusable). */
-const replayLife = (path: string, log: Life, at: number | undefined, withSummary: boolean, io: Io): number => {
+const replayLife = (
+  path: string,
+  log: Life,
+  at: number | undefined,
+  withSummary: boolean,
+  io: Io,
+): number => {
   for (const p of log.problems) io.err(`${path}:${p.line}: skipped: ${p.reason}`);
   if (log.header === null) {
     io.err(
