@@ -369,11 +369,11 @@ describe("rows from stdin survive kill -9", () => {
     let killed = false;
     const produce = async (): Promise<void> => {
       while (!killed) {
-        const batch = Array.from({ length: 100 }, (_, i) => row(written + i + 1)).join("");
+        const batch = Buffer.from(Array.from({ length: 100 }, (_, i) => row(written + i + 1)).join(""));
         let offset = 0;
         while (offset < batch.length && !killed) {
           try {
-            offset += writeSync(writeEnd, batch, offset);
+            offset += writeSync(writeEnd, batch, offset, batch.length - offset);
           } catch (e) {
             if ((e as { code?: string }).code !== "EAGAIN") return; // EPIPE: the reader is gone
             await new Promise((r) => setImmediate(r));
