@@ -122,7 +122,7 @@ describe("c8ylink run as a service", () => {
     agent.child.kill("SIGTERM");
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     expect(agent.stderr.join("\n")).toContain("SIGTERM: stopping, flushing for up to 3 s");
-    expect(lastLine(agent)).toMatch(/info  stopped: every queued row delivered$/);
+    expect(lastLine(agent)).toMatch(/info {2}stopped: every queued row delivered$/);
     // The event log is closed with its last step: the core's "stopped" report.
     const [life] = expectReplays(record);
     expect(stoppedReport(life?.steps ?? [])).toBe(true);
