@@ -46,9 +46,12 @@ export const killAll = async (): Promise<void> => {
 export const startAgent = (
   args: readonly string[],
   stdin: "ignore" | "pipe" | number = "ignore",
+  options: { readonly ownProcessGroup?: boolean } = {},
 ): AgentProcess => {
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
     stdio: [stdin, "pipe", "pipe"],
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
+    detached: options.ownProcessGroup === true,
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() },
   });

@@ -128,15 +128,23 @@ describe("c8ylink run as a service", () => {
     expect(stoppedReport(life?.steps ?? [])).toBe(true);
   });
 
-  it("keeps running when stdin is closed, and SIGINT stops it cleanly", async () => {
+  it("keeps running when stdin is closed; SIGINT to its process group (Ctrl-C) stops it cleanly", async () => {
     const tenant = await tenantWithUsers("svc-2");
-    const agent = startAgent([...login(tenant.mqttUrl, "svc-2"), "--config", fastConfig()], "pipe");
+    const record = join(tmp(), "events.jsonl");
+    const agent = startAgent(
+      [...login(tenant.mqttUrl, "svc-2"), "--config", fastConfig(), "--state-dir", tmp(), "--record", record],
+      "pipe",
+      { ownProcessGroup: true },
+    );
     agent.child.stdin?.end();
     await agent.waitFor(ONLINE);
     await agent.waitFor(/stdin ended: still running/);
-    agent.child.kill("SIGINT");
+    process.kill(-agent.pid, "SIGINT");
     expect(await agent.exited).toEqual({ code: 0, signal: null });
+    expect(agent.stderr.join("\n")).toContain("SIGINT: stopping");
     expect(lastLine(agent)).toContain("stopped: every queued row delivered");
+    const [life] = expectReplays(record);
+    expect(stoppedReport(life?.steps ?? [])).toBe(true);
   });
 
   it("exits at the end of stdin only in pipe mode (--exit-on-eof), after delivering the rows", async () => {

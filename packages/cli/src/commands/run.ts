@@ -47,7 +47,8 @@ Operations
 
 Process
   --exit-on-eof              pipe mode: when stdin ends, flush and exit (default: service mode, keep
-                             running until SIGTERM/SIGINT whether stdin ends, is /dev/null or closed)
+                             running until SIGTERM/SIGINT whether stdin ends, is /dev/null or closed;
+                             a terminal on stdin is read only in pipe mode)
   --keep-running             service mode (the default; kept for older scripts)
   --log-format text|json     log lines on stderr: text with a timestamp (default), or one JSON object per line
   --max-undurable-rows N     rows read from stdin but not yet durable, at most (default ${DEFAULT_MAX_UNDURABLE_ROWS}):
@@ -427,8 +428,11 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
   const settings = resolveSettings(args, io.env);
   const log = createLogger(io.err, settings.logFormat);
   let engine: Engine;
+  let fault: (error: Error) => void = () => {};
+  const faulted = new Promise<Error>((resolve) => (fault = resolve));
   try {
     engine = createEngine({
+      onFault: (error) => fault(error),
       config: settings.engineConfig,
       url: settings.url,
       ...(settings.stateDir === undefined ? {} : { stateDir: settings.stateDir }),
@@ -485,8 +489,18 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
           });
           return never;
         });
-  const reason = await Promise.race([io.interrupted, endOfInput]);
+  const reason = await Promise.race([io.interrupted, endOfInput, faulted]);
   reader?.stop();
+  if (reason instanceof Error) {
+    log.error(`the engine stopped working: ${reason.message}`, { event: "fault" });
+    await engine.stop().catch(() => {});
+    const rows =
+      settings.stateDir === undefined
+        ? "rows not yet delivered are lost (held in memory)"
+        : `rows written to ${settings.stateDir} are sent at the next start`;
+    log.error(`stopped after the fault: ${rows}`, { event: "stopped" });
+    return 1;
+  }
   if (reason === "end of input") {
     log.info(`end of input: flushing for up to ${stopDeadlineMs / 1000} s`, { event: "stopping", reason });
     await engine.whenDrained(stopDeadlineMs).catch(() => {});
