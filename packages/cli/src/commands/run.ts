@@ -423,6 +423,8 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     io.out(RUN_HELP);
     return 0;
   }
+  // Taken now: a signal during the start is then a clean stop right after it.
+  const interrupted = io.interrupted;
   if (flag(args, "keep-running") && flag(args, "exit-on-eof"))
     throw new UsageError("--keep-running and --exit-on-eof contradict each other: give one");
   const settings = resolveSettings(args, io.env);
@@ -489,7 +491,7 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
           });
           return never;
         });
-  const reason = await Promise.race([io.interrupted, endOfInput, faulted]);
+  const reason = await Promise.race([interrupted, endOfInput, faulted]);
   reader?.stop();
   if (reason instanceof Error) {
     log.error(`the engine stopped working: ${reason.message}`, { event: "fault" });
