@@ -75,7 +75,14 @@ const streamInput = (isTTY: boolean): InputSource => {
         },
       },
     };
-    const s = new Socket(options);
+    let s: Socket;
+    try {
+      s = new Socket(options);
+    } catch {
+      // Not a pipe or socket after all: treat it like an empty input.
+      ended = true;
+      s = new Socket();
+    }
     const end = (): void => {
       ended = true;
       wake();
@@ -104,7 +111,38 @@ const streamInput = (isTTY: boolean): InputSource => {
   };
 };
 
-/** Standard input as it is: a file (or /dev/null), or a pipe, socket or terminal. */
+/** Any readable stream (a terminal, a test's stream), read in paused mode, `maxBytes` at a time. */
+export const readableInput = (stream: NodeJS.ReadableStream, isTTY: boolean): InputSource => {
+  let ended = false;
+  const end = (): void => {
+    ended = true;
+  };
+  stream.on("end", end);
+  stream.on("error", end); // unreadable input ends like an empty one
+  return {
+    isTTY,
+    read: (maxBytes) =>
+      new Promise((resolve) => {
+        const attempt = (): void => {
+          const chunk = stream.read(maxBytes) as Buffer | string | null;
+          // Less than maxBytes buffered: take what there is.
+          const taken = chunk ?? (stream.read() as Buffer | string | null);
+          if (taken !== null) return resolve(typeof taken === "string" ? Buffer.from(taken) : taken);
+          if (ended) return resolve(null);
+          const again = (): void => {
+            stream.off("readable", again);
+            stream.off("end", again);
+            attempt();
+          };
+          stream.once("readable", again);
+          stream.once("end", again);
+        };
+        attempt();
+      }),
+  };
+};
+
+/** Standard input as it is: a file (or /dev/null), a terminal, or a pipe or socket. */
 const stdinInput = (): InputSource => {
   let isFile = false;
   try {
@@ -113,7 +151,8 @@ const stdinInput = (): InputSource => {
   } catch {
     isFile = true; // no standard input at all: reads end at once
   }
-  return isFile ? fileInput() : streamInput(isatty(0));
+  if (isFile) return fileInput();
+  return isatty(0) ? readableInput(process.stdin, true) : streamInput(false);
 };
 
 /**

@@ -427,8 +427,9 @@ describe("rows from stdin survive kill -9", () => {
       `kill -9 data safety: sent ${sent}, durable reported ${reportedDurable}, delivered ${distinct.size}, lost ${lost}, duplicates ${duplicates}`,
     );
     expect(lost).toBeLessThanOrEqual(1_000 + Math.ceil(65_536 / row(sent).length) + 100);
-    // Rows delivered more than once: those acknowledged whose removal was not yet written.
-    expect(duplicates).toBeLessThanOrEqual(1_000);
+    // Rows delivered more than once: those in flight and those acknowledged whose removal was
+    // not yet written (about two storage writes' worth: 409 and 894 measured; see the README).
+    expect(duplicates).toBeLessThanOrEqual(3_000);
   }, 120_000);
 });
 
