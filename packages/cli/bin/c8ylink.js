@@ -1,18 +1,11 @@
 #!/usr/bin/env node
-// The c8ylink command runs from its TypeScript sources: re-execute Node with the "source"
-// export condition (workspace packages resolve to src/) and the tsx loader, resolved from
-// this package (not from the caller's working directory).
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// The c8ylink command, in this one process (a supervisor's signals and kill -9 reach the
+// agent itself). It runs from the TypeScript sources: a resolve hook adds the "source" export
+// condition (workspace packages resolve to src/) and tsx compiles TypeScript, both
+// registered in-process before the first TypeScript module is imported.
+import { register } from "node:module";
 
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const tsx = import.meta.resolve("tsx");
-const child = spawn(
-  process.execPath,
-  ["--conditions=source", "--import", tsx, main, ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-  },
-);
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
+register("./source-conditions.js", import.meta.url);
+await import("tsx");
+const { runAsProcess } = await import("../src/main.ts");
+await runAsProcess();

@@ -55,8 +55,14 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
   }
 };
 
-// Run when executed directly (bin/c8ylink.js or `node --import tsx src/main.ts`).
+/** Runs the command line of this process and exits with its status (used by bin/c8ylink.js). */
+export const runAsProcess = async (): Promise<never> => {
+  const code = await main(process.argv.slice(2), processIo());
+  // Exit explicitly: a read of standard input may still be pending (it holds no data of ours).
+  process.exit(code);
+};
+
+// Run when executed directly (`node --conditions=source --import tsx src/main.ts`).
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"))) {
-  const io = processIo();
-  void main(process.argv.slice(2), io).then((code) => process.exit(code));
+  void runAsProcess();
 }

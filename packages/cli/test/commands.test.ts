@@ -99,7 +99,7 @@ describe("c8ylink run", () => {
     const tenant = await tenantWithUser();
     const m = memoryIo();
     const running = main(
-      [...login(tenant.mqttUrl), "--state-dir", tmp(), "--record", join(tmp(), "run.jsonl")],
+      [...login(tenant.mqttUrl), "--exit-on-eof", "--state-dir", tmp(), "--record", join(tmp(), "run.jsonl")],
       m.io,
     );
     m.stdin.write(
@@ -127,12 +127,24 @@ describe("c8ylink run", () => {
       () => listOperations(tenant.state()).some((o) => o.status === "SUCCESSFUL"),
       "the operation to succeed",
     );
+    tenant.step({
+      type: "admin-create-operation",
+      deviceId: "cli-1",
+      fragments: { c8y_Command: { text: "echo oops >&2; exit 3" } },
+    });
+    await waitFor(
+      () => listOperations(tenant.state()).some((o) => o.status === "FAILED"),
+      "the second operation to fail",
+    );
     m.interrupt();
     expect(await running).toBe(0);
     const op = listOperations(tenant.state())[0]!;
     expect((op.fragments.c8y_Command as { result?: string }).result).toBe("hi from sh");
     const printed = JSON.parse(m.out.find((l) => l.startsWith("{"))!) as { operation: { fragment: string } };
     expect(printed.operation.fragment).toBe("c8y_Command");
+    // Each operation's outcome is logged, with its key and the reason of a failure.
+    expect(m.errors()).toMatch(/info {2}operation \S+ c8y_Command for cli-1: SUCCESSFUL/);
+    expect(m.errors()).toMatch(/warn {2}operation \S+ c8y_Command for cli-1: FAILED: exit 3: oops/);
   });
 
   it("explains refused credentials with the CONNACK meaning", async () => {
@@ -191,7 +203,7 @@ describe("c8ylink run", () => {
       C8Y_USER: "device_cli-1",
       C8Y_PASSWORD: "pw-1",
     });
-    const running = main(["run"], m.io);
+    const running = main(["run", "--exit-on-eof"], m.io);
     m.stdin.end("211,19.5\n");
     expect(await running).toBe(0);
     expect(listMeasurements(tenant.state(), "cli-1")).toHaveLength(1);

@@ -90,6 +90,30 @@ describe("c8ylink replay", () => {
     expect(m.text()).not.toContain("secret");
   });
 
+  it("replays each life of an appended log on its own, from its own header", async () => {
+    const first = recordLog();
+    const second = recordLog();
+    const tampered = JSON.parse(second[3]!) as { commands: unknown[] };
+    tampered.commands = tampered.commands.slice(0, -1);
+    second[3] = JSON.stringify(tampered);
+    // A crash tore the first life's last line; the second life's header starts a new line.
+    const path = writeLog([...first, '{"kind":"step","seq":6,"ev', ...second]);
+    const m = memoryIo();
+    expect(replayCommand([path], m.io)).toBe(1);
+    expect(m.text()).toContain(`life 1 of 2 (from line 1) of ${path}:\nreplayed 5 steps: no divergence`);
+    expect(m.text()).toContain(`life 2 of 2 (from line 8) of ${path}:\ndivergence at step 2`);
+    expect(m.errors()).toContain(`${path}:7: skipped`);
+    const onlyFirst = memoryIo();
+    expect(replayCommand([path, "--life", "1"], onlyFirst.io)).toBe(0);
+    expect(onlyFirst.text()).not.toContain("life 2");
+    const atWithoutLife = memoryIo();
+    expect(await main(["replay", path, "--at", "2"], atWithoutLife.io)).toBe(2);
+    expect(atWithoutLife.errors()).toContain("holds 2 lives: choose the one for --at with --life K");
+    const noSuchLife = memoryIo();
+    expect(await main(["replay", path, "--life", "3"], noSuchLife.io)).toBe(2);
+    expect(noSuchLife.errors()).toContain("holds 2 lives (1-2)");
+  });
+
   it("explains bad usage", async () => {
     const m = memoryIo();
     expect(await main(["replay"], m.io)).toBe(2);

@@ -16,6 +16,7 @@
  * engine.submit({ template: "200", fragment: "c8y_Temperature", series: "T", value: 21.5, unit: "C" });
  * ```
  */
+import { randomInt } from "node:crypto";
 import * as E from "fp-ts/lib/Either.js";
 import {
   EventCodec,
@@ -23,6 +24,7 @@ import {
   formatProblems,
   heldCount,
   problemsOf,
+  type Command,
   type Counters,
   type EngineConfig,
   type EngineState,
@@ -46,22 +48,38 @@ import {
 } from "./driver.js";
 import { FileStore, type StoreProblem } from "./file-store.js";
 import { Recorder } from "./recorder.js";
+import { claimStateDir, type StateDirClaim } from "./state-dir.js";
 import { MemoryStorage, type Storage } from "./storage.js";
 
 /** Identifies the code that wrote an event log (header field `engineVersion`). */
 export const ENGINE_VERSION = "@c8ylink/core 0.1.0 + @c8ylink/mqtt 0.1.0";
 
 export interface EngineOptions {
-  /** The engine configuration (see `decodeConfig` in `@c8ylink/core`); validated here. */
+  /**
+   * The engine configuration (see `decodeConfig` in `@c8ylink/core`); validated here. Without
+   * `seed`, a seed drawn from entropy at each `createEngine` is used (and recorded in the event
+   * log), so a fleet's retry jitter differs from device to device; give `seed` for a fixed one.
+   */
   readonly config: unknown;
   /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`. */
   readonly url: string;
-  /** Directory for the crash-safe file store (created if missing). Excludes `storage`. */
+  /**
+   * Directory for the crash-safe file store (created if missing). Excludes `storage`. It is
+   * locked while the engine runs (`<stateDir>/lock`, holding the pid; `start()` refuses a
+   * directory another running engine holds) and bound to `config.deviceId` at first use
+   * (`<stateDir>/device.json`; `start()` refuses a directory of another device).
+   */
   readonly stateDir?: string;
   /** A custom storage adapter. Without `stateDir` and `storage` the engine keeps state in memory only. */
   readonly storage?: Storage;
-  /** Write the event log (header + one line per step) to this file (created or truncated). */
+  /** Write the event log (header + one line per step) to this file. */
   readonly recordTo?: string;
+  /**
+   * What `recordTo` does with an existing file: `truncate` (default) starts it afresh; `append`
+   * keeps earlier lives and adds this one after them, beginning with its own header (see
+   * docs/event-log.md, "Several lives in one file").
+   */
+  readonly recordMode?: "truncate" | "append";
   /** TLS material; server verification is on unless `rejectUnauthorized: false`. */
   readonly tls?: TlsOptions;
   /** Time source (default: monotonic `performance.now()`). */
@@ -93,6 +111,10 @@ export interface SubmitCustomOptions extends SubmitOptions {
   readonly priority?: OutboxClass;
 }
 
+/**
+ * `accepted` means queued in memory; the row is *durable* once its storage write completed
+ * (`whenDurable`). Rows accepted but not yet durable are lost by a crash.
+ */
 export type SubmitResult =
   { readonly accepted: true; readonly ref: number } | { readonly accepted: false; readonly reason: string };
 
@@ -149,6 +171,16 @@ export interface Engine {
    */
   whenDrained(timeoutMs?: number): Promise<void>;
   /**
+   * Resolves when the submission `ref` (default: the last one accepted) is durable: written by
+   * the storage (the file store: on disk, fsynced; memory storage: in memory), or delivered and
+   * removed. Submissions become durable in order, so awaiting the last ref covers every earlier
+   * one. Rejects when its storage write failed (the row stays queued in memory and is still
+   * delivered while the engine runs) or when the engine stops first.
+   */
+  whenDurable(ref?: number): Promise<void>;
+  /** Submissions accepted and not yet durable (what a crash now would lose). */
+  undurableCount(): number;
+  /**
    * Graceful stop: feeds `stop`, waits until the core reports `stopped` (outbox drained or
    * `stopDeadlineMs`), waits for pending storage writes, then closes storage and the event log.
    */
@@ -190,7 +222,8 @@ const checkUrl = (url: string): string[] => {
  * configuration or the options are invalid; nothing is started before `start()`.
  */
 export const createEngine = (options: EngineOptions): Engine => {
-  const decoded = decodeConfig(options.config);
+  const configInput = withSeed(options.config);
+  const decoded = decodeConfig(configInput);
   const problems: string[] = E.isLeft(decoded) ? formatProblems(decoded.left).split("\n") : [];
   problems.push(...checkUrl(options.url));
   if (options.stateDir !== undefined && options.storage !== undefined) {
@@ -199,8 +232,17 @@ export const createEngine = (options: EngineOptions): Engine => {
   if (E.isLeft(decoded) || problems.length > 0) {
     throw new Error(`invalid c8ylink engine options:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
-  return new EngineImpl(options, decoded.right);
+  return new EngineImpl(options, configInput, decoded.right);
 };
+
+/** The configuration with a seed from entropy when it names none (anything else is left as given). */
+const withSeed = (config: unknown): unknown =>
+  typeof config === "object" &&
+  config !== null &&
+  !Array.isArray(config) &&
+  (config as { seed?: unknown }).seed === undefined
+    ? { ...config, seed: randomInt(0, 2 ** 32) }
+    : config;
 
 class EngineImpl implements Engine {
   private readonly driver: Driver;
@@ -213,11 +255,20 @@ class EngineImpl implements Engine {
   private lifecycle: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopping: Promise<void> | null = null;
   private onStopped: (() => void) | null = null;
+  /** The configuration input as recorded: the application's, with the seed filled in. */
+  private readonly configInput: unknown;
+  private stateDirClaim: StateDirClaim | null = null;
+  /** Accepted submissions not yet durable: ref → ref of the persist that writes them (both ascending). */
+  private readonly undurable = new Map<number, number>();
+  private lastAcceptedRef = 0;
+  private durabilityWaiters: { ref: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(
     private readonly options: EngineOptions,
+    configInput: unknown,
     private readonly config: EngineConfig,
   ) {
+    this.configInput = configInput;
     this.storage =
       options.storage ??
       (options.stateDir !== undefined
@@ -240,7 +291,10 @@ class EngineImpl implements Engine {
       recorder: { record: (event, commands) => this.recorder?.record(event, commands) },
       onReport: (report) => this.dispatchReport(report),
       onExecute: (command) => this.dispatchOperation(command),
-      onStep: (_event: Event, _commands, state) => this.checkWaiters(state),
+      onStep: (event: Event, commands, state) => {
+        this.trackDurability(event, commands);
+        this.checkWaiters(state);
+      },
       onFault: (error) => {
         this.failWaiters(new Error(`c8ylink engine faulted: ${error.message}`));
         options.onFault?.(error);
@@ -252,12 +306,16 @@ class EngineImpl implements Engine {
     if (this.lifecycle !== "new") throw new Error(`engine already ${this.lifecycle}`);
     this.lifecycle = "starting";
     try {
+      if (this.options.stateDir !== undefined) {
+        this.stateDirClaim = await claimStateDir(this.options.stateDir, this.config.deviceId);
+      }
       if (this.options.recordTo !== undefined) {
         this.recorder = await Recorder.create(
           this.options.recordTo,
-          this.options.config,
+          this.configInput,
           ENGINE_VERSION,
           this.config.seed,
+          { append: this.options.recordMode === "append" },
         );
       }
       await this.driver.start();
@@ -267,6 +325,7 @@ class EngineImpl implements Engine {
       this.driver.close();
       await this.recorder?.close().catch(() => {});
       await this.storage.close?.().catch(() => {});
+      await this.stateDirClaim?.release();
       throw e;
     }
   }
@@ -302,9 +361,18 @@ class EngineImpl implements Engine {
     } catch (e) {
       return { accepted: false, reason: `engine failed: ${errorText(e)}` };
     }
+    // The persist of this step writes the new outbox entry: the row is durable when it is.
+    let persistRef: number | undefined;
+    for (const c of commands) if (c.type === "persist") persistRef = c.ref;
     for (const c of commands) {
       if (c.type !== "report") continue;
-      if (c.report.kind === "accepted") return { accepted: true, ref: c.report.ref };
+      if (c.report.kind === "accepted") {
+        const ref = c.report.ref;
+        this.lastAcceptedRef = ref;
+        if (persistRef !== undefined && persistRef > this.driver.state.persistedUpTo)
+          this.undurable.set(ref, persistRef);
+        return { accepted: true, ref };
+      }
       if (c.report.kind === "rejected") return { accepted: false, reason: c.report.reason };
     }
     return { accepted: false, reason: `engine is ${this.driver.state.phase.name}` };
@@ -351,6 +419,44 @@ class EngineImpl implements Engine {
     );
   }
 
+  whenDurable(ref: number = this.lastAcceptedRef): Promise<void> {
+    if (ref > this.lastAcceptedRef || ref < 0) {
+      return Promise.reject(new Error(`c8ylink engine: no accepted submission has ref ${ref}`));
+    }
+    if (!this.undurable.has(ref)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.durabilityWaiters.push({ ref, resolve, reject }));
+  }
+
+  undurableCount(): number {
+    return this.undurable.size;
+  }
+
+  /** Settles submissions whose storage write completed (`persisted`) or failed (`persist-failed`). */
+  private trackDurability(event: Event, commands: readonly Command[]): void {
+    if (this.undurable.size === 0) return;
+    const failures: { upTo: number; message: string }[] = [];
+    for (const c of commands)
+      if (c.type === "report" && c.report.kind === "persist-failed")
+        failures.push({ upTo: c.report.ref, message: c.report.message });
+    const durableUpTo = event.type === "persisted" ? event.ref : -1;
+    const failedUpTo = failures.reduce((m, f) => Math.max(m, f.upTo), -1);
+    if (durableUpTo < 0 && failedUpTo < 0) return;
+    const failed = new Map<number, string>();
+    for (const [ref, persistRef] of this.undurable) {
+      if (persistRef > durableUpTo && persistRef > failedUpTo) break; // ascending: the rest wait too
+      this.undurable.delete(ref);
+      if (persistRef > durableUpTo)
+        failed.set(ref, failures.find((f) => f.upTo >= persistRef)?.message ?? "");
+    }
+    this.durabilityWaiters = this.durabilityWaiters.filter((w) => {
+      if (this.undurable.has(w.ref)) return true;
+      const failure = failed.get(w.ref);
+      if (failure === undefined) w.resolve();
+      else w.reject(new Error(`submission ${w.ref} is not durable: storage write failed: ${failure}`));
+      return false;
+    });
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -375,8 +481,15 @@ class EngineImpl implements Engine {
       this.driver.close();
       this.lifecycle = "stopped";
       this.failWaiters(new Error("c8ylink engine stopped"));
-      await this.recorder?.close();
-      await this.storage.close?.();
+      for (const w of this.durabilityWaiters)
+        w.reject(new Error(`c8ylink engine stopped before submission ${w.ref} was durable`));
+      this.durabilityWaiters = [];
+      try {
+        await this.recorder?.close();
+        await this.storage.close?.();
+      } finally {
+        await this.stateDirClaim?.release();
+      }
     }
   }
 

@@ -5,6 +5,7 @@
  * - `Driver` — the interpreter loop (MQTT.js, timers, storage), for custom embeddings.
  * - `FileStore` / `MemoryStorage` — storage adapters; `Storage` is the port.
  * - `Recorder` — the event-log writer (replay with `parseLog` + `replay` from the core).
+ * - `claimStateDir` — the lock and device binding of a state directory (done by `start()`).
  */
 export {
   createEngine,
@@ -32,4 +33,5 @@ export {
 export { FileStore, type FileStoreOptions, type StoreProblem } from "./file-store.js";
 export { Recorder, type RecorderOptions } from "./recorder.js";
 export { MemoryStorage, type Storage } from "./storage.js";
+export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";
 export { monotonicClock, type Clock } from "./clock.js";

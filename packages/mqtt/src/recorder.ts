@@ -19,6 +19,12 @@ export interface RecorderOptions {
   readonly flushIntervalMs?: number;
   /** Reports write failures (the recorder keeps going; lines of a failed write are lost). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Keep what the file holds and add this life after it, from its own header (default: the
+   * file is truncated). A torn last line left by a crash is ended first, so it stays one bad
+   * line instead of spoiling the new header.
+   */
+  readonly append?: boolean;
 }
 
 export class Recorder implements StepRecorder {
@@ -42,7 +48,7 @@ export class Recorder implements StepRecorder {
   }
 
   /**
-   * Creates (or truncates) `path` and writes the header.
+   * Creates (or truncates, or with `append` extends) `path` and writes the header.
    * @param configInput the configuration as the application gave it (redacted here)
    * @param engineVersion free text identifying the code that produced the log
    * @param seed the PRNG seed the engine runs with (the decoded `config.seed`)
@@ -55,9 +61,10 @@ export class Recorder implements StepRecorder {
     options: RecorderOptions = {},
   ): Promise<Recorder> {
     // 0600: the log holds device data even though secrets are redacted.
-    const handle = await open(path, "w", 0o600);
+    const handle = await open(path, options.append === true ? "a+" : "w", 0o600);
     await handle.chmod(0o600);
     const recorder = new Recorder(handle, options);
+    if (options.append === true && !(await endsWithNewline(handle))) recorder.push("");
     recorder.push(JSON.stringify(makeLogHeader(configInput, engineVersion, seed)));
     return recorder;
   }
@@ -117,3 +124,12 @@ export class Recorder implements StepRecorder {
     }
   }
 }
+
+/** Whether the file is empty or its last byte is a newline. */
+const endsWithNewline = async (handle: FileHandle): Promise<boolean> => {
+  const { size } = await handle.stat();
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  return last[0] === 0x0a;
+};

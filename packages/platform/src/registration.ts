@@ -6,7 +6,8 @@
  * Decisions (spec gaps 8, 9, 17):
  * - Polling for an id that was never registered, or whose registration is BLOCKED, is silently
  *   ignored (a blocked device's bootstrap connect is already refused with CONNACK 5; a session
- *   open when the block happens is disconnected).
+ *   open when the block happens is disconnected) — except that with `autoAccept` a poll for an
+ *   unregistered id registers it first (and so is accepted at once).
  * - The first poll moves WAITING_FOR_CONNECTION to PENDING_ACCEPTANCE (to ACCEPTED at once with
  *   `autoAccept`); credentials are created on the first poll that finds the registration
  *   ACCEPTED — never on the poll that caused the acceptance. Later polls re-deliver the same
@@ -128,7 +129,7 @@ export const adminDeleteDevice = (tx: Tx, deviceId: string): void => {
 
 /** An empty publish on `s/ucr` from a bootstrap session. */
 export const pollCredentials = (tx: Tx, session: Session): void => {
-  const found = lookup(tx.s.registrations, session.deviceId);
+  const found = lookup(tx.s.registrations, session.deviceId) ?? autoRegistration(tx, session.deviceId);
   if (found === undefined || found.status === "BLOCKED") return;
   const registration = { ...found, polls: found.polls + 1 };
   putRegistration(tx, registration);
@@ -146,6 +147,22 @@ export const pollCredentials = (tx: Tx, session: Session): void => {
     password: user.password,
   });
   deliverRow(tx, session, TOPIC_CREDENTIALS_DOWN, row);
+};
+
+/**
+ * With `autoAccept`, a device that asks without a prior registration is registered by its
+ * request (as if an administrator had registered it just before); otherwise nothing.
+ */
+const autoRegistration = (tx: Tx, deviceId: string): Registration | undefined => {
+  if (!tx.s.config.autoAccept || validateDeviceId(deviceId)._tag === "Left") return undefined;
+  const registration: Registration = {
+    deviceId,
+    status: "WAITING_FOR_CONNECTION",
+    history: [{ status: "WAITING_FOR_CONNECTION", atMs: tx.now }],
+    polls: 0,
+  };
+  putRegistration(tx, registration);
+  return registration;
 };
 
 /** The registration's device user, created on first use. */

@@ -65,11 +65,20 @@ describe("bootstrap", () => {
   });
 
   it("polls for an unregistered id are silent (spec gap 17)", () => {
-    const s = new Sim({ autoAccept: true });
+    const s = new Sim();
     bootstrap(s, "b", "ghost");
     expect(poll(s, "b")).toEqual([]);
     expect(poll(s, "b")).toEqual([]);
     expect(findRegistration(s.state, "ghost")).toBeUndefined();
+    expect(listErrors(s.state)).toEqual([]);
+  });
+
+  it("autoAccept registers and accepts an id that polls without a prior registration", () => {
+    const s = new Sim({ autoAccept: true });
+    bootstrap(s, "b", "ghost");
+    expect(poll(s, "b")).toEqual([]);
+    expect(findRegistration(s.state, "ghost")?.status).toBe("ACCEPTED");
+    expect(poll(s, "b")).toHaveLength(1);
     expect(listErrors(s.state)).toEqual([]);
   });
 

@@ -4,21 +4,26 @@
  */
 import { readFileSync } from "node:fs";
 import * as E from "fp-ts/lib/Either.js";
-import { canonicalJson, parseLog, replay, snapshotState, type LogStep } from "@c8ylink/core";
+import { canonicalJson, replay, snapshotState, type LogStep } from "@c8ylink/core";
 import { int, flag, parse, UsageError } from "../args.js";
 import { diffJson } from "../diff.js";
 import type { Io } from "../io.js";
+import { splitLives, type Life } from "../log-lives.js";
 
-export const REPLAY_HELP = `Usage: c8ylink replay <log> [--at N] [--summary]
+export const REPLAY_HELP = `Usage: c8ylink replay <log> [--life K] [--at N] [--summary]
 
 Re-runs the engine over a recorded event log (see docs/event-log.md) from its initial
 state and compares every step's commands with the recorded ones.
 
   <log>          the event log (JSON Lines, as written by --record / recordTo)
+  --life K       only the K-th life of the log (1 = the oldest)
   --at N         print the engine state after step N (seq) instead of checking all steps
+                 (in a log of several lives, of the life chosen with --life)
   --summary      print counts: steps, events by type, commands by type, reports by kind
   -h, --help     this help
 
+A log appended to by several starts ('c8ylink run --record') holds one life per start, each
+from its own header: every life is replayed on its own.
 Corrupt or truncated lines are reported with their line number and skipped.
 Exit status: 0 no divergence, 1 divergence found, 2 unusable input.`;
 
@@ -47,7 +52,12 @@ const summary = (steps: readonly LogStep[]): string[] => {
 };
 
 export const replayCommand = (argv: readonly string[], io: Io): number => {
-  const args = parse("replay", argv, { at: { type: "string" }, summary: { type: "boolean" } }, 1);
+  const args = parse(
+    "replay",
+    argv,
+    { at: { type: "string" }, life: { type: "string" }, summary: { type: "boolean" } },
+    1,
+  );
   if (flag(args, "help")) {
     io.out(REPLAY_HELP);
     return 0;
@@ -55,6 +65,7 @@ export const replayCommand = (argv: readonly string[], io: Io): number => {
   const path = args.positionals[0];
   if (path === undefined) throw new UsageError("missing <log>\nRun 'c8ylink replay --help' for the options.");
   const at = int(args, "at");
+  const lifeNumber = int(args, "life");
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -62,13 +73,42 @@ export const replayCommand = (argv: readonly string[], io: Io): number => {
     io.err(`c8ylink replay: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
   }
-  const log = parseLog(text);
+  const lives = splitLives(text);
+  if (lifeNumber !== undefined && (lifeNumber < 1 || lifeNumber > lives.length)) {
+    throw new UsageError(
+      `--life ${lifeNumber}: ${path} holds ${lives.length} ${lives.length === 1 ? "life" : "lives"} (1-${lives.length})`,
+    );
+  }
+  const chosen = lifeNumber === undefined ? lives : lives.filter((l) => l.index === lifeNumber);
+  if (at !== undefined && chosen.length > 1) {
+    throw new UsageError(`${path} holds ${lives.length} lives: choose the one for --at with --life K`);
+  }
+  let worst = 0;
+  for (const life of chosen) {
+    if (lives.length > 1)
+      io.out(`life ${life.index} of ${lives.length} (from line ${life.firstLine}) of ${path}:`);
+    worst = Math.max(worst, replayLife(path, life, at, args.values.summary === true, io));
+  }
+  // Unusable input (2) outranks a divergence (1), which outranks a clean replay (0).
+  return worst;
+};
+
+/** Replays one life: its exit status (0 no divergence, 1 divergence, 2 unusable). */
+const replayLife = (
+  path: string,
+  log: Life,
+  at: number | undefined,
+  withSummary: boolean,
+  io: Io,
+): number => {
   for (const p of log.problems) io.err(`${path}:${p.line}: skipped: ${p.reason}`);
   if (log.header === null) {
-    io.err(`c8ylink replay: ${path} has no valid header line: nothing to replay from`);
+    io.err(
+      `c8ylink replay: ${path}${log.index > 1 ? ` (life ${log.index})` : ""} has no valid header line: nothing to replay from`,
+    );
     return 2;
   }
-  if (args.values.summary === true) {
+  if (withSummary) {
     io.out(
       [
         `log: ${path} (engine ${log.header.engineVersion}, schema ${log.header.schemaVersion})`,

@@ -3,17 +3,25 @@
  * configured by flags, `C8Y_*` environment variables and a config file (in that order of
  * precedence). SmartREST rows on stdin are sent as data; operations are printed as JSON
  * lines and executed by the configured handlers.
+ *
+ * It runs as a service (until SIGTERM/SIGINT, whatever stdin does) unless `--exit-on-eof`
+ * asks for pipe mode (flush and exit at the end of stdin).
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import * as t from "io-ts";
 import * as E from "fp-ts/lib/Either.js";
-import { decode, formatProblems, parseRows, type Report } from "@c8ylink/core";
+import { decode, formatProblems, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
-import { readStaticRow } from "@c8ylink/platform";
-import { flag, parse, str, UsageError, type Parsed } from "../args.js";
+import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
 import type { Io } from "../io.js";
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "../log.js";
+import {
+  DEFAULT_MAX_UNDURABLE_ROWS,
+  MIN_MAX_UNDURABLE_ROWS,
+  readRows,
+  type RowReader,
+} from "../stdin-rows.js";
 
 export const RUN_HELP = `Usage: c8ylink run [options]
 
@@ -24,7 +32,7 @@ Connection
   --device-id ID             device serial / external id (no '/', '+', '#', ':')                         [C8Y_DEVICE_ID]
   --state-dir DIR            credentials, outbox and operation journal (crash-safe)                      [C8Y_STATE_DIR]
   --config FILE              JSON config file (see below)                                                [C8Y_CONFIG]
-  --record FILE              write the event log (replay with 'c8ylink replay FILE')                     [C8Y_RECORD]
+  --record FILE              append this run's event log to FILE (replay with 'c8ylink replay FILE')     [C8Y_RECORD]
 
 Credentials (one of)
   --tenant T --user U --password P         device user credentials            [C8Y_TENANT, C8Y_USER, C8Y_PASSWORD]
@@ -36,11 +44,27 @@ Credentials (one of)
 Operations
   --shell                    execute c8y_Command operations with /bin/sh -c (result text = output)
   --restart-command CMD      run CMD for c8y_Restart (it completes as SUCCESSFUL after the reboot)
-  --keep-running             keep running when stdin ends (default: flush, then exit)
+
+Process
+  --exit-on-eof              pipe mode: when stdin ends, flush and exit (default: service mode, keep
+                             running until SIGTERM/SIGINT whether stdin ends, is /dev/null or closed;
+                             a terminal on stdin is read only in pipe mode)
+  --keep-running             service mode (the default; kept for older scripts)
+  --log-format text|json     log lines on stderr: text with a timestamp (default), or one JSON object per line
+  --max-undurable-rows N     rows read from stdin but not yet durable, at most (default ${DEFAULT_MAX_UNDURABLE_ROWS}):
+                             reading pauses until the storage has written them
   -h, --help                 this help
 
+  SIGTERM or SIGINT stops cleanly: the outbox is flushed for up to engine.stopDeadlineMs
+  (default 10 s), the event log is closed, "stopped: ..." is the last line, exit status 0.
+  A second signal forces the exit (status 130 / 143). A state dir is locked while an agent
+  uses it (<dir>/lock) and bound to its device id (<dir>/device.json): a second agent on it,
+  or another device id, is refused (exit status 1).
+
 Data: each stdin line is a SmartREST static-template row, e.g.
-  sensor | c8ylink run ...     with sensor printing   200,c8y_Temperature,T,21.5,C
+  sensor | c8ylink run ... --state-dir DIR     with sensor printing   200,c8y_Temperature,T,21.5,C
+Rows are durable once written to --state-dir; without --state-dir they are held in memory
+and lost when the process ends.
 
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
   "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> } }
@@ -86,7 +110,10 @@ export interface RunSettings {
   readonly tls: { ca?: string; cert?: string; key?: string };
   readonly shell: boolean;
   readonly restartCommand: string | undefined;
-  readonly keepRunning: boolean;
+  /** Pipe mode: flush and exit at the end of stdin. */
+  readonly exitOnEof: boolean;
+  readonly logFormat: LogFormat;
+  readonly maxUndurableRows: number;
 }
 
 export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
@@ -154,8 +181,25 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     tls,
     shell,
     restartCommand,
-    keepRunning: flag(args, "keep-running"),
+    exitOnEof: flag(args, "exit-on-eof"),
+    logFormat: logFormatOf(args),
+    maxUndurableRows: maxUndurableOf(args),
   };
+};
+
+const logFormatOf = (args: Parsed): LogFormat => {
+  const value = str(args, "log-format") ?? "text";
+  const format = LOG_FORMATS.find((f) => f === value);
+  if (format === undefined)
+    throw new UsageError(`--log-format must be ${LOG_FORMATS.join(" or ")} (got ${JSON.stringify(value)})`);
+  return format;
+};
+
+const maxUndurableOf = (args: Parsed): number => {
+  const value = int(args, "max-undurable-rows") ?? DEFAULT_MAX_UNDURABLE_ROWS;
+  if (value < MIN_MAX_UNDURABLE_ROWS)
+    throw new UsageError(`--max-undurable-rows must be at least ${MIN_MAX_UNDURABLE_ROWS} (got ${value})`);
+  return value;
 };
 
 const runProcess = (command: string, args: readonly string[], timeoutMs: number) =>
@@ -187,65 +231,171 @@ const restartHandler =
     return new Promise(() => {});
   };
 
-/** Human-readable lines for the reports an operator needs to see. */
-export const describeReport = (url: string, r: Report): string | undefined => {
+/** Log lines for the reports an operator needs to see (undefined: not worth a line). */
+export const describeReport = (
+  url: string,
+  r: Report,
+): { readonly level: "info" | "warn" | "error"; readonly message: string } | undefined => {
+  const retry = (ms: number) => `retrying in ${(ms / 1000).toFixed(1)} s`;
   switch (r.kind) {
     case "phase":
-      return `phase ${r.from} → ${r.to} (${r.reason})`;
+      return { level: "info", message: `phase ${r.from} → ${r.to} (${r.reason})` };
     case "connect-refused":
-      return `${url} refused the connection: ${r.meaning}; retrying in ${Math.round(r.retryInMs / 1000)} s`;
+      return {
+        level: "warn",
+        message: `${url} refused the connection: ${r.meaning}; ${retry(r.retryInMs)}`,
+      };
     case "connection-lost":
-      return `cannot reach ${url}: ${r.cause}; retrying in ${Math.round(r.retryInMs / 1000)} s`;
+      return { level: "warn", message: `cannot reach ${url}: ${r.cause}; ${retry(r.retryInMs)}` };
     case "subscription-refused":
-      return `subscription refused for ${r.topics.join(", ")}; retrying in ${Math.round(r.retryInMs / 1000)} s`;
+      return {
+        level: "warn",
+        message: `subscription refused for ${r.topics.join(", ")}; ${retry(r.retryInMs)}`,
+      };
     case "platform-error":
-      return `platform error ${r.code} (${r.errorKind}) for ${r.reference ?? "?"}: ${r.text}`;
+      return {
+        level: "warn",
+        message: `platform error ${r.code} (${r.errorKind}) for ${r.reference ?? "?"}: ${r.text}`,
+      };
     case "rejected":
-      return `rejected: ${r.reason}`;
+      return { level: "warn", message: `rejected: ${r.reason}` };
     case "dropped":
-      return `dropped ${r.class} row ${r.ref}: ${r.reason}`;
+      return { level: "warn", message: `dropped ${r.class} row ${r.ref}: ${r.reason}` };
     case "credentials-received":
-      return `received device credentials for ${r.tenant}/${r.user}`;
+      return {
+        level: "info",
+        message: `registration accepted: received device credentials for ${r.tenant}/${r.user}`,
+      };
     case "credentials-discarded":
-      return `discarded stored credentials: ${r.reason}`;
+      return { level: "warn", message: `discarded stored credentials: ${r.reason}` };
     case "operation-ignored":
-      return `operation ignored (${r.reason}): ${r.raw.join(",")}`;
+      return { level: "warn", message: `operation ignored (${r.reason}): ${r.raw.join(",")}` };
     case "operation-failed":
-      return `operation ${r.key} ${r.fragment} failed: ${r.reason}`;
+      return { level: "warn", message: `operation ${r.key} ${r.fragment}: FAILED: ${r.reason}` };
     case "invalid-input":
-      return `invalid input from ${r.source}: ${r.reason}`;
+      return { level: "warn", message: `invalid input from ${r.source}: ${r.reason}` };
     case "persist-failed":
-      return `storage write failed: ${r.message}`;
+      return { level: "error", message: `storage write failed: ${r.message}` };
     case "stopped":
-      return `stopped (${r.undelivered} rows undelivered, kept in the state directory)`;
-    default:
+    case "accepted":
+    case "delivered":
+    case "token":
+    case "downstream":
       return undefined;
   }
 };
 
-/** Sends stdin rows as data; resolves at end of input. */
-const pipeStdin = async (engine: Engine, io: Io): Promise<void> => {
-  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === "") continue;
-    const rows = parseRows(line);
-    if (E.isLeft(rows)) {
-      io.err(`stdin:${lineNumber}: ${rows.left.message}`);
-      continue;
+/** The last line of a run: what happened to the rows that were not delivered. */
+export const describeStop = (undelivered: number, stateDir: string | undefined): string =>
+  undelivered === 0
+    ? "stopped: every queued row delivered"
+    : stateDir === undefined
+      ? `stopped: ${undelivered} rows undelivered and lost (no --state-dir: they were held in memory)`
+      : `stopped: ${undelivered} rows undelivered, kept in ${stateDir} for the next start`;
+
+const REGISTRATION_HINT = "(Device management → Registration)";
+
+/** Reports as log lines, with the one-time hints an operator needs. */
+const logReports = (engine: Engine, settings: RunSettings, deviceId: string, log: Logger): void => {
+  let toldRegistration = false;
+  engine.onReport((r) => {
+    if (r.kind === "phase" && r.to === "bootstrapping" && !toldRegistration) {
+      toldRegistration = true;
+      log.info(
+        `waiting for the registration of ${deviceId} to be accepted ${REGISTRATION_HINT}: ` +
+          `register the id ${deviceId} there (if not yet done) and accept the request it shows`,
+        { event: "registration-waiting", deviceId },
+      );
     }
-    for (const row of rows.right) {
-      const message = readStaticRow(row);
-      if (E.isLeft(message)) {
-        io.err(`stdin:${lineNumber}: ${message.left.text} (template ${row[0] ?? ""})`);
-        continue;
+    const line = describeReport(settings.url, r);
+    if (line !== undefined) log[line.level](line.message, { event: r.kind, report: r });
+  });
+};
+
+/** Operation handlers that log each outcome; fragments without one are logged as failed. */
+const installHandlers = (engine: Engine, settings: RunSettings, io: Io, log: Logger): void => {
+  const handlers = new Map<string, OperationHandler>();
+  if (settings.shell) handlers.set("c8y_Command", shellHandler);
+  if (settings.restartCommand !== undefined)
+    handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
+  engine.onOperation((op, ctx) => {
+    io.out(JSON.stringify({ key: ctx.key, deviceId: ctx.deviceId, operation: op }));
+    log.info(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: EXECUTING`, {
+      event: "operation",
+      key: ctx.key,
+      fragment: op.fragment,
+      deviceId: ctx.deviceId,
+      status: "EXECUTING",
+    });
+    if (!handlers.has(op.fragment)) {
+      const reason = `no handler registered for ${op.fragment} in this device`;
+      log.warn(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: FAILED: ${reason}`, {
+        event: "operation",
+        key: ctx.key,
+        fragment: op.fragment,
+        deviceId: ctx.deviceId,
+        status: "FAILED",
+        reason,
+      });
+    }
+  });
+  for (const [fragment, handler] of handlers) {
+    engine.handle(fragment, async (op, ctx) => {
+      const fields = { event: "operation", key: ctx.key, fragment, deviceId: ctx.deviceId };
+      try {
+        const outcome = await handler(op, ctx);
+        if (outcome.status === "successful")
+          log.info(`operation ${ctx.key} ${fragment} for ${ctx.deviceId}: SUCCESSFUL`, {
+            ...fields,
+            status: "SUCCESSFUL",
+          });
+        else
+          log.warn(`operation ${ctx.key} ${fragment} for ${ctx.deviceId}: FAILED: ${outcome.reason}`, {
+            ...fields,
+            status: "FAILED",
+            reason: outcome.reason,
+          });
+        return outcome;
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        log.warn(`operation ${ctx.key} ${fragment} for ${ctx.deviceId}: FAILED: ${reason}`, {
+          ...fields,
+          status: "FAILED",
+          reason,
+        });
+        throw e;
       }
-      const result = engine.submit(message.right);
-      if (!result.accepted) io.err(`stdin:${lineNumber}: rejected: ${result.reason}`);
-    }
+    });
   }
 };
+
+/** Stdin rows into the engine, with a progress line at most every second while rows flow. */
+const startReading = (engine: Engine, settings: RunSettings, io: Io, log: Logger): RowReader => {
+  const reader = readRows(engine, io.input, {
+    maxUndurable: settings.maxUndurableRows,
+    onBadLine: (line, message) => log.warn(`stdin:${line}: ${message}`, { event: "bad-line", line }),
+    onNotDurable: (message) => log.error(`stdin rows not durable: ${message}`, { event: "not-durable" }),
+  });
+  let last = "";
+  const where = settings.stateDir === undefined ? "in memory only" : `in ${settings.stateDir}`;
+  const report = (): void => {
+    const p = reader.progress();
+    if (p.lines === 0) return;
+    const text = `stdin: ${p.accepted} rows accepted of ${p.lines} lines; durable ${where} up to line ${p.durableLine} (${p.accepted - p.durable - p.notDurable} not yet)`;
+    if (text === last) return;
+    last = text;
+    log.info(text, { event: "stdin-progress", ...p });
+  };
+  const timer = setInterval(report, 1000);
+  void reader.done.finally(() => {
+    clearInterval(timer);
+    report();
+  });
+  return reader;
+};
+
+/** A promise that never settles (a mode that does not stop by itself). */
+const never = new Promise<never>(() => {});
 
 export const runCommand = async (argv: readonly string[], io: Io): Promise<number> => {
   const args = parse("run", argv, {
@@ -265,42 +415,117 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     shell: { type: "boolean" },
     "restart-command": { type: "string" },
     "keep-running": { type: "boolean" },
+    "exit-on-eof": { type: "boolean" },
+    "log-format": { type: "string" },
+    "max-undurable-rows": { type: "string" },
   });
   if (flag(args, "help")) {
     io.out(RUN_HELP);
     return 0;
   }
+  // Taken now: a signal during the start is then a clean stop right after it.
+  const interrupted = io.interrupted;
+  if (flag(args, "keep-running") && flag(args, "exit-on-eof"))
+    throw new UsageError("--keep-running and --exit-on-eof contradict each other: give one");
   const settings = resolveSettings(args, io.env);
+  const log = createLogger(io.err, settings.logFormat);
   let engine: Engine;
+  let fault: (error: Error) => void = () => {};
+  const faulted = new Promise<Error>((resolve) => (fault = resolve));
   try {
     engine = createEngine({
+      onFault: (error) => fault(error),
       config: settings.engineConfig,
       url: settings.url,
       ...(settings.stateDir === undefined ? {} : { stateDir: settings.stateDir }),
-      ...(settings.record === undefined ? {} : { recordTo: settings.record }),
+      ...(settings.record === undefined ? {} : { recordTo: settings.record, recordMode: "append" as const }),
       tls: settings.tls,
     });
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+  const { deviceId, seed, stopDeadlineMs } = engine.state().config;
+  let undelivered = 0;
   engine.onReport((r) => {
-    const line = describeReport(settings.url, r);
-    if (line !== undefined) io.err(line);
+    if (r.kind === "stopped") undelivered = r.undelivered;
   });
-  engine.onOperation((op, ctx) =>
-    io.out(JSON.stringify({ key: ctx.key, deviceId: ctx.deviceId, operation: op })),
+  logReports(engine, settings, deviceId, log);
+  installHandlers(engine, settings, io, log);
+  if (settings.stateDir === undefined)
+    log.warn(
+      "no --state-dir: credentials, queued rows and the operation journal are held in memory only " +
+        "and lost when the process ends; give --state-dir DIR to keep them across restarts",
+      { event: "memory-only" },
+    );
+  try {
+    await engine.start();
+  } catch (e) {
+    log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
+    return 1;
+  }
+  const mode = settings.exitOnEof
+    ? "pipe mode: exits at the end of stdin"
+    : "service mode: runs until SIGTERM/SIGINT";
+  log.info(
+    `started: device ${deviceId}, broker ${settings.url}, state ${settings.stateDir ?? "in memory"}, seed ${seed} (${mode})`,
+    {
+      event: "started",
+      deviceId,
+      url: settings.url,
+      stateDir: settings.stateDir ?? null,
+      seed,
+      pid: process.pid,
+    },
   );
-  if (settings.shell) engine.handle("c8y_Command", shellHandler);
-  if (settings.restartCommand !== undefined)
-    engine.handle("c8y_Restart", restartHandler(settings.restartCommand));
-  await engine.start();
-  const piped = io.stdin.isTTY !== true;
-  const input = piped ? pipeStdin(engine, io) : new Promise<void>(() => {});
-  const endOfInput = input.then(async () => {
-    if (settings.keepRunning) return new Promise<void>(() => {});
-    await engine.whenDrained().catch(() => {});
-  });
-  await Promise.race([io.interrupted, endOfInput]);
-  await engine.stop();
+
+  // A terminal is read only in pipe mode: a service on a terminal takes no rows from it.
+  const reading = settings.exitOnEof || !io.input.isTTY;
+  const reader = reading ? startReading(engine, settings, io, log) : null;
+  const endOfInput: Promise<"end of input"> =
+    reader === null
+      ? never
+      : reader.done.then(() => {
+          if (settings.exitOnEof) return "end of input" as const;
+          log.info("stdin ended: still running (service mode; --exit-on-eof exits at the end of input)", {
+            event: "stdin-ended",
+          });
+          return never;
+        });
+  const reason = await Promise.race([interrupted, endOfInput, faulted]);
+  reader?.stop();
+  if (reason instanceof Error) {
+    log.error(`the engine stopped working: ${reason.message}`, { event: "fault" });
+    await engine.stop().catch(() => {});
+    const rows =
+      settings.stateDir === undefined
+        ? "rows not yet delivered are lost (held in memory)"
+        : `rows written to ${settings.stateDir} are sent at the next start`;
+    log.error(`stopped after the fault: ${rows}`, { event: "stopped" });
+    return 1;
+  }
+  if (reason === "end of input") {
+    log.info(`end of input: flushing for up to ${stopDeadlineMs / 1000} s`, { event: "stopping", reason });
+    await engine.whenDrained(stopDeadlineMs).catch(() => {});
+  } else {
+    log.info(
+      `${reason}: stopping, flushing for up to ${stopDeadlineMs / 1000} s (${reason} again forces the exit)`,
+      { event: "stopping", reason },
+    );
+  }
+  // The core bounds the stop by stopDeadlineMs; this guards the storage and log writes after it.
+  const guardMs = stopDeadlineMs + 10_000;
+  let guard: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    engine.stop().then(() => true),
+    new Promise<false>((resolve) => (guard = setTimeout(() => resolve(false), guardMs))),
+  ]);
+  clearTimeout(guard);
+  if (!stopped) {
+    log.error(`the stop did not finish within ${guardMs / 1000} s: exiting without a clean stop`, {
+      event: "stop-timeout",
+    });
+    return 1;
+  }
+  log.info(describeStop(undelivered, settings.stateDir), { event: "stopped", undelivered });
   return 0;
 };
