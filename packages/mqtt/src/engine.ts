@@ -25,6 +25,7 @@ import {
   problemsOf,
   type Counters,
   type EngineConfig,
+  type EngineConfigInput,
   type EngineState,
   type Event,
   type OutboxClass,
@@ -46,14 +47,20 @@ import {
 } from "./driver.js";
 import { FileStore, type StoreProblem } from "./file-store.js";
 import { Recorder } from "./recorder.js";
+import { tlsProblems } from "./tls-check.js";
 import { MemoryStorage, type Storage } from "./storage.js";
 
 /** Identifies the code that wrote an event log (header field `engineVersion`). */
+export type { EngineConfigInput };
+
 export const ENGINE_VERSION = "@c8ylink/core 0.1.0 + @c8ylink/mqtt 0.1.0";
 
 export interface EngineOptions {
-  /** The engine configuration (see `decodeConfig` in `@c8ylink/core`); validated here. */
-  readonly config: unknown;
+  /**
+   * The engine configuration (docs/configuration.md). Typed so that a misspelt option in a
+   * literal fails to compile; still decoded here, since configurations also come from files.
+   */
+  readonly config: EngineConfigInput;
   /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`. */
   readonly url: string;
   /** Directory for the crash-safe file store (created if missing). Excludes `storage`. */
@@ -193,6 +200,7 @@ export const createEngine = (options: EngineOptions): Engine => {
   const decoded = decodeConfig(options.config);
   const problems: string[] = E.isLeft(decoded) ? formatProblems(decoded.left).split("\n") : [];
   problems.push(...checkUrl(options.url));
+  problems.push(...tlsProblems(options.url, options.tls));
   if (options.stateDir !== undefined && options.storage !== undefined) {
     problems.push("stateDir, storage: give one of them, not both");
   }

@@ -11,6 +11,7 @@ export {
   ENGINE_VERSION,
   type Engine,
   type EngineOptions,
+  type EngineConfigInput,
   type Operation,
   type OperationContext,
   type OperationHandler,
@@ -31,4 +32,5 @@ export {
 export { FileStore, type FileStoreOptions, type StoreProblem } from "./file-store.js";
 export { Recorder, type RecorderOptions } from "./recorder.js";
 export { MemoryStorage, type Storage } from "./storage.js";
+export { certificateProblem, keyMatchProblem, privateKeyProblem, tlsProblems } from "./tls-check.js";
 export { monotonicClock, type Clock } from "./clock.js";

@@ -51,13 +51,17 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   const tenantId = str(args, "tenant-id");
   const bootstrapPassword = str(args, "bootstrap-password");
   const quiet = flag(args, "quiet");
+  // Port numbers are usage errors (exit 2), checked before anything binds.
+  const mqttPort = port(int(args, "mqtt-port"), 1883, "mqtt-port");
+  const httpPort = port(int(args, "http-port"), 8080, "http-port");
+  const wsListen = wsPort === undefined ? false : port(wsPort, 0, "ws-port");
   let tenant;
   try {
     tenant = await startSimulatedTenant({
       host: str(args, "host") ?? "127.0.0.1",
-      mqttPort: port(int(args, "mqtt-port"), 1883, "mqtt-port"),
-      wsPort: wsPort === undefined ? false : port(wsPort, 0, "ws-port"),
-      httpPort: port(int(args, "http-port"), 8080, "http-port"),
+      mqttPort,
+      wsPort: wsListen,
+      httpPort,
       platform: {
         autoAccept: flag(args, "auto-accept"),
         ...(tenantId === undefined ? {} : { tenantId }),

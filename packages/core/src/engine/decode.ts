@@ -51,6 +51,15 @@ export const intRange = (name: string, min: number, max: number): t.Type<number,
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u);
 
+/** A strict object codec that also tells which keys it knows (for suggestions and docs checks). */
+export interface StrictObjectType<R extends t.Props, P extends t.Props> extends t.Type<
+  t.TypeOf<t.TypeC<R>> & t.TypeOf<t.PartialC<P>>,
+  t.OutputOf<t.TypeC<R>> & t.OutputOf<t.PartialC<P>>,
+  unknown
+> {
+  readonly props: { readonly required: R; readonly optional: P };
+}
+
 /**
  * An object with `required` and `optional` properties and nothing else: an unknown key is
  * refused with the nearest valid key, because a silently ignored typo (`stateDri`) means
@@ -60,11 +69,7 @@ export const strictObject = <R extends t.Props, P extends t.Props>(
   name: string,
   required: R,
   optional: P,
-): t.Type<
-  t.TypeOf<t.TypeC<R>> & t.TypeOf<t.PartialC<P>>,
-  t.OutputOf<t.TypeC<R>> & t.OutputOf<t.PartialC<P>>,
-  unknown
-> => {
+): StrictObjectType<R, P> => {
   const requiredCodec = t.type(required);
   const optionalCodec = t.partial(optional);
   const valid = [...Object.keys(required), ...Object.keys(optional)];
@@ -72,7 +77,7 @@ export const strictObject = <R extends t.Props, P extends t.Props>(
     Object.keys(u).filter((k) => !Object.hasOwn(required, k) && !Object.hasOwn(optional, k));
   type A = t.TypeOf<t.TypeC<R>> & t.TypeOf<t.PartialC<P>>;
   type O = t.OutputOf<t.TypeC<R>> & t.OutputOf<t.PartialC<P>>;
-  return new t.Type<A, O, unknown>(
+  const codec = new t.Type<A, O, unknown>(
     name,
     (u): u is A => isRecord(u) && unknownKeys(u).length === 0 && requiredCodec.is(u) && optionalCodec.is(u),
     (u, c) => {
@@ -93,6 +98,7 @@ export const strictObject = <R extends t.Props, P extends t.Props>(
     },
     (a) => ({ ...requiredCodec.encode(a), ...optionalCodec.encode(a) }) as O,
   );
+  return Object.assign(codec, { props: { required, optional } });
 };
 
 // Union and intersection members appear in io-ts contexts under their index: skip them,
