@@ -28,7 +28,8 @@ const EngineSection = new t.Type<Record<string, unknown>, Record<string, unknown
   t.identity,
 );
 
-const ConfigFileCodec = strictObject(
+/** The config file of `c8ylink run` (docs/configuration.md is checked against it). */
+export const ConfigFileCodec = strictObject(
   "RunConfigFile",
   {},
   {

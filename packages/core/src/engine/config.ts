@@ -33,6 +33,13 @@ const PasswordAuth = strictObject(
 const CertificateAuth = strictObject("CertificateAuth", { mode: t.literal("certificate") }, {});
 type AuthInputType =
   t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth>;
+/** The codec of each auth mode (the configuration reference is checked against them). */
+export const AUTH_MODE_CODECS = {
+  bootstrap: BootstrapAuth,
+  password: PasswordAuth,
+  certificate: CertificateAuth,
+} as const;
+
 const AuthInput = new t.Type<AuthInputType, unknown, unknown>(
   "Auth",
   (u): u is AuthInputType => BootstrapAuth.is(u) || PasswordAuth.is(u) || CertificateAuth.is(u),

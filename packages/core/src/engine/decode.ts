@@ -32,12 +32,17 @@ export const refine = <A, O>(
   );
 
 /** An integer in [min, max]; anything else (a string, a fraction) is refused naming the range. */
-export const intRange = (name: string, min: number, max: number): t.Type<number, number, unknown> => {
+/** An integer codec that tells its range (for messages and the configuration reference check). */
+export interface IntRangeType extends t.Type<number, number, unknown> {
+  readonly range: { readonly min: number; readonly max: number };
+}
+
+export const intRange = (name: string, min: number, max: number): IntRangeType => {
   const reason = (u: unknown): string | undefined =>
     typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
       ? undefined
       : `must be an integer in [${min}, ${max}] (got ${describe(u)})`;
-  return new t.Type<number, number, unknown>(
+  const codec = new t.Type<number, number, unknown>(
     name,
     (u): u is number => reason(u) === undefined,
     (u, c) => {
@@ -46,6 +51,7 @@ export const intRange = (name: string, min: number, max: number): t.Type<number,
     },
     t.identity,
   );
+  return Object.assign(codec, { range: { min, max } });
 };
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
