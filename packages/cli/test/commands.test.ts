@@ -62,6 +62,9 @@ describe("c8ylink demo", () => {
       "→ s/us/demo-pump-1-valve",
       "c8y_Command on demo-pump-1: PENDING → EXECUTING → SUCCESSFUL",
       "c8y_Restart on demo-pump-1: PENDING → EXECUTING → SUCCESSFUL",
+      // Registration and operations went through the HTTP admin API with the access token.
+      "admin[http] admin-register demo-pump-1: ok",
+      "admin[http] admin-create-operation demo-pump-1: ok",
       "replay: no divergence",
       "demo finished: every operation SUCCESSFUL",
     ]) {
@@ -196,15 +199,103 @@ describe("c8ylink run", () => {
 });
 
 describe("c8ylink sim and help", () => {
-  it("starts the simulated tenant, prints its addresses, and stops on interrupt", async () => {
-    const m = memoryIo();
-    const running = main(["sim", "--mqtt-port", "0", "--http-port", "0", "--auto-accept"], m.io);
-    await waitFor(() => m.text().includes("Ctrl-C to stop"), "the tenant to start");
-    const admin = /admin API: (http:\/\/\S+)/.exec(m.text())?.[1];
-    const response = await fetch(`${admin}/devices`);
-    expect(response.status).toBe(200);
+  /** Starts `c8ylink sim` on free ports; answers its banner's admin URL, token URL and token. */
+  const startSim = async (argv: readonly string[] = [], env: Record<string, string> = {}) => {
+    const m = memoryIo(env);
+    const running = main(["sim", "--mqtt-port", "0", "--http-port", "0", ...argv], m.io);
+    await waitFor(() => m.text().includes("Ctrl-C to stop") || m.errors() !== "", "the tenant to start");
+    const admin = /admin API: (http:\/\/\S+)/.exec(m.text())?.[1] ?? "";
+    const open = /open: +(http:\/\/\S+)/.exec(m.text())?.[1] ?? "";
+    const token = new URL(open).searchParams.get("token") ?? "";
+    return { m, running, admin, open, token };
+  };
+
+  it("starts the simulated tenant, prints its addresses and token URL, and stops on interrupt", async () => {
+    const { m, running, admin, open, token } = await startSim(["--auto-accept"]);
+    expect(open).toBe(`${admin}/?token=${token}`);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(m.text()).toContain(`curl -H "Authorization: Bearer ${token}" ${admin}/devices`);
+    expect(m.errors()).toBe("");
+    // No token: 401 saying where to find it; the bearer token from the banner: served.
+    const refused = await fetch(`${admin}/devices`);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: string }).error).toContain("banner");
+    expect((await fetch(`${admin}/devices`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
+    // The banner's URL, opened as a browser does: a cookie, then the page's own requests.
+    const opened = await fetch(open, { redirect: "manual" });
+    expect(opened.status).toBe(303);
+    const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const created = await fetch(`${admin}/registrations`, {
+      method: "POST",
+      headers: { cookie, origin: admin, "content-type": "application/json" },
+      body: JSON.stringify({ deviceId: "cli-sim-1" }),
+    });
+    expect(created.status).toBe(201);
+    // A cross-origin page cannot do the same with the cookie.
+    const forged = await fetch(`${admin}/registrations`, {
+      method: "POST",
+      headers: { cookie, origin: "http://evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ deviceId: "cli-sim-2" }),
+    });
+    expect(forged.status).toBe(403);
     m.interrupt();
     expect(await running).toBe(0);
+    // The token is printed in the banner only; the timeline (registration, refusals) never has it.
+    const withToken = m.out.filter((line) => line.includes(token));
+    expect(withToken).toHaveLength(1);
+    expect(withToken[0]).toMatch(/^simulated tenant ready/);
+    expect(m.text()).toContain("admin[http] admin-register cli-sim-1: ok");
+    expect(m.text()).toContain("admin refused GET /devices: 401 no-token");
+    expect(m.text()).toContain("admin refused POST /registrations: 403 cross-origin");
+  });
+
+  it("takes the token from --token or C8YLINK_SIM_TOKEN, and refuses a weak one", async () => {
+    const fromEnv = "env-token-0123456789abcdef";
+    const fromFlag = "flag-token-0123456789abcdef";
+    for (const [argv, env, expected, source] of [
+      [[], { C8YLINK_SIM_TOKEN: fromEnv }, fromEnv, "from C8YLINK_SIM_TOKEN"],
+      [["--token", fromFlag], { C8YLINK_SIM_TOKEN: fromEnv }, fromFlag, "from --token"],
+    ] as const) {
+      const { m, running, admin, token } = await startSim(argv, env);
+      expect(token).toBe(expected);
+      expect(m.text()).toContain(source);
+      expect((await fetch(`${admin}/`, { headers: { authorization: `Bearer ${expected}` } })).status).toBe(
+        200,
+      );
+      expect((await fetch(`${admin}/`, { headers: { authorization: `Bearer ${fromEnv}x` } })).status).toBe(
+        401,
+      );
+      m.interrupt();
+      expect(await running).toBe(0);
+    }
+    for (const [argv, env, message] of [
+      [["--token", "short"], {}, "--token: an access token must be 16 to 256 characters"],
+      [[], { C8YLINK_SIM_TOKEN: "has spaces in the token" }, "C8YLINK_SIM_TOKEN: an access token must"],
+      [["--allow-host", "sim:8080"], {}, '--allow-host "sim:8080" is not a host name'],
+    ] as const) {
+      const m = memoryIo(env);
+      expect(await main(["sim", "--mqtt-port", "0", "--http-port", "0", ...argv], m.io)).toBe(2);
+      expect(m.errors()).toContain(message);
+    }
+  });
+
+  it("warns that a non-loopback --host exposes the tenant, before binding", async () => {
+    // 192.0.2.1 (TEST-NET-1) is on no interface: the warning comes first, then binding fails,
+    // so nothing is ever exposed by this test.
+    const m = memoryIo();
+    const code = await main(["sim", "--host", "192.0.2.1", "--mqtt-port", "0", "--http-port", "0"], m.io);
+    expect(code).toBe(1);
+    expect(m.errors()).toMatch(/warning: --host 192\.0\.2\.1 is not a loopback address/);
+    expect(m.errors()).toContain("--shell executes c8y_Command");
+    expect(m.errors()).toContain("the default bootstrap password is public");
+    expect(m.errors()).toContain("cannot start");
+    // A loopback bind: no warning.
+    const loopback = await startSim(["--host", "127.0.0.1"]);
+    expect(loopback.m.errors()).toBe("");
+    loopback.m.interrupt();
+    expect(await loopback.running).toBe(0);
   });
 
   it.each(["demo", "run", "sim", "replay"])("prints help for %s", async (command) => {

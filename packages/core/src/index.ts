@@ -8,3 +8,4 @@ export * from "./smartrest/downstream.js";
 export * from "./smartrest/control.js";
 export * from "./smartrest/catalogue.js";
 export * from "./engine/index.js";
+export * from "./json/operation.js";

@@ -6,81 +6,18 @@
  * first failing seed with its explanation and the command that reproduces it exactly.
  * `--verbose` prints the full trace of failing worlds (and, with --runs 1, of the world).
  * `--tolerate-known` counts violations matching a known engine issue instead of failing.
+ * Flags are parsed in cli-args.ts; a usage error names the flag and exits 2.
  */
+import { DEFAULTS, USAGE, UsageError, parseSimulateArgs } from "./cli-args.js";
 import { explain, reproduceCommand, summaryLine } from "./summary.js";
 import { runWorld } from "./world.js";
 
-interface Args {
-  seed: number;
-  runs: number;
-  devices: number;
-  faultMs: number;
-  healMs: number;
-  verbose: boolean;
-  none: boolean;
-  tolerateKnown: boolean;
-}
-
-const usage =
-  "usage: npm run simulate -- [--seed N] [--runs M] [--devices D] [--fault-ms X] [--heal-ms Y] [--no-faults] [--tolerate-known] [--verbose]";
-
-const parse = (argv: readonly string[]): Args => {
-  const args: Args = {
-    seed: 1,
-    runs: 20,
-    devices: 3,
-    faultMs: 120_000,
-    healMs: 300_000,
-    verbose: false,
-    none: false,
-    tolerateKnown: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${flag} needs a non-negative integer\n${usage}`);
-      return v;
-    };
-    switch (flag) {
-      case "--seed":
-        args.seed = value();
-        break;
-      case "--runs":
-        args.runs = value();
-        break;
-      case "--devices":
-        args.devices = Math.max(1, value());
-        break;
-      case "--fault-ms":
-        args.faultMs = value();
-        break;
-      case "--heal-ms":
-        args.healMs = value();
-        break;
-      case "--verbose":
-        args.verbose = true;
-        break;
-      case "--no-faults":
-        args.none = true;
-        break;
-      case "--tolerate-known":
-        args.tolerateKnown = true;
-        break;
-      case "--help":
-      case "-h":
-        console.log(usage);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${flag ?? ""}\n${usage}`);
-    }
-  }
-  return args;
-};
-
 const main = (): number => {
-  const args = parse(process.argv.slice(2));
+  const args = parseSimulateArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const started = process.hrtime.bigint();
   let worlds = 0;
   let messages = 0;
@@ -111,8 +48,8 @@ const main = (): number => {
       console.log("");
       console.log(explain(report));
       const extra =
-        (args.faultMs === 120_000 ? "" : ` --fault-ms ${args.faultMs}`) +
-        (args.healMs === 300_000 ? "" : ` --heal-ms ${args.healMs}`) +
+        (args.faultMs === DEFAULTS.faultMs ? "" : ` --fault-ms ${args.faultMs}`) +
+        (args.healMs === DEFAULTS.healMs ? "" : ` --heal-ms ${args.healMs}`) +
         (args.none ? " --no-faults" : "") +
         (args.tolerateKnown ? " --tolerate-known" : "");
       console.log(`\nreproduce: ${reproduceCommand(report, extra)}`);
@@ -130,6 +67,7 @@ const main = (): number => {
 try {
   process.exitCode = main();
 } catch (e) {
-  console.error(e instanceof Error ? e.message : String(e));
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`${e.message}\nRun 'npm run simulate -- --help' for the options.`);
   process.exitCode = 2;
 }

@@ -20,6 +20,7 @@ import type {
   AlarmSeverity,
   AlarmStatus,
   ManagedObject,
+  Measurement,
   PlatformEvent,
   ProcessingMode,
 } from "./model.js";
@@ -45,7 +46,10 @@ const base = (tx: Tx, spec: DataSpec) => ({
 });
 
 export const addMeasurement = (tx: Tx, spec: DataSpec): void => {
-  tx.s = { ...tx.s, measurements: [...tx.s.measurements, base(tx, spec)] };
+  // Built before `tx.s` is read: `base` takes an id, which replaces `tx.s` (reading `tx.s` first
+  // would put the old counter back and hand the same id out again).
+  const measurement: Measurement = base(tx, spec);
+  tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
 };
 
 export const addEvent = (tx: Tx, spec: DataSpec & { readonly text: string }): void => {

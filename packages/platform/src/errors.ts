@@ -46,6 +46,7 @@ export const reportError = (tx: Tx, session: Session, topic: string, error: RowE
     clientKey: session.clientKey,
     deviceId: session.deviceId,
     topic,
+    channel: "s/e" as const,
     code: error.code,
     line: serializePlatformRow(row),
     delivered,

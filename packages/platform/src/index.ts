@@ -12,3 +12,5 @@ export { readStaticRow, STATIC_UPSTREAM_IDS } from "./rows.js";
 export { isoFromMs } from "./time.js";
 export { ErrorCode } from "./errors.js";
 export { BOOTSTRAP_TENANT, BOOTSTRAP_USER } from "./sessions.js";
+export { operationNotification, TOPIC_OPERATION_NOTIFICATIONS } from "./notifications.js";
+export { parseJsonTopic, TOPIC_JSON_ERRORS, type JsonTopic } from "./jsonapi.js";

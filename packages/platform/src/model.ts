@@ -31,6 +31,12 @@ export interface PlatformOptions {
   readonly refuseSubscribeBeforeDevice?: boolean;
   /** Answer of `600` (`601,<version>`). Default `2025.0.0`. */
   readonly platformVersion?: string;
+  /**
+   * Grant subscriptions to `devicecontrol/notifications` (operations as JSON, spec §2.7).
+   * Default true; false refuses them with 0x80, like a broker without JSON via MQTT, so a
+   * device's fallback to static-only operations can be exercised.
+   */
+  readonly jsonOperations?: boolean;
   /** Seed for generated passwords. Default 1. */
   readonly seed?: number;
   /** First id handed out. Default 1001. */
@@ -45,6 +51,7 @@ export interface PlatformConfig {
   readonly autoAccept: boolean;
   readonly refuseSubscribeBeforeDevice: boolean;
   readonly platformVersion: string;
+  readonly jsonOperations: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,6 +133,11 @@ export interface StoredOperation {
   readonly failureReason?: string;
   readonly creationMs: number;
   readonly history: readonly OperationTransition[];
+  /**
+   * How many times it was published on `devicecontrol/notifications`. 0 = not yet forwarded:
+   * such a PENDING operation is published when its agent subscribes that topic (spec §2.7).
+   */
+  readonly notifications: number;
 }
 
 export type RegistrationStatus = "WAITING_FOR_CONNECTION" | "PENDING_ACCEPTANCE" | "ACCEPTED" | "BLOCKED";
@@ -213,14 +225,21 @@ export interface TemplateCollection {
   readonly creationMs: number;
 }
 
-/** An `s/e` line the platform produced, whether or not the client subscribed `s/e`. */
+/**
+ * An error the platform produced for a client's publish, whether or not the client subscribed
+ * the error topic: an `s/e` line for SmartREST, a JSON document on `error` for JSON via MQTT.
+ */
 export interface ErrorRecord {
   readonly atMs: number;
   readonly clientKey: string;
   readonly deviceId: string;
   /** Topic of the publish that caused it. */
   readonly topic: string;
+  /** Where it was (or would have been) delivered. */
+  readonly channel: "s/e" | "error";
+  /** SmartREST code (§4.9) on `s/e`; the HTTP status the REST API would answer on `error`. */
   readonly code: number;
+  /** The `s/e` line or the JSON document. */
   readonly line: string;
   readonly delivered: boolean;
 }
@@ -302,6 +321,8 @@ export interface ClientPublish extends At {
   readonly qos: number;
   /** Payload size as received; defaults to the UTF-8 length of `payload`. */
   readonly payloadBytes?: number;
+  /** MQTT packet identifier (QoS 1/2); JSON via MQTT errors name it as `messageId` (spec §2.7). */
+  readonly messageId?: number;
 }
 
 export interface ClientDisconnect extends At {

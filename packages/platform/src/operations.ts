@@ -1,7 +1,8 @@
 /**
  * Operations (spec §4.5, §4.7, §4.8, §7): creation by an admin, delivery to the owning agent
- * (static templates on `s/ds`, response templates on `s/dc/<X-ID>`), re-delivery on 500, and the
- * status templates 501–507 with their side effects.
+ * (static templates on `s/ds`, response templates on `s/dc/<X-ID>`, JSON on
+ * `devicecontrol/notifications` — see notifications.ts), re-delivery on 500, and the status
+ * templates 501–507 with their side effects.
  *
  * Decisions:
  * - An operation is delivered to the nearest agent at or above its device, and only to that
@@ -16,7 +17,12 @@
  *   template (checked with the core codec's `is`) is not rendered. Operations with no static
  *   and no response template are stored but not pushed (spec gap 12).
  * - 501–503 act on the oldest operation of that fragment in the preceding state, 504–506 on the
- *   operation with that id; both only for the device the topic addresses. 507 fails the
+ *   operation with that id, whatever its fragments and however it was delivered (static line,
+ *   response template, JSON or not at all); both only for the device the topic addresses
+ *   (spec §4.5: the operation must have the caller as source), so a child's operation is
+ *   reported on `s/us/<child>`. An id of an operation outside the client's device tree reads as
+ *   unknown (`Operation <id> not found`); one of another device inside the tree names the
+ *   topic to use. 507 fails the
  *   addressed device's EXECUTING operations (of the fragment, if given).
  * - Nothing to act on (no such PENDING/EXECUTING operation, unknown id, id of another device,
  *   or an operation already final) → `41,<template id>,<text>` on `s/e`. 41 rather than 45:
@@ -35,7 +41,7 @@ import {
   type UpstreamMessage,
 } from "@c8ylink/core";
 import { ErrorCode, reportError, rowError } from "./errors.js";
-import { agentOf, byExternalId, managedObject, type RowContext, setFragment } from "./inventory.js";
+import { agentOf, byExternalId, isWithin, managedObject, type RowContext, setFragment } from "./inventory.js";
 import { assoc, isJsonObject, type Json, type JsonObject, lookup, toJson } from "./json.js";
 import type {
   AdminCreateOperation,
@@ -46,6 +52,7 @@ import type {
   StoredOperation,
 } from "./model.js";
 import { responseRows } from "./responses.js";
+import { notifyOperation } from "./notifications.js";
 import { isoFromMs } from "./time.js";
 import { deliverRow, emit, liveSession, newId, type Tx } from "./tx.js";
 
@@ -246,7 +253,7 @@ export const operationJson = (op: StoredOperation): JsonObject => {
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
-/** Sends `op` to the live session of its agent: static lines and custom response lines. */
+/** Sends `op` to the live session of its agent: static lines, custom response lines and JSON. */
 export const pushOperation = (tx: Tx, op: StoredOperation, session?: Session): void => {
   const agent = managedObject(tx.s, op.agentId);
   const target = session ?? (agent === undefined ? undefined : liveSession(tx.s, agent.externalId));
@@ -260,6 +267,7 @@ export const pushOperation = (tx: Tx, op: StoredOperation, session?: Session): v
     for (const row of responseRows(collection.responses, json, op.externalId))
       deliverRow(tx, target, topic, row);
   }
+  notifyOperation(tx, target, op);
 };
 
 export const createOperation = (tx: Tx, input: AdminCreateOperation): void => {
@@ -283,6 +291,7 @@ export const createOperation = (tx: Tx, input: AdminCreateOperation): void => {
     fragments,
     creationMs: tx.now,
     history: [{ status: "PENDING", atMs: tx.now, cause: "admin-create-operation" }],
+    notifications: 0,
   };
   tx.s = { ...tx.s, operations: [...tx.s.operations, op] };
   emit(tx, { type: "admin-result", ok: true, detail: `operation ${op.id} created`, operationId: op.id });
@@ -363,9 +372,13 @@ const oldest = (s: PlatformState, deviceId: string, fragment: string, status: Op
 type ByIdCheck = E.Either<string, StoredOperation | "already-done">;
 
 /** The addressed device's operation `id`, if it may move to `status` (see header). */
-const byId = (s: PlatformState, deviceId: string, id: string, status: OperationStatus): ByIdCheck => {
-  const op = s.operations.find((o) => o.id === id && o.deviceId === deviceId);
-  if (op === undefined) return E.left(`Operation ${id} not found`);
+const byId = (s: PlatformState, ctx: RowContext, id: string, status: OperationStatus): ByIdCheck => {
+  const op = s.operations.find((o) => o.id === id);
+  // The session's own device tree; anything outside it is not revealed.
+  const root = lookup(s.identities, ctx.session.deviceId) ?? ctx.target.id;
+  if (op === undefined || !isWithin(s, root, op.deviceId)) return E.left(`Operation ${id} not found`);
+  if (op.deviceId !== ctx.target.id)
+    return E.left(`Operation ${id} is for device ${op.externalId}: report it on s/us/${op.externalId}`);
   if (op.status === status) return E.right("already-done");
   if (FINAL.includes(op.status)) return E.left(`Operation ${id} is already ${op.status}`);
   if (status === "EXECUTING" && op.status !== "PENDING") return E.left(`Operation ${id} is ${op.status}`);
@@ -412,7 +425,7 @@ export const applyOperationStatus = (tx: Tx, ctx: RowContext, message: UpstreamM
   const missing = (status: OperationStatus, fragment: string) =>
     fail(`No ${status} operation with fragment ${fragment} for device ${target.externalId}`);
   const withId = (id: string, status: OperationStatus, apply: (op: StoredOperation) => void) => {
-    const found = byId(tx.s, target.id, id, status);
+    const found = byId(tx.s, ctx, id, status);
     if (E.isLeft(found)) fail(found.left);
     else if (found.right !== "already-done") apply(found.right);
   };

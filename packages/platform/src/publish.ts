@@ -11,6 +11,9 @@
  *   `42,<row>,Malformed request: …`; otherwise rows are processed one by one in order, each bad
  *   row getting its own `s/e` line while the others still take effect.
  * - Availability (`c8y_Availability.lastMessage`) is stamped by data rows (2xx–4xx) and 125.
+ * - JSON via MQTT topics (`measurement/measurements/create`, …, jsonapi.ts) are device-session
+ *   topics like `s/us`: same size law, a bootstrap session publishing one is closed; their
+ *   problems are answered on `error`, never by closing the connection.
  */
 import * as E from "fp-ts/lib/Either.js";
 import {
@@ -37,6 +40,7 @@ import {
   type RowContext,
   stampAvailability,
 } from "./inventory.js";
+import { handleJsonPublish, parseJsonTopic } from "./jsonapi.js";
 import type { ClientPublish, ProcessingMode, Session } from "./model.js";
 import { applyOperationStatus } from "./operations.js";
 import { pollCredentials, requestToken } from "./registration.js";
@@ -116,6 +120,12 @@ export const publish = (tx: Tx, input: ClientPublish): void => {
   if (qos === undefined) return close(`invalid QoS ${input.qos}`);
   const bytes = publishPacketBytes(topic, input.payloadBytes ?? utf8ByteLength(payload), qos);
   if (!(bytes <= MAX_PUBLISH_BYTES)) return close(`message of ${bytes} bytes exceeds ${MAX_PUBLISH_BYTES}`);
+  const jsonTopic = parseJsonTopic(topic);
+  if (jsonTopic !== undefined) {
+    if (session.kind === "bootstrap") return close(`bootstrap sessions may not publish on ${topic}`);
+    emit(tx, { type: "publish-accepted", clientKey });
+    return handleJsonPublish(tx, session, input, jsonTopic);
+  }
   const parsedTopic = parseUpTopic(topic);
   if (E.isLeft(parsedTopic)) return close(`forbidden topic: ${parsedTopic.left.reason}`);
   const up = parsedTopic.right;

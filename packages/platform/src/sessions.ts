@@ -20,7 +20,11 @@
  *
  * Subscriptions: only exact downstream topics are granted (no wildcards, spec gap 13).
  * Bootstrap sessions: `s/dcr`, `s/e`. Device sessions: `s/ds`, `s/e`, `s/dt`, `s/dc/<X-ID>`,
- * and `s/dat` for certificate sessions only. Everything else (publish topics such as `s/us`,
+ * `s/dat` for certificate sessions only, and the JSON via MQTT topics `error` and
+ * `devicecontrol/notifications` (spec §2.7; JSON is an add-on of device sessions, bootstrap
+ * stays SmartREST). `devicecontrol/notifications` is refused with 0x80 when the option
+ * `jsonOperations` is false; once granted, the session's not yet forwarded PENDING operations
+ * follow the SUBACK (notifications.ts). Everything else (publish topics such as `s/us`,
  * unknown topics, QoS outside 0–2) gets 0x80. With `refuseSubscribeBeforeDevice`, a device
  * session's subscriptions are refused while its device does not exist (what the real platform
  * does, spec §2.5); by default they are granted so auto-creation flows work in any order.
@@ -36,6 +40,7 @@ import {
   validateXid,
 } from "@c8ylink/core";
 import { byExternalId } from "./inventory.js";
+import { TOPIC_JSON_ERRORS } from "./jsonapi.js";
 import { assoc, dissoc, lookup } from "./json.js";
 import {
   type ClientConnect,
@@ -46,6 +51,7 @@ import {
   type Session,
   SUBACK_FAILURE,
 } from "./model.js";
+import { notifyNotForwarded, TOPIC_OPERATION_NOTIFICATIONS } from "./notifications.js";
 import { certificateUser } from "./registration.js";
 import { dropSession, emit, logConnection, putSession, sessionOf, type Tx } from "./tx.js";
 
@@ -121,13 +127,19 @@ export const connect = (tx: Tx, input: ClientConnect): void => {
 export const disconnect = (tx: Tx, clientKey: string): void =>
   dropSession(tx, clientKey, "client disconnected", { notify: false, event: "disconnected" });
 
-const DEVICE_TOPICS: readonly string[] = [TOPIC_STATIC_DOWN, TOPIC_ERRORS, TOPIC_TEMPLATE_STATUS];
+const DEVICE_TOPICS: readonly string[] = [
+  TOPIC_STATIC_DOWN,
+  TOPIC_ERRORS,
+  TOPIC_TEMPLATE_STATUS,
+  TOPIC_JSON_ERRORS,
+];
 
 const mayDeliver = (tx: Tx, session: Session, topic: string): boolean => {
   if (session.kind === "bootstrap") return topic === TOPIC_CREDENTIALS_DOWN || topic === TOPIC_ERRORS;
   const known =
     DEVICE_TOPICS.includes(topic) ||
     (topic === TOPIC_TOKEN_DOWN && session.auth === "certificate") ||
+    (topic === TOPIC_OPERATION_NOTIFICATIONS && tx.s.config.jsonOperations) ||
     (topic.startsWith("s/dc/") && E.isRight(validateXid(topic.slice("s/dc/".length))));
   if (!known) return false;
   return !tx.s.config.refuseSubscribeBeforeDevice || byExternalId(tx.s, session.deviceId) !== undefined;
@@ -148,8 +160,13 @@ export const subscribe = (tx: Tx, input: ClientSubscribe): void => {
     subscriptions = assoc(subscriptions, topic, qos);
     return qos;
   });
-  putSession(tx, { ...session, subscriptions });
+  const updated = { ...session, subscriptions };
+  putSession(tx, updated);
   emit(tx, { type: "suback", clientKey: session.clientKey, granted });
+  const operationsGranted = input.topics.some(
+    ({ topic }, i) => topic === TOPIC_OPERATION_NOTIFICATIONS && granted[i] !== SUBACK_FAILURE,
+  );
+  if (operationsGranted) notifyNotForwarded(tx, updated);
 };
 
 export const unsubscribe = (tx: Tx, input: ClientUnsubscribe): void => {

@@ -10,6 +10,21 @@ const online = (...topics: string[]) => {
 };
 
 describe("measurements and events", () => {
+  it("every measurement gets its own id, and the next object of any kind a fresh one (regression)", () => {
+    const s = online();
+    s.publish("c", "s/us", "211,20\n211,21\n212,80\n400,t,text\n301,a,raised");
+    const ids = [
+      ...listMeasurements(s.state).map((m) => m.id),
+      ...listEvents(s.state).map((e) => e.id),
+      ...listAlarms(s.state).map((a) => a.id),
+      findDevice(s.state, "dev1")?.id,
+    ];
+    expect(ids).toHaveLength(6);
+    expect(new Set(ids).size).toBe(6);
+    expect(listMeasurements(s.state).map((m) => Number(m.id))).toEqual([1002, 1003, 1004]);
+    expect(s.state.nextId).toBe(1007);
+  });
+
   it("200/201/210/211/212 store measurements; the processing mode is recorded", () => {
     const s = online();
     s.publish("c", "s/us", "200,c8y_Temperature,T,25,C,2024-01-01T10:00:00Z");

@@ -173,11 +173,33 @@ describe("status by id (504–506) and 507", () => {
       `41,504,Operation ${id} is already FAILED`,
       `41,506,Operation ${id} is already FAILED`,
     ]);
-    // An id of another device (here: the child's, sent on the root's topic) is not found.
+    // The child's operation, sent on the root's topic, is refused with the topic to use (spec
+    // §4.5: the operation must have the caller as source); on the child's topic it applies.
     const childOp = created(s.operation("dev1-child", { c8y_Restart: {} }));
     expect(delivered(s.publish("c", "s/us", `504,${childOp}`), "s/e")).toEqual([
-      `41,504,Operation ${childOp} not found`,
+      `41,504,Operation ${childOp} is for device dev1-child: report it on s/us/dev1-child`,
     ]);
+    s.publish("c", "s/us/dev1-child", `504,${childOp}\n505,${childOp},no`);
+    expect(findOperation(s.state, childOp)).toMatchObject({ status: "FAILED", failureReason: "no" });
+  });
+
+  it("504–506 apply by id to any operation, also one no template renders; other trees' ids are unknown", () => {
+    const s = online();
+    const custom = created(s.operation("dev1", { acme_Custom: { x: 1 } }));
+    s.publish("c", "s/us", `504,${custom}\n506,${custom},done`);
+    expect(statuses(findOperation(s.state, custom))).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
+    // Another device's operation (another session's tree) is not revealed.
+    const s2 = new Sim({ users: deviceUsers("dev1", "dev2") });
+    s2.device("a", "dev1", "s/e");
+    s2.device("b", "dev2", "s/e");
+    s2.publish("a", "s/us", "100");
+    s2.publish("b", "s/us", "100");
+    const foreign = created(s2.operation("dev2", { c8y_Restart: {} }));
+    for (const line of [`504,${foreign}`, `505,${foreign},x`, `506,${foreign}`])
+      expect(delivered(s2.publish("a", "s/us", line), "s/e")).toEqual([
+        `41,${line.slice(0, 3)},Operation ${foreign} not found`,
+      ]);
+    expect(findOperation(s2.state, foreign)?.status).toBe("PENDING");
   });
 
   it("507 fails every EXECUTING operation of the device, optionally of one fragment", () => {

@@ -82,8 +82,39 @@ const row = fc.oneof(
       .map(([id, f]) => serializePlatformRow([id, ...f])),
   },
 );
+/** JSON via MQTT bodies: near-valid data items, bulks, inventory updates, and any JSON. */
+const jsonItem = fc.record(
+  {
+    type: fc.oneof(fc.constantFrom("c8y_T", ""), fc.jsonValue({ maxDepth: 1 })),
+    time: fc.constantFrom("2024-01-01T00:00:00Z", "yesterday", 5),
+    text: fc.string({ maxLength: 6 }),
+    severity: fc.constantFrom("MAJOR", "LOUD"),
+    status: fc.constantFrom("ACTIVE", "CLEARED", "x"),
+    externalSource: fc.record({
+      externalId: fc.constantFrom(...ids),
+      type: fc.constantFrom("c8y_Serial", "x"),
+    }),
+    name: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()),
+    c8y_Frag: fc.jsonValue({ maxDepth: 2 }),
+  },
+  { requiredKeys: [] },
+);
+const jsonPayload = fc.oneof(
+  jsonItem.map((o) => JSON.stringify(o)),
+  fc
+    .record({
+      k: fc.constantFrom("measurements", "events", "alarms"),
+      items: fc.array(jsonItem, { maxLength: 3 }),
+    })
+    .map(({ k, items }) => JSON.stringify({ [k]: items })),
+  fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+  // An own `__proto__` member (JSON.parse creates one) must stay an ordinary fragment.
+  fc.constant('{"__proto__":{"x":1},"type":"t","time":"2024-01-01T00:00:00Z","text":"t","severity":"MAJOR"}'),
+);
+
 const payload = fc.oneof(
   { weight: 6, arbitrary: fc.array(row, { maxLength: 4 }).map((rows) => rows.join("\n")) },
+  { weight: 2, arbitrary: jsonPayload },
   { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 30 }) },
 );
@@ -98,6 +129,21 @@ const topic = fc.oneof(
     arbitrary: fc
       .tuple(level, fc.option(level))
       .map(([x, c]) => (c === null ? `s/uc/${x}` : `s/uc/${x}/${c}`)),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "measurement/measurements/create",
+      "t/measurement/measurements/createBulk",
+      "event/events/create",
+      "alarm/alarms/create",
+      "alarm/alarms/createBulk",
+      "inventory/managedObjects/update/dev1",
+      "inventory/managedObjects/update/dev1-c",
+      "inventory/managedObjects/update/__proto__",
+      "inventory/managedObjects/create",
+      "event/events/delete/1001",
+    ),
   },
   { weight: 1, arbitrary: fc.oneof(fc.constantFrom("s/ucr", "s/ds", "s/e"), fc.string({ maxLength: 20 })) },
 );
@@ -114,7 +160,10 @@ const connectDevice: Move = {
 const subscribeAll: Move = {
   type: "client-subscribe",
   clientKey: KEY,
-  topics: ["s/ds", "s/e", "s/dt", "s/dc/myXid"].map((t) => ({ topic: t, qos: 1 })),
+  topics: ["s/ds", "s/e", "s/dt", "s/dc/myXid", "devicecontrol/notifications", "error"].map((t) => ({
+    topic: t,
+    qos: 1,
+  })),
 };
 
 /** Every run starts from an online device with a child and a template collection. */
@@ -197,10 +246,14 @@ describe("platformStep", () => {
   });
 
   test.prop([fc.array(move, { maxLength: 25 })], { numRuns: 100 })(
-    "every delivered payload is valid CSV (the core's reader accepts it)",
+    "every delivered payload is valid CSV (the core's reader accepts it), or a JSON object on the JSON topics",
     (moves) => {
-      for (const out of run(moves).outputs.flat())
-        if (out.type === "deliver") expect(parseRows(out.payload)._tag).toBe("Right");
+      for (const out of run(moves).outputs.flat()) {
+        if (out.type !== "deliver") continue;
+        if (out.topic === "devicecontrol/notifications" || out.topic === "error")
+          expect(typeof JSON.parse(out.payload)).toBe("object");
+        else expect(parseRows(out.payload)._tag).toBe("Right");
+      }
     },
   );
 });

@@ -6,6 +6,7 @@
  * 400 and a list of `{ path, message }`. Unknown paths → 404, known paths with another method →
  * 405 (with `Allow`), unknown devices/operations/registrations → 404, admin inputs the model
  * refuses in the current state → 409. The handler never throws: anything unexpected is a 500.
+ * Before any of that, every request passes the access guard (`access.ts`): Host, origin, token.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as t from "io-ts";
@@ -33,6 +34,7 @@ import {
   type PlatformOutput,
   type PlatformState,
 } from "@c8ylink/platform";
+import type { AccessRequest, AccessVerdict } from "./access.js";
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
 export type SimAdminInput = DistributiveOmit<
@@ -51,6 +53,10 @@ export interface SimAdminResult {
 export interface AdminContext {
   state(): PlatformState;
   admin(input: SimAdminInput): SimAdminResult;
+  /** Decides whether the request may be served (`adminGuard`). */
+  guard(request: AccessRequest): AccessVerdict;
+  /** Told about every refused request (path without its query, which may hold a token). */
+  refused(request: { method: string; path: string; status: number; reason: string }): void;
 }
 
 /** Largest accepted request body. */
@@ -323,6 +329,12 @@ const send = (
     "content-type": "application/json; charset=utf-8",
     "content-length": String(Buffer.byteLength(text)),
     "cache-control": "no-store",
+    // Not to be sniffed, framed, embedded by other origins, or to leak its URL as a referrer.
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "cross-origin-resource-policy": "same-origin",
+    "referrer-policy": "no-referrer",
     ...headers,
   });
   res.end(text);
@@ -338,11 +350,35 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
     } catch {
       throw new HttpError(400, "malformed request URL");
     }
+    const method = req.method ?? "GET";
+    const verdict = ctx.guard({ method, url, headers: req.headers });
+    switch (verdict.kind) {
+      case "allowed":
+        break;
+      case "login":
+        req.resume();
+        send(
+          res,
+          303,
+          { ok: "access token accepted: this browser now holds it as a cookie" },
+          { location: verdict.location, "set-cookie": verdict.setCookie },
+        );
+        return;
+      case "refused":
+        req.resume();
+        ctx.refused({ method, path: url.pathname, status: verdict.status, reason: verdict.reason });
+        send(
+          res,
+          verdict.status,
+          { error: verdict.message },
+          verdict.status === 401 ? { "www-authenticate": 'Bearer realm="c8ylink sim admin API"' } : {},
+        );
+        return;
+    }
     const parts = url.pathname.split("/").filter((s) => s !== "");
     for (const r of table) {
       const params = match(r.pattern, parts);
       if (params === null) continue;
-      const method = req.method ?? "GET";
       const handler = r.methods[method];
       if (handler === undefined) {
         const allow = Object.keys(r.methods).join(", ");

@@ -199,6 +199,8 @@ export class MqttSide {
             payload,
             qos: packet.qos,
             payloadBytes: bytes.length,
+            // JSON via MQTT errors name the failing publish by its packet id (spec §2.7).
+            ...(typeof packet.messageId === "number" ? { messageId: packet.messageId } : {}),
           },
           (outputs) => {
             const closed = disconnectOf(outputs, connection.key);

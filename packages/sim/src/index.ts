@@ -10,4 +10,5 @@ export {
   type SimulatedTenantOptions,
 } from "./tenant.js";
 export { MAX_BODY_BYTES, type SimAdminInput, type SimAdminResult } from "./admin.js";
+export { adminTokenProblem, allowedHostProblem, isLoopbackHost, newAdminToken } from "./access.js";
 export { formatLogEntry, type SimLogEntry } from "./log.js";

@@ -69,6 +69,15 @@ export type SimLogEntry =
       readonly via: "http" | "api";
     })
   | (At & {
+      /** A request the admin API's access guard refused (never carries a token or a query). */
+      readonly kind: "admin-refused";
+      readonly method: string;
+      readonly path: string;
+      /** 401 (no or wrong token), 403 (another site or origin), 421 (Host not this server). */
+      readonly status: number;
+      readonly reason: string;
+    })
+  | (At & {
       readonly kind: "problem";
       readonly clientKey?: string;
       readonly message: string;
@@ -111,6 +120,8 @@ export const formatLogEntry = (e: SimLogEntry): string => {
       return `${at} ${e.clientKey} ${e.clientId} ← ${e.topic} (qos ${e.qos}): ${shorten(e.payload)}`;
     case "admin":
       return `${at} admin[${e.via}] ${e.action} ${e.deviceId}: ${e.ok ? "ok" : "refused"} — ${e.detail}`;
+    case "admin-refused":
+      return `${at} admin refused ${e.method} ${e.path}: ${e.status} ${e.reason}`;
     case "problem":
       return `${at} problem${e.clientKey === undefined ? "" : ` ${e.clientKey}`}: ${e.message}`;
     case "closed":

@@ -1,6 +1,7 @@
 /**
  * `startSimulatedTenant`: the platform model on an embedded aedes broker (TCP, optionally
- * WebSocket) plus the HTTP admin API, all bound to loopback by default.
+ * WebSocket) plus the HTTP admin API, all bound to loopback by default. The admin API needs
+ * the per-run access token (`adminToken`); the MQTT side needs the platform's credentials.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import {
@@ -18,6 +19,7 @@ import {
   type PlatformOutput,
   type PlatformState,
 } from "@c8ylink/platform";
+import { adminGuard, adminTokenProblem, allowedHostProblem, newAdminToken } from "./access.js";
 import { adminHandler, type SimAdminInput, type SimAdminResult } from "./admin.js";
 import { MqttSide } from "./broker.js";
 import { Hub, type Outputs } from "./hub.js";
@@ -32,8 +34,24 @@ export interface SimulatedTenantOptions {
   readonly wsPort?: number | false;
   /** HTTP admin API. Default 0 (ephemeral; read `adminUrl`). */
   readonly httpPort?: number;
+  /**
+   * The admin API's access token (16–256 characters of `A-Za-z0-9._~-`). Default: 32 random
+   * bytes, new for every start (read `adminToken`).
+   */
+  readonly adminToken?: string;
+  /**
+   * More names the admin API answers to in the `Host` header, besides `localhost`, `127.0.0.1`,
+   * `[::1]` and `host` (e.g. a Docker service name). Others are refused (DNS rebinding).
+   */
+  readonly allowedHosts?: readonly string[];
   /** Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …). */
   readonly platform?: PlatformOptions;
+  /**
+   * Operations as JSON on `devicecontrol/notifications` (spec §2.7). Default true; false makes
+   * the tenant refuse that subscription (SUBACK 0x80), like a broker without JSON via MQTT.
+   * Overrides `platform.jsonOperations`.
+   */
+  readonly jsonOperations?: boolean;
   /** Time source for `nowMs` of every model input and for log entries. Default `Date.now`. */
   readonly clock?: () => number;
   /** Receives the timeline (connections, refusals, publishes in and out, admin actions). */
@@ -47,6 +65,11 @@ export interface SimulatedTenant {
   readonly wsUrl?: string;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
+  /**
+   * The access token of the admin API: send `Authorization: Bearer <adminToken>`, or open
+   * `<adminUrl>/?token=<adminToken>` in a browser (sets a cookie). Never logged.
+   */
+  readonly adminToken: string;
   /** The platform state after the last step (plain JSON; query it with `@c8ylink/platform`'s views). */
   state(): PlatformState;
   /**
@@ -95,6 +118,13 @@ export const startSimulatedTenant = async (
   options: SimulatedTenantOptions = {},
 ): Promise<SimulatedTenant> => {
   const host = options.host ?? "127.0.0.1";
+  const adminToken = options.adminToken ?? newAdminToken();
+  const tokenProblem = adminTokenProblem(adminToken);
+  if (tokenProblem !== undefined) throw new TypeError(`adminToken: ${tokenProblem}`);
+  for (const name of options.allowedHosts ?? []) {
+    const problem = allowedHostProblem(name);
+    if (problem !== undefined) throw new TypeError(`allowedHosts: ${problem}`);
+  }
   const now = options.clock ?? Date.now;
   const onLog = options.onLog;
   const log = (entry: SimLogEntry): void => {
@@ -109,7 +139,10 @@ export const startSimulatedTenant = async (
   // The broker hooks reach the hub lazily (only once connections arrive), so both can be const.
   const mqtt = new MqttSide({ hub: () => hub, now, log });
   const hub = new Hub(
-    initialPlatform(options.platform ?? {}),
+    initialPlatform({
+      ...options.platform,
+      ...(options.jsonOperations === undefined ? {} : { jsonOperations: options.jsonOperations }),
+    }),
     (input: PlatformInput, outputs: Outputs) => mqtt.execute(input, outputs),
     (message) => log({ kind: "problem", atMs: now(), message }),
   );
@@ -156,7 +189,28 @@ export const startSimulatedTenant = async (
   const tcp = createNetServer((socket) => {
     mqtt.aedes.handle(track(socket));
   });
-  const http = createHttpServer(adminHandler({ state: () => hub.state(), admin: (i) => admin(i, "http") }));
+  const http: HttpServer = createHttpServer(
+    adminHandler({
+      state: () => hub.state(),
+      admin: (i) => admin(i, "http"),
+      guard: adminGuard({
+        token: adminToken,
+        boundHost: host,
+        port: () => (http.address() as AddressInfo | null)?.port ?? -1,
+        ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      }),
+      refused: (r) =>
+        log({
+          kind: "admin-refused",
+          atMs: now(),
+          method: r.method,
+          // Belt and braces: a token typed into the path is not written to the timeline either.
+          path: r.path.split(adminToken).join("<token>"),
+          status: r.status,
+          reason: r.reason,
+        }),
+    }),
+  );
   let wss: WebSocketServer | undefined;
 
   const shutdown = async (): Promise<void> => {
@@ -209,6 +263,7 @@ export const startSimulatedTenant = async (
       mqttUrl,
       ...(wsUrl === undefined ? {} : { wsUrl }),
       adminUrl,
+      adminToken,
       state: () => hub.state(),
       step: (input) => admin(input, "api"),
       close: () => {

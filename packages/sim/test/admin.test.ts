@@ -104,10 +104,14 @@ describe("HTTP admin API", () => {
   it("refuses bodies over the limit with 413 and keeps serving", async () => {
     const tenant = await started();
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${tenant.adminUrl}/registrations`, { method: "POST" }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${tenant.adminUrl}/registrations`,
+        { method: "POST", headers: { authorization: `Bearer ${tenant.adminToken}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.end(Buffer.alloc(MAX_BODY_BYTES + 10, 0x20));
     });

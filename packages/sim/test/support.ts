@@ -48,7 +48,10 @@ export interface HttpReply {
   readonly headers: Headers;
 }
 
-/** One request to the admin API; `body` is sent as JSON unless it is already a string. */
+/**
+ * One request to the admin API with the tenant's access token (`Authorization: Bearer`), the
+ * way scripts call it; `body` is sent as JSON unless it is already a string.
+ */
 export const http = async (
   tenant: SimulatedTenant,
   method: string,
@@ -57,12 +60,11 @@ export const http = async (
 ): Promise<HttpReply> => {
   const res = await fetch(`${tenant.adminUrl}${path}`, {
     method,
-    ...(body === undefined
-      ? {}
-      : {
-          body: typeof body === "string" ? body : JSON.stringify(body),
-          headers: { "content-type": "application/json" },
-        }),
+    headers: {
+      authorization: `Bearer ${tenant.adminToken}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     signal: AbortSignal.timeout(5_000),
   });
   const text = await res.text();

@@ -37,6 +37,9 @@ life against it, printing a live timeline:
           (the restart really restarts the engine: it completes as SUCCESSFUL from the
           operation journal after the "reboot")
 
+The registration and the operations go through the tenant's HTTP admin API with its
+access token, as a script would send them (Authorization: Bearer).
+
 Then prints what the tenant holds, writes the event logs and replays them.
 
   --record FILE      event log of the first engine life (default ./c8ylink-demo.events.jsonl;
@@ -54,6 +57,36 @@ const BOOTSTRAP_PASSWORD = "demo-bootstrap-secret";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const clock = (atMs: number): string => new Date(atMs).toISOString().slice(11, 23);
+
+/**
+ * One call to the tenant's admin API the way a script makes it: over HTTP, with the access
+ * token as a bearer header. Answers the parsed body, or throws with the API's own error.
+ */
+const adminApi = async (
+  tenant: SimulatedTenant,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<unknown> => {
+  const res = await fetch(`${tenant.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${tenant.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let answer: unknown = text;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // not JSON: reported as text below
+  }
+  if (!res.ok) {
+    const error = (answer as { error?: unknown } | null)?.error;
+    throw new Error(`admin API ${method} ${path}: ${res.status} ${typeof error === "string" ? error : text}`);
+  }
+  return answer;
+};
 
 /** Polls `ready` until it holds; throws `what` after the deadline. */
 const waitFor = async (ready: () => boolean, deadline: number, what: string): Promise<void> => {
@@ -180,7 +213,7 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
       onLog: (entry) => line(`${formatLogEntry(entry)}`),
     });
     const t = tenant;
-    t.step({ type: "admin-register", deviceId: DEVICE });
+    await adminApi(t, "POST", "/registrations", { deviceId: DEVICE });
 
     let restartRequested = false;
     const startLife = async (life: number, recordTo: string): Promise<Engine> => {
@@ -244,18 +277,23 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
     await first.whenDrained(Math.max(1, deadline - Date.now()));
 
     // Step B: operations created by an administrator.
-    const create = (fragments: Record<string, unknown>, description: string): string => {
-      const result = t.step({ type: "admin-create-operation", deviceId: DEVICE, fragments, description });
-      if (!result.ok || result.operationId === undefined)
-        throw new Error(`could not create ${description}: ${result.detail}`);
-      return result.operationId;
+    const create = async (fragments: Record<string, unknown>, description: string): Promise<string> => {
+      const operation = await adminApi(t, "POST", "/operations", {
+        deviceId: DEVICE,
+        fragments,
+        description,
+      });
+      const id = (operation as { id?: unknown } | null)?.id;
+      if (typeof id !== "string")
+        throw new Error(`could not create ${description}: no operation id in the answer`);
+      return id;
     };
     const terminal = (id: string) => {
       const op = listOperations(t.state()).find((o) => o.id === id);
       return op !== undefined && (op.status === "SUCCESSFUL" || op.status === "FAILED");
     };
-    const command = create({ c8y_Command: { text: "echo hello from c8ylink" } }, "Run a command");
-    const configuration = create(
+    const command = await create({ c8y_Command: { text: "echo hello from c8ylink" } }, "Run a command");
+    const configuration = await create(
       { c8y_Configuration: { config: "interval=10\nmode=eco" } },
       "Send configuration",
     );
@@ -264,7 +302,7 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
       deadline,
       "command and configuration operations",
     );
-    const restart = create({ c8y_Restart: {} }, "Restart the device");
+    const restart = await create({ c8y_Restart: {} }, "Restart the device");
     await waitFor(() => restartRequested, deadline, "the restart to be handed to the device");
     counters.push(`life 1: ${JSON.stringify(first.counters())}`);
     await first.stop();

@@ -1,0 +1,116 @@
+/**
+ * The broker: the platform model's inputs and outputs.
+ *
+ * Owns: feeding `client-*` and `admin-*` inputs to the platform model on the virtual clock,
+ * and routing each output back on the connection it belongs to (CONNACK, SUBACK, PUBACK,
+ * deliveries, closes), with the broker-side faults (refused subscriptions, lost PUBACKs,
+ * duplicated deliveries).
+ */
+import type { EventInput } from "@c8ylink/core";
+import { platformStep, type PlatformInput, type PlatformOutput } from "@c8ylink/platform";
+import { EPOCH_MS, assertNever, type ClientInput, type OutputContext, type WorldContext } from "./context.js";
+import { breakConn, sendDown } from "./network.js";
+
+/** One input of the platform model; its outputs are routed, and returned to the caller. */
+export const platformIn = (w: WorldContext, input: ClientInput, ctx: OutputContext): PlatformOutput[] => {
+  if (w.finished) return [];
+  const full = { ...input, nowMs: EPOCH_MS + w.now } as PlatformInput;
+  w.stats["platformInputs"]!++;
+  w.trace(`P <- ${JSON.stringify(full)}`);
+  const { state, outputs } = platformStep(w.platform, full);
+  w.platform = state;
+  for (const o of outputs) route(w, o, ctx);
+  return [...outputs];
+};
+
+/** An input of the tenant's administrator (not on any connection). */
+export const admin = (w: WorldContext, input: ClientInput): PlatformOutput[] => platformIn(w, input, {});
+
+const route = (w: WorldContext, o: PlatformOutput, ctx: OutputContext): void => {
+  switch (o.type) {
+    case "connack": {
+      const conn = w.conns.get(o.clientKey);
+      if (conn === undefined) return;
+      if (o.code === 0) sendDown(w, conn, { type: "connected", connectionId: conn.id }, null);
+      else {
+        sendDown(
+          w,
+          conn,
+          { type: "connect-failed", connectionId: conn.id, cause: { kind: "refused", code: o.code } },
+          null,
+        );
+        if (conn.state === "open") conn.state = "broker-closed";
+      }
+      return;
+    }
+    case "suback": {
+      const conn = w.conns.get(o.clientKey);
+      if (conn === undefined || ctx.ref === undefined) return;
+      let granted = [...o.granted];
+      if (w.faultsOn && w.rng.chance(w.plan.refuseSubscription)) {
+        const i = w.rng.int(0, granted.length - 1);
+        if ((granted[i] ?? 0x80) < 0x80) {
+          granted = granted.map((g, j) => (j === i ? 0x80 : g));
+          w.stats["refusedSubscriptions"]!++;
+          w.trace(`FAULT broker refuses subscription #${i} of ${conn.key}`);
+        }
+      }
+      sendDown(w, conn, { type: "subscribed", connectionId: conn.id, ref: ctx.ref, granted }, null);
+      return;
+    }
+    case "publish-accepted": {
+      const conn = w.conns.get(o.clientKey);
+      if (conn === undefined || ctx.injected === true || ctx.ref === undefined || ctx.qos !== 1) return;
+      if (w.faultsOn && w.rng.chance(w.plan.losePuback)) {
+        w.stats["lostPubacks"]!++;
+        breakConn(w, conn, "connection lost before the PUBACK", true);
+        return;
+      }
+      sendDown(w, conn, { type: "published", connectionId: conn.id, ref: ctx.ref }, null);
+      return;
+    }
+    case "deliver": {
+      const conn = w.conns.get(o.clientKey);
+      if (conn === undefined) return;
+      const event: EventInput = {
+        type: "message",
+        connectionId: conn.id,
+        topic: o.topic,
+        payload: o.payload,
+      };
+      sendDown(w, conn, event, o.topic);
+      if (o.qos > 0 && w.faultsOn && w.rng.chance(w.plan.duplicateDownstream)) {
+        w.stats["duplicatedMessages"]!++;
+        w.trace(`FAULT duplicate ${o.topic} to ${conn.key}`);
+        sendDown(w, conn, event, o.topic);
+      }
+      return;
+    }
+    case "disconnect": {
+      w.stats["brokerDisconnects"]!++;
+      const conn = w.conns.get(o.clientKey);
+      if (/exceeds/.test(o.reason)) {
+        w.stats["oversizeDisconnects"]!++;
+        w.violate("size-law", `the platform closed ${o.clientKey}: ${o.reason}`);
+        return;
+      }
+      if (conn === undefined) return;
+      sendDown(
+        w,
+        conn,
+        { type: "disconnected", connectionId: conn.id, cause: { kind: "network", message: o.reason } },
+        null,
+      );
+      if (conn.state === "open") conn.state = "broker-closed";
+      return;
+    }
+    case "invalid-input":
+      w.violate("world-bug", `the platform refused an input of the world: ${o.reason}`);
+      return;
+    case "unsuback":
+    case "admin-result":
+      return;
+    default:
+      return assertNever(o);
+  }
+};

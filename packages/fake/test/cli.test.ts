@@ -1,0 +1,106 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { DEFAULTS, UsageError, parseSimulateArgs } from "../src/cli-args.js";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** `npm run simulate -- …` as a user runs it (same node flags as the package.json script). */
+const simulate = (...args: string[]) =>
+  spawnSync(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", "packages/fake/src/cli.ts", ...args],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
+
+const usageError = (argv: string[]): string => {
+  try {
+    parseSimulateArgs(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`${argv.join(" ")} was accepted`);
+};
+
+describe("simulate flags", () => {
+  it("defaults every flag", () => {
+    expect(parseSimulateArgs([])).toEqual({
+      ...DEFAULTS,
+      verbose: false,
+      none: false,
+      tolerateKnown: false,
+      help: false,
+    });
+  });
+
+  it("reads every flag, in either spelling of a value", () => {
+    expect(
+      parseSimulateArgs([
+        "--seed",
+        "7",
+        "--runs=3",
+        "--devices",
+        "5",
+        "--fault-ms",
+        "0",
+        "--heal-ms",
+        "9000",
+        "--no-faults",
+        "--tolerate-known",
+        "--verbose",
+        "-h",
+      ]),
+    ).toEqual({
+      seed: 7,
+      runs: 3,
+      devices: 5,
+      faultMs: 0,
+      healMs: 9000,
+      verbose: true,
+      none: true,
+      tolerateKnown: true,
+      help: true,
+    });
+  });
+
+  it("names the flag and the value it refuses", () => {
+    expect(usageError(["--seed", "x"])).toBe('--seed must be a non-negative integer (got "x")');
+    expect(usageError(["--runs", "1.5"])).toBe('--runs must be a non-negative integer (got "1.5")');
+    expect(usageError(["--heal-ms=-3"])).toBe('--heal-ms must be a non-negative integer (got "-3")');
+    expect(usageError(["--devices", "0"])).toBe('--devices must be an integer of at least 1 (got "0")');
+    expect(usageError(["--bogus"])).toContain("'--bogus'");
+    expect(usageError(["--fault-ms"])).toContain("'--fault-ms <value>' argument missing");
+    expect(usageError(["--verbose=yes"])).toContain("--verbose");
+    expect(usageError(["12"])).toContain("'12'");
+  });
+});
+
+describe("npm run simulate", () => {
+  it("prints its help and exits 0", () => {
+    const r = simulate("--help");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("--tolerate-known");
+  });
+
+  it("exits 2 on a usage error, naming the flag, without a stack trace", () => {
+    const r = simulate("--runs", "many");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--runs must be a non-negative integer (got "many")');
+    expect(r.stderr).toContain("--help");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+  });
+
+  it("runs worlds and exits 0 when they pass", () => {
+    const r = simulate("--seed", "3", "--runs", "2", "--devices", "1", "--fault-ms", "5000", "--no-faults");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^seed 3 devices 1 faults \[none\].*→ ok$/m);
+    expect(r.stdout).toMatch(/^seed 4 devices 1 /m);
+    expect(r.stdout).toContain("2 worlds ok");
+  });
+});
