@@ -11,15 +11,13 @@
 import { afterAll, describe, expect } from "vitest";
 import { fc, test } from "@fast-check/vitest";
 import {
+  createInvariantChecker,
+  formatViolations,
   heldCount,
-  MAX_PUBLISH_BYTES,
-  publishPacketBytes,
-  utf8ByteLength,
   parseLog,
   replay,
   makeLogHeader,
   makeLogStep,
-  OUTBOX_CLASSES,
 } from "@c8ylink/core";
 import type { Command } from "@c8ylink/core";
 import { Harness } from "./support/harness.js";
@@ -104,105 +102,27 @@ const moveArb = fc.oneof(
 );
 type Move = typeof moveArb extends fc.Arbitrary<infer M> ? M : never;
 
-/** Observes every step's commands and checks the laws; throws with a named reason on violation. */
-class Checker {
-  /** Per connection: topics asked for in device-session SUBSCRIBEs, and those granted. */
-  private requested = new Map<number, Set<string>>();
-  private granted = new Map<number, Set<string>>();
-
-  constructor(private readonly h: Harness) {
-    h.observers.push((event, commands) => this.check(event.nowMs, commands));
-  }
-
-  gateOpen(connectionId: number): boolean {
-    const req = this.requested.get(connectionId);
-    const ok = this.granted.get(connectionId);
-    return req !== undefined && req.size > 0 && ok !== undefined && [...req].every((t) => ok.has(t));
-  }
-
-  noteSuback(sub: Extract<Command, { type: "subscribe" }>, granted: readonly number[]): void {
-    const set = this.granted.get(sub.connectionId) ?? new Set<string>();
-    sub.topics.forEach((t, i) => {
-      if ((granted[i] ?? 0x80) < 0x80) set.add(t.topic);
-    });
-    this.granted.set(sub.connectionId, set);
-  }
-
-  check(nowMs: number, commands: readonly Command[]): void {
-    const { state } = this.h;
-    const cfg = state.config;
-    for (const c of commands) {
-      if (c.type === "subscribe") {
-        const set = this.requested.get(c.connectionId) ?? new Set<string>();
-        for (const t of c.topics) if (t.topic !== "s/dcr") set.add(t.topic);
-        this.requested.set(c.connectionId, set);
-      }
-      if (c.type !== "publish") continue;
-      const bytes = publishPacketBytes(c.topic, utf8ByteLength(c.payload), c.qos);
-      if (bytes > MAX_PUBLISH_BYTES)
-        throw new Error(`publish of ${bytes} bytes exceeds ${MAX_PUBLISH_BYTES}`);
-      if (/^[stqc]\/u[sc](\/|$)/.test(c.topic)) {
-        const registrationOnly = c.payload
-          .split("\n")
-          .every((l) => l.startsWith("100,") || l.startsWith("101,"));
-        if (!registrationOnly && !this.gateOpen(c.connectionId)) {
-          throw new Error(`data published before the SUBACK gate: ${c.topic} ${c.payload.slice(0, 40)}`);
-        }
-      }
+/**
+ * Judges every step of `h` with the core's invariants (see invariants.ts) and checks the
+ * harness's own timer model against the state; throws with the named violations.
+ */
+const watchLaws = (h: Harness): void => {
+  const laws = createInvariantChecker();
+  h.observers.push((event, commands, before, after) => {
+    const violations = laws.check(before, event, after, commands);
+    if (violations.length > 0) throw new Error(formatViolations(violations));
+    const modelTimers = JSON.stringify([...h.timers.entries()].sort());
+    const stateTimers = JSON.stringify(Object.entries(after.timers).sort());
+    if (modelTimers !== stateTimers) {
+      throw new Error(`timers out of sync: commands say ${modelTimers}, state ${stateTimers}`);
     }
-    const inflight = Object.keys(state.inflight).length;
-    if (inflight > cfg.inflightWindow)
-      throw new Error(`in-flight ${inflight} > window ${cfg.inflightWindow}`);
-    for (const k of OUTBOX_CLASSES) {
-      const c = state.outbox[k];
-      const limit = cfg.outbox[k];
-      if (c.count > limit.maxMessages || c.bytes > limit.maxBytes)
-        throw new Error(`${k} outbox over its bounds`);
-      if (c.count < c.queue.size || c.count < 0 || c.bytes < 0)
-        throw new Error(`${k} outbox accounting broken`);
-    }
-    const { admitted, delivered, dropped } = state.counters;
-    if (admitted !== delivered + dropped + heldCount(state.outbox)) {
-      throw new Error(
-        `conservation: admitted ${admitted} != delivered ${delivered} + dropped ${dropped} + held ${heldCount(state.outbox)}`,
-      );
-    }
-    const byReason = Object.values(state.counters.droppedByReason).reduce((a, b) => a + b, 0);
-    if (byReason !== dropped) throw new Error(`drops by reason add up to ${byReason}, not ${dropped}`);
-    const modelTimers = Object.fromEntries([...this.h.timers.entries()]);
-    const stateTimers = Object.fromEntries(Object.entries(state.timers));
-    if (
-      JSON.stringify(Object.entries(modelTimers).sort()) !==
-      JSON.stringify(Object.entries(stateTimers).sort())
-    ) {
-      throw new Error(
-        `timers out of sync: commands say ${JSON.stringify(modelTimers)}, state ${JSON.stringify(stateTimers)}`,
-      );
-    }
-    for (const c of commands) {
-      if (c.type === "timer-set" && c.key === "reconnect") {
-        const delay = c.atMs - nowMs;
-        const { floorMs, capMs, configErrorDelayMs } = cfg.backoff;
-        const inBackoff = delay >= floorMs && delay <= capMs;
-        const inConfigError = delay >= configErrorDelayMs * 0.75 && delay <= configErrorDelayMs * 1.25;
-        if (!inBackoff && !inConfigError)
-          throw new Error(`reconnect delay ${delay} outside [${floorMs}, ${capMs}]`);
-      }
-    }
-    const running = new Set<string>();
-    for (const e of Object.values(state.journal.entries)) {
-      if (e.stage !== "executing" || !e.handedOut) continue;
-      const k = `${e.deviceId}/${e.fragment}`;
-      if (running.has(k)) throw new Error(`two operations of ${k} running at once`);
-      running.add(k);
-    }
-  }
-}
+  });
+};
 
 /** Runs the moves; returns the final harness (and every life's event log). */
 const run = (moves: readonly Move[], provisioned = false) => {
   let h = new Harness(baseConfig);
-  let checker = new Checker(h);
+  watchLaws(h);
   const lives: Harness[] = [h];
   const exec = (f: () => Command[]) => void f();
   exec(() =>
@@ -212,7 +132,7 @@ const run = (moves: readonly Move[], provisioned = false) => {
     if (h.state.phase.name === "stopped" && m.k !== "restart") continue;
     switch (m.k) {
       case "progress":
-        healStep(h, checker);
+        healStep(h);
         break;
       case "connack":
         if (h.pendingConnect !== null) exec(() => h.connack(m.code));
@@ -221,7 +141,6 @@ const run = (moves: readonly Move[], provisioned = false) => {
         const sub = h.pendingSubscribes[0];
         if (sub === undefined) break;
         const granted = sub.topics.map((t, i) => (m.refuse && i === sub.topics.length - 1 ? 0x80 : t.qos));
-        checker.noteSuback(sub, granted);
         exec(() => h.suback(granted));
         break;
       }
@@ -306,7 +225,7 @@ const run = (moves: readonly Move[], provisioned = false) => {
         const storage = Object.fromEntries(h.storage);
         h = new Harness(baseConfig);
         for (const [k, v] of Object.entries(storage)) h.storage.set(k, v);
-        checker = new Checker(h);
+        watchLaws(h);
         lives.push(h);
         exec(() => h.start(storage));
         break;
@@ -316,23 +235,22 @@ const run = (moves: readonly Move[], provisioned = false) => {
         break;
     }
   }
-  return { h, checker, lives };
+  return { h, lives };
 };
 
 /** Heals every fault: answers everything positively until nothing is outstanding. */
-const heal = (h: Harness, checker: Checker): void => {
-  for (let round = 0; round < 400; round++) if (!healStep(h, checker)) return;
+const heal = (h: Harness): void => {
+  for (let round = 0; round < 400; round++) if (!healStep(h)) return;
 };
 
 /** One positive answer to the oldest outstanding request; false when nothing is left to do. */
-function healStep(h: Harness, checker: Checker): boolean {
+function healStep(h: Harness): boolean {
   const exec = (f: () => Command[]) => void f();
   {
     if (h.pendingConnect !== null) exec(() => h.connack(0));
     else if (h.pendingSubscribes.length > 0) {
       const sub = h.pendingSubscribes[0]!;
       const granted = sub.topics.map((t) => t.qos);
-      checker.noteSuback(sub, granted);
       exec(() => h.suback(granted));
     } else if (h.pendingPersists.length > 0) exec(() => h.persistAll());
     else if (h.inflight.length > 0) exec(() => h.ackAll());
@@ -376,14 +294,14 @@ describe("lifecycle laws", () => {
   test.prop([fc.array(moveArb, { minLength: 20, maxLength: 200 }), fc.boolean()], { numRuns: 200 })(
     "after faults heal, the engine is online with an empty outbox and no open operation",
     (moves, provisioned) => {
-      const { h, checker } = run(
+      const { h } = run(
         moves.filter((m) => m.k !== "stop"),
         provisioned,
       );
-      heal(h, checker);
+      heal(h);
       expect(h.state.phase.name).toBe("online");
       expect(heldCount(h.state.outbox)).toBe(0);
-      expect(Object.keys(h.state.inflight)).toEqual([]);
+      expect(Object.keys(h.state.session.inflight)).toEqual([]);
       expect(Object.values(h.state.journal.entries)).toEqual([]);
       expect(h.pendingPersists).toEqual([]);
     },

@@ -61,7 +61,7 @@ export const makeDevice = (w: WorldContext, index: number, auth: AuthKind): Devi
     bootstrapPollMs: rng.int(1000, 3000),
     // The 500 answer must be quiet for longer than the longest delay spike this world
     // injects (15 s), or an older PENDING operation may show up after operations started:
-    // settling is a timing assumption of id-less status (see step.ts, "Settling").
+    // settling is a timing assumption of id-less status (see lifecycle/settling.ts).
     settleMs: 5_000,
     seed: rng.seed(),
   };
@@ -170,7 +170,7 @@ const execute = (w: WorldContext, dev: Device, c: Command): void => {
       const conn = dev.conns.get(c.connectionId);
       checkPublish(w, dev, conn, c);
       if (conn === undefined || w.finished) return;
-      const packet = dev.state.inflight[c.ref];
+      const packet = dev.state.session.inflight[c.ref];
       const rows =
         packet?.source === "outbox"
           ? packet.entries.map((e) => ({ id: rowId(dev, e.ref), topic: e.topic, line: e.line }))

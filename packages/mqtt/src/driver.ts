@@ -30,6 +30,9 @@
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
 import {
+  assertNever,
+  createInvariantChecker,
+  formatViolations,
   step,
   initialState,
   type Command,
@@ -74,6 +77,20 @@ export type InvariantCheck = (
   after: EngineState,
   commands: readonly Command[],
 ) => void;
+
+/**
+ * The core's laws (`invariants.ts` in `@c8ylink/core`) as a `checkInvariants` hook for one
+ * driver: a violated law throws, which faults the driver.
+ */
+export const coreInvariants = (): InvariantCheck => {
+  const laws = createInvariantChecker();
+  return (before, event, after, commands) => {
+    const violations = laws.check(before, event, after, commands);
+    if (violations.length > 0) {
+      throw new Error(`invariant violated on "${event.type}":\n${formatViolations(violations)}`);
+    }
+  };
+};
 
 export interface DriverOptions {
   readonly config: EngineConfig;
@@ -388,6 +405,8 @@ export class Driver {
       case "report":
         this.notifications.push({ kind: "report", report: command.report });
         return;
+      default:
+        return assertNever(command);
     }
   }
 

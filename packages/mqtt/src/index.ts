@@ -21,6 +21,7 @@ export {
   type SubmitResult,
 } from "./engine.js";
 export {
+  coreInvariants,
   Driver,
   type DriverOptions,
   type EventInput,

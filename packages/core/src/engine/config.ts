@@ -239,7 +239,7 @@ export interface EngineConfig {
   /**
    * After every (re)subscription the engine sends `500` and waits until the answer is quiet
    * for this long (at most 5×) before it starts operations or sends id-less statuses:
-   * see "Settling" in step.ts. 0 disables settling.
+   * see lifecycle/settling.ts. 0 disables settling.
    */
   readonly settleMs: number;
   /** How long a line of an ended operation is still taken for a stale redelivery. */

@@ -6,6 +6,8 @@ export * from "./commands.js";
 export * from "./reports.js";
 export * from "./state.js";
 export * from "./step.js";
+export { assertNever } from "./assert-never.js";
+export * from "./invariants.js";
 export * from "./durable.js";
 export {
   type AnyOperation,

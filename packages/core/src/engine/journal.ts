@@ -11,10 +11,11 @@
  *   ignored (and `500` is asked again once that entry ends, in case it was a real twin).
  * - Entries are persisted before an operation is handed out, and stage changes are
  *   persisted atomically with the status row that announces them, so after a crash the
- *   engine knows exactly which operations were executing (see `recoverAfterRestart`).
+ *   engine knows exactly which operations were executing (see `recoverAfterRestart` in lifecycle/boot.ts).
  */
 import * as t from "io-ts";
 import type { Operation } from "../smartrest/downstream.js";
+import type { Row } from "../smartrest/types.js";
 
 /** An operation rendered by a custom response template on `s/dc/<xid>`. */
 export interface CustomOperation {
@@ -30,7 +31,6 @@ export interface CustomOperation {
 }
 
 export type AnyOperation = Operation | CustomOperation;
-import type { Row } from "../smartrest/types.js";
 
 export type JournalStage = "received" | "executing" | "finished";
 
@@ -105,7 +105,7 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
 
 export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
 
-const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+export const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * The entry a freshly received line duplicates: the same line while its entry is still in

@@ -166,3 +166,7 @@ export const release = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox
   }
   return out;
 };
+
+/** Id-less status rows (501/502/503) may be re-applied to the wrong operation: mark them. */
+export const markUncertain = (e: OutboxEntry): OutboxEntry =>
+  e.opKey !== undefined && /^50[123]$/.test(e.template) ? { ...e, uncertain: true } : e;

@@ -9,31 +9,28 @@ import { toArray } from "./queue.js";
 import type { Journal } from "./journal.js";
 import { emptyJournal } from "./journal.js";
 
-/** Named timers: one live deadline per key at most. */
-export type TimerKey =
-  | "reconnect"
-  | "connect-timeout"
-  | "bootstrap-poll"
-  | "resubscribe"
-  | "stable"
-  | "token-refresh"
-  | "persist-retry"
-  | "stop-deadline"
-  | "settle"
-  | "tombstones";
+/**
+ * Every named timer, with what arms it and what a fire does. One live deadline per key at
+ * most; a fire whose deadline was moved or cancelled is ignored. `onTimer` in step.ts
+ * switches over these keys exhaustively.
+ */
+export const TIMERS = {
+  reconnect: "armed after a failed attempt or lost connection (backoff); fire: connect again",
+  "connect-timeout": "armed with each CONNECT; fire: no CONNACK in time, the attempt failed",
+  "bootstrap-poll": "armed after each empty s/ucr poll (jittered); fire: poll for credentials again",
+  resubscribe: "armed when the broker refused a subscription (backoff); fire: SUBSCRIBE the refused topics",
+  stable: "armed at CONNACK; fire: the session held stableMs, so the backoff attempt counter resets",
+  "token-refresh": "armed when a JWT arrives (half its lifetime); fire: request a new token",
+  "persist-retry": "armed when a persist that something waits for failed; fire: write it again",
+  "stop-deadline": "armed by stop while online; fire: stop with whatever is still undelivered",
+  settle: "armed when the 500 is acknowledged, pushed by answer lines; fire: end settling if quiet",
+  tombstones: "armed at the earliest tombstone expiry; fire: expire tombstones (and ask 500 again)",
+} as const satisfies Readonly<Record<string, string>>;
 
-export const TIMER_KEYS: readonly TimerKey[] = [
-  "reconnect",
-  "connect-timeout",
-  "bootstrap-poll",
-  "resubscribe",
-  "stable",
-  "token-refresh",
-  "persist-retry",
-  "stop-deadline",
-  "settle",
-  "tombstones",
-];
+/** Named timers: one live deadline per key at most. */
+export type TimerKey = keyof typeof TIMERS;
+
+export const TIMER_KEYS = Object.keys(TIMERS) as readonly TimerKey[];
 
 export interface Credentials {
   readonly tenant: string;
@@ -64,6 +61,17 @@ export type Phase =
   | { readonly name: "stopped" };
 
 export type PhaseName = Phase["name"];
+
+/** Phases with a live MQTT connection (CONNACK received, not yet lost). */
+export const isConnected = (phase: Phase): boolean =>
+  phase.name === "bootstrapping" ||
+  phase.name === "storing-credentials" ||
+  phase.name === "subscribing" ||
+  phase.name === "online" ||
+  phase.name === "stopping";
+
+/** Past the SUBACK gate: every subscription granted, so anything may be published. */
+export const gateOpen = (phase: Phase): boolean => phase.name === "online" || phase.name === "stopping";
 
 /** A QoS 1 publish waiting for its PUBACK. `session` rows are regenerated on the next session. */
 export interface InflightPacket {
@@ -111,10 +119,53 @@ export const zeroCounters: Counters = {
   invalidInputs: 0,
 };
 
+/**
+ * Settling after a gate open (see lifecycle/settling.ts): the `500` answer may still be
+ * arriving, so operations and statuses wait.
+ */
+export interface SettleState {
+  /** The answer went quiet but not every waiting operation was seen again yet. */
+  readonly quiet: boolean;
+  /** When settling ends at the latest (nowMs). */
+  readonly deadlineMs: number;
+  /** Journal keys whose line was seen while settling: still PENDING on the platform. */
+  readonly sighted: readonly string[];
+}
+
+/**
+ * The connection's own state: created empty for each connection and dropped with it (in-flight
+ * outbox rows go back to the outbox first; session rows are rebuilt on the next session).
+ */
+export interface SessionState {
+  /** QoS 1 publishes waiting for their PUBACK, by ref. */
+  readonly inflight: Readonly<Record<number, InflightPacket>>;
+  /** Registration rows (100/101): may go before the SUBACK gate. */
+  readonly registrationRows: Outbox;
+  /** Changed inventory and 500: only after the SUBACK gate. */
+  readonly afterGateRows: Outbox;
+  /** Non-null while settling (online, the 500 answer may still be arriving). */
+  readonly settle: SettleState | null;
+}
+
+export const emptySession = (): SessionState => ({
+  inflight: {},
+  registrationRows: emptyOutbox(),
+  afterGateRows: emptyOutbox(),
+  settle: null,
+});
+
 /** What a `persisted` result unblocks. */
 export interface PersistWaiter {
   readonly credentials: boolean;
   readonly journalKeys: readonly string[];
+}
+
+/** A line equal to a recently ended operation's: a stale redelivery, absorbed until `untilMs`. */
+export interface Tombstone {
+  readonly raw: readonly string[];
+  readonly xid: string | null;
+  readonly untilMs: number;
+  readonly duplicates: number;
 }
 
 export interface EngineState {
@@ -133,10 +184,8 @@ export interface EngineState {
   /** Consecutive failed connection attempts since the last stable session. */
   readonly backoffAttempt: number;
   readonly outbox: Outbox;
-  /** Per-session rows: 100/101 may go before the SUBACK gate, the rest only after it. */
-  readonly registrationRows: Outbox;
-  readonly afterGateRows: Outbox;
-  readonly inflight: Readonly<Record<number, InflightPacket>>;
+  /** What lives and dies with the current connection (see `SessionState`). */
+  readonly session: SessionState;
   readonly journal: Journal;
   /** Inventory rows (topic + line, keyed by topic and template) last acknowledged by the platform. */
   readonly inventoryAcked: Readonly<Record<string, string>>;
@@ -145,21 +194,8 @@ export interface EngineState {
   readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
-  /** Lines of recently ended operations (see `Tombstone` in step.ts). */
-  readonly tombstones: readonly {
-    readonly raw: readonly string[];
-    readonly xid: string | null;
-    readonly untilMs: number;
-    readonly duplicates: number;
-  }[];
-  /** Online, but the `500` answer may still be arriving (see "Settling" in step.ts). */
-  readonly settling: boolean;
-  /** The answer went quiet but not every waiting operation was seen again yet. */
-  readonly settleQuiet: boolean;
-  /** When settling ends at the latest (nowMs). */
-  readonly settleDeadlineMs: number;
-  /** Journal keys whose line was seen while settling: still PENDING on the platform. */
-  readonly sighted: readonly string[];
+  /** Lines of recently ended operations. */
+  readonly tombstones: readonly Tombstone[];
   readonly counters: Counters;
 }
 
@@ -174,19 +210,13 @@ export const initialState = (config: EngineConfig): EngineState => ({
   credentialRejects: 0,
   backoffAttempt: 0,
   outbox: emptyOutbox(),
-  registrationRows: emptyOutbox(),
-  afterGateRows: emptyOutbox(),
-  inflight: {},
+  session: emptySession(),
   journal: emptyJournal,
   inventoryAcked: {},
   recent: [],
   persistWaiters: {},
   persistedUpTo: 0,
   tombstones: [],
-  settling: false,
-  settleQuiet: false,
-  settleDeadlineMs: 0,
-  sighted: [],
   counters: zeroCounters,
 });
 
@@ -217,7 +247,10 @@ export const snapshotState = (state: EngineState): unknown => {
     credentials:
       state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
     outbox: outbox(state.outbox),
-    registrationRows: outbox(state.registrationRows),
-    afterGateRows: outbox(state.afterGateRows),
+    session: {
+      ...state.session,
+      registrationRows: outbox(state.session.registrationRows),
+      afterGateRows: outbox(state.session.afterGateRows),
+    },
   };
 };

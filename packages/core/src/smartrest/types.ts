@@ -38,3 +38,7 @@ export const templateError = (templateId: string, field: string, reason: string)
   field,
   reason,
 });
+
+/** One line naming the template, the field and what is wrong with it. */
+export const templateErrorText = (e: TemplateError): string =>
+  `template ${e.templateId}: ${e.field}: ${e.reason}`;

@@ -42,8 +42,13 @@ export class Harness {
   readonly inflight: Publish[] = [];
   readonly pendingPersists: Extract<Command, { type: "persist" }>[] = [];
   readonly handedOut: Extract<Command, { type: "execute-operation" }>[] = [];
-  /** Called after every step with the event and its commands (used by invariant checkers). */
-  readonly observers: ((event: Event, commands: readonly Command[]) => void)[] = [];
+  /** Called after every step with the event, its commands and both states (used by invariant checkers). */
+  readonly observers: ((
+    event: Event,
+    commands: readonly Command[],
+    before: EngineState,
+    after: EngineState,
+  ) => void)[] = [];
 
   constructor(config: unknown, state?: EngineState) {
     const decoded = decodeConfig(config);
@@ -74,7 +79,7 @@ export class Harness {
     this.state = result.state;
     for (const c of result.commands) this.track(c);
     this.commands.push(...result.commands);
-    for (const observe of this.observers) observe(fed, result.commands);
+    for (const observe of this.observers) observe(fed, result.commands, before, result.state);
     return [...result.commands];
   }
 

@@ -1,0 +1,114 @@
+/**
+ * Boot and recovery: the `start` event, reading back the durable records (credentials,
+ * inventory, outbox, journal) and ending the operations that were executing when the process
+ * died. Then the first connect.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import type { OperationOutcome } from "../events.js";
+import { restore, markUncertain, type OutboxEntry } from "../outbox.js";
+import { DurableJournalEntryCodec, openEntries, putEntry, type JournalEntry } from "../journal.js";
+import {
+  DurableOutboxEntryCodec,
+  DurableCredentialsCodec,
+  DurableInventoryCodec,
+  DURABLE,
+} from "../durable.js";
+import { decode, formatProblems } from "../decode.js";
+import { customCandidate, staticCandidate } from "./candidates.js";
+import { advanceAll, finishOperation } from "./operations.js";
+import { enqueueStatus } from "./statuses.js";
+import { connect } from "./session.js";
+import type { Tx } from "./tx.js";
+
+export const onStart = (tx: Tx, durable: Readonly<Record<string, unknown>>): void => {
+  if (tx.s.phase.name !== "idle") {
+    tx.report({
+      kind: "invalid-input",
+      source: "start",
+      reason: `engine already started (${tx.s.phase.name})`,
+    });
+    return;
+  }
+  restoreDurable(tx, durable);
+  connect(tx, "boot");
+};
+
+const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): void => {
+  const invalid = (key: string, reason: string) => {
+    tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));
+    tx.report({ kind: "invalid-input", source: `durable ${key}`, reason });
+  };
+  let journalUnreadable = false;
+  const outboxEntries: OutboxEntry[] = [];
+  let maxRef = 0;
+  for (const key of Object.keys(durable).sort()) {
+    const value = durable[key];
+    if (key === DURABLE.credentials) {
+      const c = decode(DurableCredentialsCodec, value);
+      if (E.isLeft(c)) invalid(key, formatProblems(c.left));
+      else if (tx.config.auth.mode === "bootstrap") tx.set({ credentials: c.right });
+    } else if (key === DURABLE.inventory) {
+      const inv = decode(DurableInventoryCodec, value);
+      if (E.isLeft(inv)) invalid(key, formatProblems(inv.left));
+      else tx.set({ inventoryAcked: inv.right });
+    } else if (key.startsWith(DURABLE.outboxPrefix)) {
+      const entry = decode(DurableOutboxEntryCodec, value);
+      if (E.isLeft(entry)) invalid(key, formatProblems(entry.left));
+      else {
+        outboxEntries.push(entry.right);
+        maxRef = Math.max(maxRef, entry.right.ref);
+      }
+    } else if (key.startsWith(DURABLE.journalPrefix)) {
+      const entry = decode(DurableJournalEntryCodec, value);
+      if (E.isLeft(entry)) {
+        journalUnreadable = true;
+        invalid(key, formatProblems(entry.left));
+      } else {
+        const d = entry.right;
+        const xid = d.xid ?? null;
+        const again =
+          xid === null ? staticCandidate(tx.config, d.raw) : customCandidate(tx.config, xid, d.raw);
+        const candidate = "candidate" in again ? again.candidate : null;
+        const { xid: _x, ...stored } = d;
+        const restored: JournalEntry = {
+          ...stored,
+          raw: d.raw,
+          xid,
+          operationId: candidate?.operationId ?? null,
+          operation: candidate?.operation ?? null,
+          order: d.order ?? d.seq,
+          executingAcked: false,
+          handedOut: false,
+          persistRef: null,
+          duplicates: 0,
+        };
+        tx.set({ journal: putEntry(tx.s.journal, restored) });
+      }
+    } else {
+      invalid(key, "unknown durable key");
+    }
+  }
+  let outbox = tx.s.outbox;
+  for (const { durableAfter: _durable, ...entry } of outboxEntries.sort((a, b) => a.ref - b.ref)) {
+    outbox = restore(outbox, markUncertain(entry)); // read back from storage: durable
+  }
+  tx.set({ outbox, nextRef: Math.max(tx.s.nextRef, maxRef + 1) });
+  tx.count((c) => ({ admitted: c.admitted + outboxEntries.length }));
+  recoverAfterRestart(tx, journalUnreadable);
+};
+
+/** Operations that were executing when the process died end now; see the theory of operation. */
+const recoverAfterRestart = (tx: Tx, journalUnreadable: boolean): void => {
+  for (const entry of openEntries(tx.s.journal).sort((a, b) => a.seq - b.seq)) {
+    if (entry.stage !== "executing") continue;
+    const outcome: OperationOutcome =
+      entry.fragment === "c8y_Restart"
+        ? { status: "successful" }
+        : { status: "failed", reason: "c8ylink restarted while the operation was executing" };
+    finishOperation(tx, entry, outcome);
+  }
+  if (journalUnreadable) {
+    enqueueStatus(tx, undefined, ["507", "", "c8ylink journal unreadable after restart"], undefined);
+  }
+  advanceAll(tx);
+};

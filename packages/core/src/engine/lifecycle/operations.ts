@@ -1,0 +1,214 @@
+/**
+ * Step B, operations: journaling an incoming operation line (absorbing redeliveries and
+ * tombstoned lines), running one operation per (device, fragment) at a time, finishing it on
+ * the application's result, and forgetting it once its terminal status is delivered (kept a
+ * while as a tombstone). See journal.ts for why.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import type { OperationOutcome } from "../events.js";
+import type { OutboxEntry } from "../outbox.js";
+import {
+  bumpOrder,
+  findRedelivered,
+  headOf,
+  journalKey,
+  openEntries,
+  putEntry,
+  removeEntry,
+  sameRow,
+  toDurable,
+  unfinishedCount,
+  type JournalEntry,
+} from "../journal.js";
+import { gateOpen, type Tombstone } from "../state.js";
+import { DURABLE } from "../durable.js";
+import { validateChildId } from "../../smartrest/topics.js";
+import type { Row } from "../../smartrest/types.js";
+import { customCandidate, staticCandidate } from "./candidates.js";
+import { enqueueStatus, terminalStatusRow } from "./statuses.js";
+import type { Tx } from "./tx.js";
+
+/**
+ * Journals an operation line, or absorbs it as a redelivery. Returns the journal key of the
+ * operation the line names (new or redelivered) so the router can note the sighting while
+ * settling; undefined when the line was ignored or buried.
+ */
+export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | undefined => {
+  const decoded = xid === null ? staticCandidate(tx.config, row) : customCandidate(tx.config, xid, row);
+  if ("report" in decoded) {
+    tx.report(decoded.report);
+    return undefined;
+  }
+  const { deviceId, fragment, operation, failure, operationId } = decoded.candidate;
+  if (deviceId !== tx.config.deviceId && E.isLeft(validateChildId(deviceId))) {
+    // Its status would need a topic level this id cannot be: nothing safe to answer.
+    tx.report({
+      kind: "operation-ignored",
+      reason: `target device id "${deviceId}" is not a valid topic level`,
+      raw: row,
+    });
+    return undefined;
+  }
+  tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
+  expireTombstones(tx);
+  const buried = tx.s.tombstones.findIndex((t) => t.xid === xid && sameRow(t.raw, row));
+  if (buried >= 0) {
+    tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
+    const t = tx.s.tombstones[buried]!;
+    tx.set({
+      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
+    });
+    return undefined;
+  }
+  const twin = findRedelivered(tx.s.journal, row, xid);
+  if (twin !== undefined) {
+    tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
+    const counted = { ...twin, duplicates: twin.duplicates + 1 };
+    // Seen again while not started: it is still PENDING, behind what was seen before.
+    tx.set({
+      journal: twin.stage === "received" ? bumpOrder(tx.s.journal, counted) : putEntry(tx.s.journal, counted),
+    });
+    return twin.key;
+  }
+  if (unfinishedCount(tx.s.journal) >= tx.config.maxOpenOperations) {
+    // Not journaled: it stays PENDING on the platform and comes back with a later 500.
+    tx.report({ kind: "operation-ignored", reason: "too many open operations", raw: row });
+    return undefined;
+  }
+  const seq = tx.s.journal.nextSeq;
+  const entry: JournalEntry = {
+    key: journalKey(seq),
+    seq,
+    order: seq,
+    deviceId,
+    fragment,
+    raw: row,
+    operation,
+    xid,
+    operationId,
+    failure,
+    stage: "received",
+    executingAcked: false,
+    handedOut: false,
+    persistRef: tx.pendingPersistRef(),
+    duplicates: 0,
+  };
+  tx.set({ journal: putEntry(tx.s.journal, entry) });
+  tx.persist(DURABLE.journalKey(entry.key), toDurable(entry), { journalKey: entry.key });
+  return entry.key;
+};
+
+/** Starts whatever operation may run now, for every (device, fragment). */
+export const advanceAll = (tx: Tx): void => {
+  const seen = new Set<string>();
+  for (const e of openEntries(tx.s.journal).sort((a, b) => a.seq - b.seq)) {
+    const k = `${e.deviceId}\u0000${e.fragment}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    advance(tx, e.deviceId, e.fragment);
+  }
+};
+
+export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
+  for (;;) {
+    const head = headOf(tx.s.journal, deviceId, fragment);
+    if (head === undefined || head.persistRef !== null) return;
+    // Operations start only once the 500 answer has settled on an open gate: until then an
+    // older PENDING operation may yet show up (and 501 would land on it).
+    if (head.stage === "received" && (tx.s.session.settle !== null || !gateOpen(tx.s.phase))) return;
+    if (head.stage === "executing") {
+      if (!head.handedOut && head.operation !== null) {
+        tx.set({ journal: putEntry(tx.s.journal, { ...head, handedOut: true }) });
+        tx.emit({ type: "execute-operation", key: head.key, deviceId, fragment, operation: head.operation });
+      }
+      return;
+    }
+    // stage "received", durable: announce EXECUTING together with the stage change.
+    enqueueStatus(
+      tx,
+      head,
+      head.operationId === null ? ["501", fragment] : ["504", head.operationId],
+      "executing",
+    );
+    if (head.failure !== null || head.operation === null) {
+      const reason = head.failure ?? "operation could not be decoded";
+      tx.count((c) => ({ operationsFailed: c.operationsFailed + 1 }));
+      tx.report({ kind: "operation-failed", key: head.key, fragment, reason });
+      finishOperation(tx, head, { status: "failed", reason });
+      continue; // the next operation of this fragment may start
+    }
+    const executing: JournalEntry = { ...head, stage: "executing", persistRef: tx.pendingPersistRef() };
+    tx.set({ journal: putEntry(tx.s.journal, executing) });
+    tx.persist(DURABLE.journalKey(head.key), toDurable(executing), { journalKey: head.key });
+    return;
+  }
+};
+
+/** Queues the terminal status (persisted with the stage change) and lets the next operation start. */
+export const finishOperation = (tx: Tx, entry: JournalEntry, outcome: OperationOutcome): void => {
+  const row = terminalStatusRow(entry, outcome);
+  const finished: JournalEntry = { ...entry, stage: "finished", persistRef: null };
+  tx.set({ journal: putEntry(tx.s.journal, finished) });
+  tx.persist(DURABLE.journalKey(entry.key), toDurable(finished));
+  enqueueStatus(tx, finished, row, "terminal");
+};
+
+export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
+  const opKey = status.opKey ?? "";
+  if (opKey.endsWith("#executing")) {
+    const entry = tx.s.journal.entries[opKey.slice(0, -"#executing".length)];
+    if (entry !== undefined) tx.set({ journal: putEntry(tx.s.journal, { ...entry, executingAcked: true }) });
+    return;
+  }
+  const entry = tx.s.journal.entries[opKey];
+  if (entry === undefined || entry.stage !== "finished") return;
+  tx.set({ journal: removeEntry(tx.s.journal, opKey) });
+  tx.persist(DURABLE.journalKey(opKey), null);
+  // Keep the line a while: a 500 answer produced before our statuses were processed can
+  // still be on its way (found by the fake world). In memory only: bounded by time.
+  const tombstone: Tombstone = {
+    raw: entry.raw,
+    xid: entry.xid,
+    untilMs: tx.now + tx.config.tombstoneMs,
+    duplicates: entry.duplicates,
+  };
+  tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
+  scheduleTombstones(tx);
+};
+
+/**
+ * Drops expired tombstones. One that absorbed identical lines may have hidden a genuine
+ * second operation: then the engine asks for PENDING operations (500) again.
+ */
+export const expireTombstones = (tx: Tx): void => {
+  const live = tx.s.tombstones.filter((t) => t.untilMs > tx.now);
+  if (live.length === tx.s.tombstones.length) return;
+  const askAgain = tx.s.tombstones.some((t) => t.untilMs <= tx.now && t.duplicates > 0);
+  tx.set({ tombstones: live });
+  if (askAgain) enqueueStatus(tx, undefined, ["500"], undefined);
+};
+
+export const scheduleTombstones = (tx: Tx): void => {
+  const next = tx.s.tombstones.reduce((m, t) => Math.min(m, t.untilMs), Number.POSITIVE_INFINITY);
+  if (next === Number.POSITIVE_INFINITY) tx.cancelTimer("tombstones");
+  else if (tx.s.timers.tombstones !== next) tx.setTimer("tombstones", next);
+};
+
+export const onOperationResult = (tx: Tx, key: string, outcome: OperationOutcome): void => {
+  const entry = tx.s.journal.entries[key];
+  if (entry === undefined || entry.stage !== "executing" || !entry.handedOut) {
+    tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));
+    tx.report({
+      kind: "invalid-input",
+      source: "operation-result",
+      reason:
+        entry === undefined
+          ? `unknown operation ${key}`
+          : `operation ${key} is not executing (${entry.stage})`,
+    });
+    return;
+  }
+  if (outcome.status === "failed") tx.count((c) => ({ operationsFailed: c.operationsFailed + 1 }));
+  finishOperation(tx, entry, outcome);
+  advance(tx, entry.deviceId, entry.fragment);
+};

@@ -1,0 +1,102 @@
+/**
+ * The in-flight window: admitting rows into the outbox, filling the window (registration rows,
+ * then after the SUBACK gate the session rows, then the outbox) and handing the in-flight rows
+ * back when a session is dropped.
+ */
+import { DURABLE } from "../durable.js";
+import { emptySession, gateOpen } from "../state.js";
+import { admit, markUncertain, requeue, takePacket, type OutboxEntry } from "../outbox.js";
+import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
+import type { Tx } from "./tx.js";
+
+const RECENT_LIMIT = 64;
+
+/** In-flight outbox rows go back to the front of the outbox; session rows are rebuilt next time. */
+export const dropSession = (tx: Tx): void => {
+  const returned: OutboxEntry[] = [];
+  for (const packet of Object.values(tx.s.session.inflight)) {
+    if (packet.source === "outbox") returned.push(...packet.entries.map(markUncertain));
+  }
+  tx.cancelTimer("settle");
+  tx.set({ outbox: requeue(tx.s.outbox, returned), session: emptySession() });
+};
+
+const fitsPayload = (topic: string, payloadBytes: number): boolean =>
+  publishPacketBytes(topic, payloadBytes, 1) <= MAX_PUBLISH_BYTES;
+
+/** Fills the in-flight window: registration rows, then (gate open) session rows, then the outbox. */
+export const pump = (tx: Tx): void => {
+  const phase = tx.s.phase;
+  if (phase.name !== "subscribing" && !gateOpen(phase)) return;
+  let inflightCount = Object.keys(tx.s.session.inflight).length;
+  while (inflightCount < tx.config.inflightWindow) {
+    const reg = takePacket(tx.s.session.registrationRows, fitsPayload);
+    if (reg !== undefined) {
+      tx.setSession({ registrationRows: reg.outbox });
+      publishPacket(tx, "session", reg.entries);
+    } else if (!gateOpen(tx.s.phase)) {
+      return;
+    } else {
+      const session = takePacket(tx.s.session.afterGateRows, fitsPayload);
+      if (session !== undefined) {
+        tx.setSession({ afterGateRows: session.outbox });
+        publishPacket(tx, "session", session.entries);
+      } else {
+        const durableUpTo = tx.s.persistedUpTo;
+        const data = takePacket(
+          tx.s.outbox,
+          fitsPayload,
+          tx.s.session.settle !== null ? "operation-status" : undefined,
+          (e) => e.durableAfter === undefined || e.durableAfter <= durableUpTo,
+        );
+        if (data === undefined) return;
+        tx.set({ outbox: data.outbox });
+        publishPacket(tx, "outbox", data.entries);
+      }
+    }
+    inflightCount++;
+  }
+};
+
+export const publishPacket = (
+  tx: Tx,
+  source: "outbox" | "session",
+  entries: readonly OutboxEntry[],
+): void => {
+  const first = entries[0];
+  if (first === undefined) return;
+  const ref = tx.ref();
+  const payload = entries.map((e) => e.line).join("\n");
+  tx.setSession({ inflight: { ...tx.s.session.inflight, [ref]: { source, entries } } });
+  const recent = [...tx.s.recent, ...entries.map((e) => ({ template: e.template, ref: e.ref }))];
+  tx.set({ recent: recent.length > RECENT_LIMIT ? recent.slice(recent.length - RECENT_LIMIT) : recent });
+  tx.emit({ type: "publish", connectionId: tx.s.connectionId, ref, topic: first.topic, payload, qos: 1 });
+};
+
+/** Admits an entry into the outbox (reporting drops) and persists it. */
+export const enqueue = (tx: Tx, entry: OutboxEntry): boolean => {
+  const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls]);
+  if (!admitted.ok) return false;
+  tx.set({ outbox: admitted.outbox });
+  tx.count((c) => {
+    const byReason = { ...c.droppedByReason };
+    for (const d of admitted.dropped)
+      byReason[`${d.cls}-overflow`] = (byReason[`${d.cls}-overflow`] ?? 0) + 1;
+    return {
+      admitted: c.admitted + 1,
+      dropped: c.dropped + admitted.dropped.length,
+      droppedByReason: byReason,
+    };
+  });
+  for (const d of admitted.dropped) {
+    tx.persist(DURABLE.outboxKey(d.ref), null);
+    const reason = `${d.cls} outbox full: oldest dropped`;
+    tx.report(
+      d.tag === undefined
+        ? { kind: "dropped", ref: d.ref, class: d.cls, reason }
+        : { kind: "dropped", ref: d.ref, class: d.cls, reason, tag: d.tag },
+    );
+  }
+  tx.persist(DURABLE.outboxKey(entry.ref), entry);
+  return true;
+};

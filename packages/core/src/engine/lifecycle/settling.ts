@@ -1,0 +1,144 @@
+/**
+ * Settling after every gate open: holding operations and statuses until the 500 answer is
+ * acknowledged and quiet, then resolving uncertain id-less statuses with the prefix rule.
+ * Body of the `settle` timer.
+ */
+import { openEntries, type JournalEntry } from "../journal.js";
+import { replaceQueued, type OutboxEntry } from "../outbox.js";
+import { toArray } from "../queue.js";
+import { DURABLE } from "../durable.js";
+import { advanceAll, onStatusDelivered } from "./operations.js";
+import { pump } from "./outbox-pump.js";
+import { journalKeyOf } from "./statuses.js";
+import { maybeFinishStop } from "./stop.js";
+import type { SettleState } from "../state.js";
+import type { Tx } from "./tx.js";
+
+// The 500 sent when the gate opens is answered asynchronously, line by line, and a live
+// push may overtake the answer. Until the 500 is acknowledged and its answer has then been
+// quiet for `settleMs` (at most 5×), the engine starts no new operation and sends no
+// operation status:
+// - operations then start in the order of their latest sighting (the answer lists
+//   PENDING operations oldest first), so 501/503 land on the operation they mean;
+// - id-less statuses that may already have been applied (in flight at a connection loss,
+//   or restored after a crash) are resolved with the prefix rule. Statuses of one
+//   (device, fragment) go out in journal order and the platform applies publishes in order,
+//   so if the latest operation we announced is no longer PENDING (the answer did not list
+//   it), its 501 was applied and so was every row of the operations before it: those rows
+//   are dropped instead of re-sent (a replayed 501 would start the next PENDING operation;
+//   a replayed 503 or 502 would end it). The rest is re-sent: replaying it is harmless, as
+//   no later operation of that fragment is EXECUTING.
+
+/** At gate open: hold operations and statuses until the 500 is acknowledged and its answer is quiet. */
+export const startSettling = (tx: Tx): void => {
+  tx.setSession({ settle: { quiet: false, deadlineMs: Number.MAX_SAFE_INTEGER, sighted: [] } });
+};
+
+const setSettle = (tx: Tx, settle: SettleState, patch: Partial<SettleState>): void => {
+  tx.setSession({ settle: { ...settle, ...patch } });
+};
+
+/**
+ * The 500 was acknowledged: the platform has it, so its answer is on the way. Only now does
+ * silence mean something (a 500 lost with its connection proves nothing about PENDING).
+ */
+export const on500Acknowledged = (tx: Tx): void => {
+  const settle = tx.s.session.settle;
+  if (settle === null || tx.s.timers.settle !== undefined) return;
+  const { settleMs } = tx.config;
+  if (settleMs === 0) {
+    endSettling(tx, settle);
+    return;
+  }
+  setSettle(tx, settle, { deadlineMs: tx.now + 5 * settleMs });
+  tx.setTimer("settle", tx.now + settleMs);
+};
+
+/**
+ * Every operation waiting to start is PENDING on the platform, so the answer must list it:
+ * once each has been seen again, the answer has also delivered every older PENDING one.
+ */
+const answerCoversJournal = (tx: Tx, settle: SettleState): boolean => {
+  const sighted = new Set(settle.sighted);
+  return openEntries(tx.s.journal).every((e) => e.stage !== "received" || sighted.has(e.key));
+};
+
+/** An operation line named journal entry `key`: while settling, the answer is not quiet yet. */
+export const onSighted = (tx: Tx, key: string): void => {
+  const settle = tx.s.session.settle;
+  if (settle === null) return;
+  const seen = { ...settle, sighted: [...settle.sighted, key] };
+  tx.setSession({ settle: seen });
+  extendSettling(tx, seen);
+};
+
+/** After an operation line while settling: end once quiet and covered, else push the quiet deadline. */
+const extendSettling = (tx: Tx, settle: SettleState): void => {
+  if (tx.s.timers.settle === undefined) return; // the 500 is not acknowledged yet
+  if (settle.quiet) {
+    if (answerCoversJournal(tx, settle)) endSettling(tx, settle);
+    return;
+  }
+  const at = Math.min(tx.now + tx.config.settleMs, settle.deadlineMs);
+  if ((tx.s.timers.settle ?? 0) < at) tx.setTimer("settle", at);
+};
+
+/** The `settle` timer: the answer was quiet for `settleMs`, or the deadline is reached. */
+export const onSettleTimer = (tx: Tx): void => {
+  const settle = tx.s.session.settle;
+  if (settle === null) return;
+  if (answerCoversJournal(tx, settle) || tx.now >= settle.deadlineMs) endSettling(tx, settle);
+  else {
+    // Quiet, but not every waiting operation came back in the answer yet: wait for it
+    // (a late answer line ends settling) or for the deadline.
+    setSettle(tx, settle, { quiet: true });
+    tx.setTimer("settle", settle.deadlineMs);
+  }
+};
+
+const endSettling = (tx: Tx, settle: SettleState): void => {
+  tx.cancelTimer("settle");
+  resolveUncertain(tx, settle);
+  tx.setSession({ settle: null });
+  advanceAll(tx);
+  pump(tx);
+  maybeFinishStop(tx);
+};
+
+/** Applies the prefix rule to the queued uncertain statuses (see above). */
+const resolveUncertain = (tx: Tx, settle: SettleState): void => {
+  const queued = toArray(tx.s.outbox["operation-status"].queue);
+  if (!queued.some((e) => e.uncertain === true)) return;
+  const pending = new Set(settle.sighted);
+  const groupKey = (e: JournalEntry) => `${e.deviceId}\u0000${e.fragment}`;
+  // Per (device, fragment): the latest operation the platform no longer lists as PENDING
+  // although we announced it: its 501 was applied, and so was every row before it.
+  const anchors = new Map<string, JournalEntry>();
+  for (const e of openEntries(tx.s.journal)) {
+    if (e.stage === "received" || pending.has(e.key)) continue;
+    const current = anchors.get(groupKey(e));
+    if (current === undefined || e.order > current.order) anchors.set(groupKey(e), e);
+  }
+  const applied: OutboxEntry[] = [];
+  const kept: OutboxEntry[] = [];
+  for (const row of queued) {
+    const key = journalKeyOf(row);
+    const entry = key === undefined ? undefined : tx.s.journal.entries[key];
+    const anchor = entry === undefined ? undefined : anchors.get(groupKey(entry));
+    const wasApplied =
+      row.uncertain === true &&
+      entry !== undefined &&
+      anchor !== undefined &&
+      (entry.order < anchor.order || (entry.key === anchor.key && row.template === "501"));
+    if (wasApplied) applied.push(row);
+    else kept.push(row.uncertain === true ? { ...row, uncertain: false } : row);
+  }
+  tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", kept, applied) });
+  if (applied.length === 0) return;
+  tx.count((c) => ({ delivered: c.delivered + applied.length }));
+  for (const e of applied) {
+    tx.persist(DURABLE.outboxKey(e.ref), null);
+    onStatusDelivered(tx, e);
+  }
+  tx.report({ kind: "delivered", refs: applied.map((e) => e.ref) });
+};

@@ -1,0 +1,123 @@
+/**
+ * The working set of one step: a private draft of the next state plus the commands, the
+ * durable changes and the persist waiter it accumulates. Owns nothing else.
+ */
+import type { Command, DurableChange } from "../commands.js";
+import type { EngineConfig } from "../config.js";
+import type { Report } from "../reports.js";
+import type { EngineState, Phase, PersistWaiter, SessionState, TimerKey } from "../state.js";
+import { nextRandom } from "../prng.js";
+
+export interface StepResult {
+  readonly state: EngineState;
+  readonly commands: readonly Command[];
+}
+
+/** Accumulates the next state and the commands of one step. Local to `step`: inputs stay untouched. */
+export class Tx {
+  readonly commands: Command[] = [];
+  private changes: DurableChange[] = [];
+  private waiter: { credentials: boolean; journalKeys: string[] } = { credentials: false, journalKeys: [] };
+
+  /**
+   * The next state, as a private draft: a shallow copy made once per step and patched in
+   * place, so the input state is never touched and a step does not copy the state per change.
+   */
+  readonly s: { -readonly [K in keyof EngineState]: EngineState[K] };
+  private countersCopied = false;
+
+  constructor(
+    state: EngineState,
+    readonly now: number,
+  ) {
+    this.s = { ...state };
+  }
+
+  get config(): EngineConfig {
+    return this.s.config;
+  }
+
+  emit(command: Command): void {
+    this.commands.push(command);
+  }
+
+  report(report: Report): void {
+    this.emit({ type: "report", report });
+  }
+
+  set(patch: Partial<EngineState>): void {
+    Object.assign(this.s, patch);
+  }
+
+  /** Patches the connection's own record (see `SessionState`). */
+  setSession(patch: Partial<SessionState>): void {
+    this.set({ session: { ...this.s.session, ...patch } });
+  }
+
+  count(patch: (c: EngineState["counters"]) => Partial<EngineState["counters"]>): void {
+    if (!this.countersCopied) {
+      this.s.counters = { ...this.s.counters };
+      this.countersCopied = true;
+    }
+    Object.assign(this.s.counters, patch(this.s.counters));
+  }
+
+  ref(): number {
+    const ref = this.s.nextRef;
+    this.set({ nextRef: ref + 1 });
+    return ref;
+  }
+
+  random(): number {
+    const [value, rng] = nextRandom(this.s.rng);
+    this.set({ rng });
+    return value;
+  }
+
+  enter(phase: Phase, reason: string): void {
+    const from = this.s.phase.name;
+    this.set({ phase });
+    if (from !== phase.name) this.report({ kind: "phase", from, to: phase.name, reason });
+  }
+
+  setTimer(key: TimerKey, atMs: number): void {
+    this.set({ timers: { ...this.s.timers, [key]: atMs } });
+    this.emit({ type: "timer-set", key, atMs });
+  }
+
+  cancelTimer(key: TimerKey): void {
+    if (this.s.timers[key] === undefined) return;
+    const { [key]: _gone, ...rest } = this.s.timers;
+    this.set({ timers: rest });
+    this.emit({ type: "timer-cancel", key });
+  }
+
+  /** Queues a durable change; all changes of a step go out as one `persist` command. */
+  persist(key: string, value: unknown, wait?: { credentials?: boolean; journalKey?: string }): void {
+    this.changes.push({ key, value });
+    if (wait?.credentials === true) this.waiter.credentials = true;
+    if (wait?.journalKey !== undefined) this.waiter.journalKeys.push(wait.journalKey);
+  }
+
+  /** The ref the pending persist will carry (allocated lazily, once per step). */
+  private persistRef: number | null = null;
+  pendingPersistRef(): number {
+    if (this.persistRef === null) this.persistRef = this.ref();
+    return this.persistRef;
+  }
+
+  finish(): StepResult {
+    if (this.changes.length > 0) {
+      const ref = this.pendingPersistRef();
+      this.emit({ type: "persist", ref, changes: this.changes });
+      if (this.waiter.credentials || this.waiter.journalKeys.length > 0) {
+        const w: PersistWaiter = {
+          credentials: this.waiter.credentials,
+          journalKeys: this.waiter.journalKeys,
+        };
+        this.set({ persistWaiters: { ...this.s.persistWaiters, [ref]: w } });
+      }
+    }
+    return { state: this.s, commands: this.commands };
+  }
+}
