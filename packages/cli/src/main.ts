@@ -21,7 +21,9 @@ Commands
   sim       the simulated tenant alone (MQTT + HTTP admin API on 127.0.0.1)
   replay    re-run a recorded event log and report the first divergence
 
-Run 'c8ylink <command> --help' for a command's options.`;
+Run 'c8ylink <command> --help' for a command's options.
+Exit status of every command: 0 success, 1 runtime failure (replay: a divergence),
+2 usage or configuration error (the message names the option, file or path).`;
 
 const commands: Record<
   string,

@@ -268,3 +268,13 @@ describe("C8Y_* variables", () => {
     ]);
   });
 });
+
+describe("c8ylink --help", () => {
+  it("documents the exit statuses every command uses", async () => {
+    const outcome = await inProcess(["--help"]);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toContain(
+      "0 success, 1 runtime failure (replay: a divergence),\n2 usage or configuration error",
+    );
+  });
+});
