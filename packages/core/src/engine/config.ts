@@ -144,6 +144,15 @@ export const ConfigInputCodec = strictObject(
     tombstoneMs: intRange("tombstoneMs", 0, 3_600_000),
     maxOpenOperations: intRange("maxOpenOperations", 1, 100_000),
     seed: intRange("seed", -(2 ** 31), 2 ** 32 - 1),
+    operations: t.union([t.literal("by-id"), t.literal("static")]),
+    finishedOperations: strictObject(
+      "FinishedOperations",
+      {},
+      {
+        maxCount: intRange("finishedOperations.maxCount", 1, 1_000_000),
+        maxAgeMs: intRange("finishedOperations.maxAgeMs", 60_000, 365 * 24 * 3_600_000),
+      },
+    ),
   },
 );
 
@@ -246,6 +255,18 @@ export interface EngineConfig {
   readonly tombstoneMs: number;
   readonly maxOpenOperations: number;
   readonly seed: number;
+  /**
+   * How operations arrive and are reported. `by-id` (default): as JSON on
+   * `devicecontrol/notifications`, journaled by the platform's operation id, status by id
+   * (504/505/506) — exact. `static`: id-less `s/ds` lines and 501/502/503 (for brokers without
+   * JSON via MQTT); see docs/architecture.md for what that mode cannot guarantee.
+   */
+  readonly operations: "by-id" | "static";
+  /**
+   * Ids of finished operations kept durably, so a redelivered id is never executed again:
+   * at most `maxCount` ids, each for at most `maxAgeMs` after its terminal status was delivered.
+   */
+  readonly finishedOperations: { readonly maxCount: number; readonly maxAgeMs: number };
 }
 
 export const DEFAULT_OUTBOX: Readonly<Record<OutboxClass, ClassLimits>> = {
@@ -414,5 +435,10 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     tombstoneMs: c.tombstoneMs ?? 60_000,
     maxOpenOperations: c.maxOpenOperations ?? 1_000,
     seed: (c.seed ?? 1) >>> 0,
+    operations: c.operations ?? "by-id",
+    finishedOperations: {
+      maxCount: c.finishedOperations?.maxCount ?? 1_000,
+      maxAgeMs: c.finishedOperations?.maxAgeMs ?? 30 * 24 * 3_600_000,
+    },
   });
 };
