@@ -2,6 +2,7 @@
  * Command-line parsing on top of `node:util` parseArgs, with errors that say what to do.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { nearestName } from "@c8ylink/core";
 
 export class UsageError extends Error {}
 
@@ -11,6 +12,14 @@ export interface Parsed {
   readonly values: Record<string, string | boolean | string[] | undefined>;
   readonly positionals: string[];
 }
+
+/** ": did you mean --x?" for an unknown option near a known one, else "". */
+const flagSuggestion = (message: string, options: Options): string => {
+  const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+  if (unknown === undefined) return "";
+  const near = nearestName(unknown, [...Object.keys(options), "help"]);
+  return near === undefined ? "" : `: did you mean --${near}?`;
+};
 
 /** Parses `argv` for `command`; unknown flags and missing values become a `UsageError`. */
 export const parse = (
@@ -33,7 +42,9 @@ export const parse = (
   } catch (e) {
     const message =
       e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/, "") : String(e);
-    throw new UsageError(`${message}\nRun 'c8ylink ${command} --help' for the options.`);
+    throw new UsageError(
+      `${message}${flagSuggestion(message, options)}\nRun 'c8ylink ${command} --help' for the options.`,
+    );
   }
 };
 

@@ -1,6 +1,7 @@
 /**
  * The `c8ylink` command: dispatches to its sub-commands and turns usage errors into a
- * clear message and exit status 2.
+ * clear message and exit status 2, runtime failures into one line and exit status 1
+ * (the stack trace only with C8YLINK_DEBUG=1).
  */
 import { UsageError } from "./args.js";
 import { processIo, type Io } from "./io.js";
@@ -20,7 +21,9 @@ Commands
   sim       the simulated tenant alone (MQTT + HTTP admin API on 127.0.0.1)
   replay    re-run a recorded event log and report the first divergence
 
-Run 'c8ylink <command> --help' for a command's options.`;
+Run 'c8ylink <command> --help' for a command's options.
+Exit status of every command: 0 success, 1 runtime failure (replay: a divergence),
+2 usage or configuration error (the message names the option, file or path).`;
 
 const commands: Record<
   string,
@@ -50,7 +53,10 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       io.err(`c8ylink ${name}: ${e.message}`);
       return 2;
     }
-    io.err(`c8ylink ${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // A runtime failure is one line; the stack only helps a developer, who can ask for it.
+    const debug = io.env.C8YLINK_DEBUG !== undefined && io.env.C8YLINK_DEBUG !== "";
+    const text = e instanceof Error ? (debug ? (e.stack ?? e.message) : e.message) : String(e);
+    io.err(`c8ylink ${name}: ${text}`);
     return 1;
   }
 };

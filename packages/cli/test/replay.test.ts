@@ -114,6 +114,18 @@ describe("c8ylink replay", () => {
     expect(noSuchLife.errors()).toContain("holds 2 lives (1-2)");
   });
 
+  it("says so when --at is past the last step (exit 2)", () => {
+    const lines = recordLog();
+    const m = memoryIo();
+    expect(replayCommand([writeLog(lines), "--at", "999"], m.io)).toBe(2);
+    expect(m.errors()).toContain(`--at 999 is past the end of`);
+    expect(m.errors()).toContain(`its last step is ${lines.length - 2}`);
+    expect(m.text()).toBe("");
+    const empty = memoryIo();
+    expect(replayCommand([writeLog(lines.slice(0, 1)), "--at", "0"], empty.io)).toBe(2);
+    expect(empty.errors()).toContain("it has no steps");
+  });
+
   it("explains bad usage", async () => {
     const m = memoryIo();
     expect(await main(["replay"], m.io)).toBe(2);

@@ -38,7 +38,7 @@ describe("readRows", () => {
       config: {
         deviceId: "bp-1",
         auth: { mode: "password", tenant: "t", user: "u", password: "p" },
-        outbox: { measurement: { maxRows: 20_000 } },
+        outbox: { measurement: { maxMessages: 20_000 } },
       },
       url: `mqtt://127.0.0.1:${await closedPort()}`,
       storage,

@@ -27,6 +27,7 @@ import {
   type Command,
   type Counters,
   type EngineConfig,
+  type EngineConfigInput,
   type EngineState,
   type Event,
   type OutboxClass,
@@ -49,18 +50,23 @@ import {
 import { FileStore, type StoreProblem } from "./file-store.js";
 import { Recorder } from "./recorder.js";
 import { claimStateDir, type StateDirClaim } from "./state-dir.js";
+import { tlsProblems } from "./tls-check.js";
 import { MemoryStorage, type Storage } from "./storage.js";
 
 /** Identifies the code that wrote an event log (header field `engineVersion`). */
+export type { EngineConfigInput };
+
 export const ENGINE_VERSION = "@c8ylink/core 0.1.0 + @c8ylink/mqtt 0.1.0";
 
 export interface EngineOptions {
   /**
-   * The engine configuration (see `decodeConfig` in `@c8ylink/core`); validated here. Without
-   * `seed`, a seed drawn from entropy at each `createEngine` is used (and recorded in the event
-   * log), so a fleet's retry jitter differs from device to device; give `seed` for a fixed one.
+   * The engine configuration (docs/configuration.md). Typed so that a misspelt option in a
+   * literal fails to compile; still decoded here, since configurations also come from files.
+   * Without `seed`, a seed drawn from entropy at each `createEngine` is used (and recorded in
+   * the event log), so a fleet's retry jitter differs from device to device; give `seed` for a
+   * fixed one.
    */
-  readonly config: unknown;
+  readonly config: EngineConfigInput;
   /** Broker URL: `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`. */
   readonly url: string;
   /**
@@ -226,6 +232,7 @@ export const createEngine = (options: EngineOptions): Engine => {
   const decoded = decodeConfig(configInput);
   const problems: string[] = E.isLeft(decoded) ? formatProblems(decoded.left).split("\n") : [];
   problems.push(...checkUrl(options.url));
+  problems.push(...tlsProblems(options.url, options.tls));
   if (options.stateDir !== undefined && options.storage !== undefined) {
     problems.push("stateDir, storage: give one of them, not both");
   }

@@ -12,6 +12,7 @@ export {
   ENGINE_VERSION,
   type Engine,
   type EngineOptions,
+  type EngineConfigInput,
   type Operation,
   type OperationContext,
   type OperationHandler,
@@ -34,4 +35,5 @@ export { FileStore, type FileStoreOptions, type StoreProblem } from "./file-stor
 export { Recorder, type RecorderOptions } from "./recorder.js";
 export { MemoryStorage, type Storage } from "./storage.js";
 export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";
+export { certificateProblem, keyMatchProblem, privateKeyProblem, tlsProblems } from "./tls-check.js";
 export { monotonicClock, type Clock } from "./clock.js";

@@ -13,7 +13,7 @@ import {
   listMeasurements,
   type StoredOperation,
 } from "@c8ylink/platform";
-import type { Operation, OperationContext } from "@c8ylink/mqtt";
+import type { EngineConfigInput, Operation, OperationContext } from "@c8ylink/mqtt";
 import {
   BOOTSTRAP_PASSWORD,
   Fixture,
@@ -29,7 +29,7 @@ const ROOT = "gw-1";
 const CHILD = "gw-1-c1";
 const NESTED = "gw-1-c2";
 
-const bootstrapConfig = {
+const bootstrapConfig: EngineConfigInput = {
   deviceId: ROOT,
   device: { name: "Gateway 1", type: "c8ylink_Gateway" },
   auth: { mode: "bootstrap", bootstrapPassword: BOOTSTRAP_PASSWORD },
@@ -41,7 +41,7 @@ const bootstrapConfig = {
   ...fastEngine,
 };
 
-const passwordConfig = (deviceId: string) => ({
+const passwordConfig = (deviceId: string): EngineConfigInput => ({
   deviceId,
   device: { name: `Device ${deviceId}`, type: "c8ylink_Test" },
   auth: { mode: "password", tenant: "t100", user: `device_${deviceId}`, password: `pw-${deviceId}` },

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import { parseLog, replay, type Report } from "@c8ylink/core";
-import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
+import { createEngine, type Engine, type EngineConfigInput, type OperationHandler } from "@c8ylink/mqtt";
 import {
   listAlarms,
   listDevices,
@@ -18,8 +18,9 @@ import {
   type PlatformState,
 } from "@c8ylink/platform";
 import { formatLogEntry, startSimulatedTenant, type SimulatedTenant } from "@c8ylink/sim";
-import { flag, int, parse, str } from "../args.js";
+import { flag, int, parse, str, UsageError } from "../args.js";
 import type { Io } from "../io.js";
+import { outputFileProblem, stateDirProblem } from "../paths.js";
 import { describeReport } from "./run.js";
 
 export const DEMO_HELP = `Usage: c8ylink demo [--record FILE] [--state-dir DIR] [--timeout SECONDS] [--quiet]
@@ -95,7 +96,7 @@ const waitFor = async (ready: () => boolean, deadline: number, what: string): Pr
   }
 };
 
-const engineConfig = {
+const engineConfig: EngineConfigInput = {
   deviceId: DEVICE,
   device: { name: "Demo pump", type: "c8ylink_DemoPump" },
   auth: { mode: "bootstrap", bootstrapPassword: BOOTSTRAP_PASSWORD },
@@ -192,6 +193,11 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
   const recordFirst = resolve(str(args, "record") ?? "c8ylink-demo.events.jsonl");
   const recordSecond = recordFirst.replace(/(\.jsonl)?$/, ".after-restart.jsonl");
   const givenStateDir = str(args, "state-dir");
+  const pathProblem =
+    (givenStateDir === undefined ? undefined : stateDirProblem("--state-dir", givenStateDir)) ??
+    outputFileProblem("--record", recordFirst) ??
+    outputFileProblem("--record", recordSecond);
+  if (pathProblem !== undefined) throw new UsageError(pathProblem);
   const stateDir = givenStateDir ?? mkdtempSync(join(tmpdir(), "c8ylink-demo-"));
   const line = (text: string) => {
     if (!quiet) io.out(text);

@@ -25,7 +25,7 @@ state and compares every step's commands with the recorded ones.
 A log appended to by several starts ('c8ylink run --record') holds one life per start, each
 from its own header: every life is replayed on its own.
 Corrupt or truncated lines are reported with their line number and skipped.
-Exit status: 0 no divergence, 1 divergence found, 2 unusable input.`;
+Exit status: 0 no divergence, 1 divergence found, 2 unusable input or --at past the last step.`;
 
 const countBy = <T>(items: readonly T[], key: (t: T) => string): Record<string, number> => {
   const out: Record<string, number> = {};
@@ -115,6 +115,13 @@ const replayLife = (
         ...summary(log.steps),
       ].join("\n"),
     );
+  }
+  const lastSeq = log.steps.at(-1)?.seq;
+  if (at !== undefined && (lastSeq === undefined || at > lastSeq)) {
+    io.err(
+      `c8ylink replay: --at ${at} is past the end of ${path}: ${lastSeq === undefined ? "it has no steps" : `its last step is ${lastSeq}`}`,
+    );
+    return 2;
   }
   const result = replay(log.header, log.steps, at === undefined ? {} : { untilSeq: at });
   if (E.isLeft(result)) {

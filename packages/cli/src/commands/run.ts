@@ -8,10 +8,7 @@
  * asks for pipe mode (flush and exit at the end of stdin).
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as t from "io-ts";
-import * as E from "fp-ts/lib/Either.js";
-import { decode, formatProblems, type Report } from "@c8ylink/core";
+import { type EngineConfigInput, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
 import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
 import type { Io } from "../io.js";
@@ -22,6 +19,15 @@ import {
   readRows,
   type RowReader,
 } from "../stdin-rows.js";
+import { outputFileProblem, stateDirProblem } from "../paths.js";
+import {
+  checkEngineConfig,
+  checkKeyPair,
+  checkTlsUrl,
+  envWarnings,
+  readConfigFile,
+  readPemFile,
+} from "../run-config.js";
 
 export const RUN_HELP = `Usage: c8ylink run [options]
 
@@ -69,44 +75,17 @@ and lost when the process ends.
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
   "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> } }
 where "engine" takes every option of the engine configuration (deviceId, auth, children,
-supportedOperations, inventory, outbox limits, backoff, ...; see docs/architecture.md).`;
+supportedOperations, inventory, outbox limits, backoff, ...). Unknown keys are refused.
+Every engine option with its default, unit and purpose: docs/configuration.md.
 
-const ConfigFileCodec = t.partial({
-  url: t.string,
-  stateDir: t.string,
-  record: t.string,
-  tls: t.partial({ ca: t.string, cert: t.string, key: t.string }),
-  handlers: t.partial({ shell: t.boolean, restartCommand: t.string }),
-  engine: t.UnknownRecord,
-});
-type ConfigFile = t.TypeOf<typeof ConfigFileCodec>;
-
-const readConfigFile = (path: string): ConfigFile => {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new UsageError(`cannot read config file ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const decoded = decode(ConfigFileCodec, json);
-  if (E.isLeft(decoded)) throw new UsageError(`config file ${path}:\n${formatProblems(decoded.left)}`);
-  return decoded.right;
-};
-
-const readPem = (what: string, path: string): string => {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-};
+Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.`;
 
 /** Everything `run` needs, resolved from flags > environment > config file. */
 export interface RunSettings {
   readonly url: string;
   readonly stateDir: string | undefined;
   readonly record: string | undefined;
-  readonly engineConfig: Record<string, unknown>;
+  readonly engineConfig: EngineConfigInput;
   readonly tls: { ca?: string; cert?: string; key?: string };
   readonly shell: boolean;
   readonly restartCommand: string | undefined;
@@ -114,7 +93,26 @@ export interface RunSettings {
   readonly exitOnEof: boolean;
   readonly logFormat: LogFormat;
   readonly maxUndurableRows: number;
+  /** Things worth saying that do not stop the start (a misspelt C8Y_* variable). */
+  readonly warnings: readonly string[];
 }
+
+/** The environment variables `run` reads (see RUN_HELP). */
+const RUN_ENV = [
+  "C8Y_URL",
+  "C8Y_DEVICE_ID",
+  "C8Y_STATE_DIR",
+  "C8Y_CONFIG",
+  "C8Y_RECORD",
+  "C8Y_TENANT",
+  "C8Y_USER",
+  "C8Y_PASSWORD",
+  "C8Y_BOOTSTRAP_PASSWORD",
+  "C8Y_BOOTSTRAP_USER",
+  "C8Y_CERT",
+  "C8Y_KEY",
+  "C8Y_CA",
+];
 
 export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
   const pick = (flagName: string, envName: string): string | undefined => str(args, flagName) ?? env[envName];
@@ -169,21 +167,35 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
       ...(restartCommand !== undefined ? ["c8y_Restart"] : []),
     ];
   }
+  checkTlsUrl(url, [
+    ["--ca", caPath],
+    ["--cert", certPath],
+    ["--key", keyPath],
+  ]);
   const tls: RunSettings["tls"] = {};
-  if (caPath !== undefined) tls.ca = readPem("CA certificate", caPath);
-  if (certPath !== undefined) tls.cert = readPem("client certificate", certPath);
-  if (keyPath !== undefined) tls.key = readPem("client key", keyPath);
+  if (caPath !== undefined) tls.ca = readPemFile("CA certificate", caPath);
+  if (certPath !== undefined) tls.cert = readPemFile("client certificate", certPath);
+  if (keyPath !== undefined) tls.key = readPemFile("client key", keyPath);
+  if (certPath !== undefined && keyPath !== undefined && tls.cert !== undefined && tls.key !== undefined)
+    checkKeyPair(certPath, tls.cert, keyPath, tls.key);
+  const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
+  const record = pick("record", "C8Y_RECORD") ?? file.record;
+  const pathProblem =
+    (stateDir === undefined ? undefined : stateDirProblem("state directory", stateDir)) ??
+    (record === undefined ? undefined : outputFileProblem("event log (--record)", record));
+  if (pathProblem !== undefined) throw new UsageError(pathProblem);
   return {
     url,
-    stateDir: pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir,
-    record: pick("record", "C8Y_RECORD") ?? file.record,
-    engineConfig: engine,
+    stateDir,
+    record,
+    engineConfig: checkEngineConfig(engine, configPath),
     tls,
     shell,
     restartCommand,
     exitOnEof: flag(args, "exit-on-eof"),
     logFormat: logFormatOf(args),
     maxUndurableRows: maxUndurableOf(args),
+    warnings: envWarnings(env, RUN_ENV),
   };
 };
 
@@ -429,6 +441,7 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     throw new UsageError("--keep-running and --exit-on-eof contradict each other: give one");
   const settings = resolveSettings(args, io.env);
   const log = createLogger(io.err, settings.logFormat);
+  for (const warning of settings.warnings) io.err(`c8ylink run: warning: ${warning}`);
   let engine: Engine;
   let fault: (error: Error) => void = () => {};
   const faulted = new Promise<Error>((resolve) => (fault = resolve));

@@ -77,6 +77,10 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   const bootstrapPassword = str(args, "bootstrap-password");
   const quiet = flag(args, "quiet");
   const host = str(args, "host") ?? "127.0.0.1";
+  // Port numbers are usage errors (exit 2), checked before anything binds.
+  const mqttPort = port(int(args, "mqtt-port"), 1883, "mqtt-port");
+  const httpPort = port(int(args, "http-port"), 8080, "http-port");
+  const wsListen = wsPort === undefined ? false : port(wsPort, 0, "ws-port");
   const flagToken = str(args, "token");
   const envToken = io.env[SIM_TOKEN_ENV];
   // An empty variable counts as unset (`C8YLINK_SIM_TOKEN= c8ylink sim`).
@@ -109,9 +113,9 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   try {
     tenant = await startSimulatedTenant({
       host,
-      mqttPort: port(int(args, "mqtt-port"), 1883, "mqtt-port"),
-      wsPort: wsPort === undefined ? false : port(wsPort, 0, "ws-port"),
-      httpPort: port(int(args, "http-port"), 8080, "http-port"),
+      mqttPort,
+      wsPort: wsListen,
+      httpPort,
       ...(given === undefined ? {} : { adminToken: given.token }),
       ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
       jsonOperations: !flag(args, "no-json-operations"),

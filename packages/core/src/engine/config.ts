@@ -5,7 +5,7 @@
  */
 import * as t from "io-ts";
 import * as E from "fp-ts/lib/Either.js";
-import { decode, intRange, refine, type DecodeProblem } from "./decode.js";
+import { decode, intRange, refine, strictObject, type DecodeProblem } from "./decode.js";
 import { validateChildId, validateDeviceId, validateXid, type IdError } from "../smartrest/topics.js";
 
 const problemOf = <A>(result: E.Either<IdError, A>): string | undefined =>
@@ -18,27 +18,31 @@ const NonEmpty = refine(t.string, "NonEmptyString", (s) =>
   s.length === 0 ? "must not be empty" : undefined,
 );
 
-const BootstrapAuth = t.intersection([
-  t.type({ mode: t.literal("bootstrap"), bootstrapPassword: NonEmpty }),
-  t.partial({ bootstrapTenant: NonEmpty, bootstrapUser: NonEmpty }),
-]);
-const PasswordAuth = t.type({
-  mode: t.literal("password"),
-  tenant: NonEmpty,
-  user: NonEmpty,
-  password: NonEmpty,
-});
-const CertificateAuth = t.type({ mode: t.literal("certificate") });
-const AuthInput = new t.Type<
-  t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth>,
-  unknown,
-  unknown
->(
+// Every object of the configuration is strict: an unknown key is refused with the nearest
+// valid one, because a misspelt option would otherwise silently keep its default.
+const BootstrapAuth = strictObject(
+  "BootstrapAuth",
+  { mode: t.literal("bootstrap"), bootstrapPassword: NonEmpty },
+  { bootstrapTenant: NonEmpty, bootstrapUser: NonEmpty },
+);
+const PasswordAuth = strictObject(
+  "PasswordAuth",
+  { mode: t.literal("password"), tenant: NonEmpty, user: NonEmpty, password: NonEmpty },
+  {},
+);
+const CertificateAuth = strictObject("CertificateAuth", { mode: t.literal("certificate") }, {});
+type AuthInputType =
+  t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth>;
+/** The codec of each auth mode (the configuration reference is checked against them). */
+export const AUTH_MODE_CODECS = {
+  bootstrap: BootstrapAuth,
+  password: PasswordAuth,
+  certificate: CertificateAuth,
+} as const;
+
+const AuthInput = new t.Type<AuthInputType, unknown, unknown>(
   "Auth",
-  (
-    u,
-  ): u is t.TypeOf<typeof BootstrapAuth> | t.TypeOf<typeof PasswordAuth> | t.TypeOf<typeof CertificateAuth> =>
-    BootstrapAuth.is(u) || PasswordAuth.is(u) || CertificateAuth.is(u),
+  (u): u is AuthInputType => BootstrapAuth.is(u) || PasswordAuth.is(u) || CertificateAuth.is(u),
   (u, c) => {
     const mode = typeof u === "object" && u !== null ? (u as { mode?: unknown }).mode : undefined;
     switch (mode) {
@@ -59,59 +63,79 @@ const AuthInput = new t.Type<
   (a) => a,
 );
 
-const ChildInput = t.intersection([
-  t.type({ id: ChildId }),
-  t.partial({ name: t.string, type: t.string, parent: ChildId }),
-]);
+const ChildInput = strictObject(
+  "Child",
+  { id: ChildId },
+  { name: t.string, type: t.string, parent: ChildId },
+);
 
-const ClassLimit = t.partial({
-  maxMessages: intRange("count", 1, 10_000_000),
-  maxBytes: intRange("bytes", 1, 2 ** 40),
-});
+const ClassLimit = strictObject(
+  "OutboxClassLimit",
+  {},
+  { maxMessages: intRange("count", 1, 10_000_000), maxBytes: intRange("bytes", 1, 2 ** 40) },
+);
 
-const ConfigInput = t.intersection([
-  t.type({ deviceId: DeviceId, auth: AuthInput }),
-  t.partial({
-    device: t.partial({ name: t.string, type: t.string }),
-    children: t.array(ChildInput),
-    subscribeErrors: t.boolean,
-    customTemplates: t.array(Xid),
-    customOperations: t.array(
-      t.intersection([
-        t.type({ xid: Xid, messageId: NonEmpty, fragment: NonEmpty }),
-        t.partial({ operationIdField: intRange("operationIdField", 0, 1000) }),
-      ]),
+const CustomOperationInput = strictObject(
+  "CustomOperation",
+  { xid: Xid, messageId: NonEmpty, fragment: NonEmpty },
+  { operationIdField: intRange("operationIdField", 0, 1000) },
+);
+
+const InventoryInput = strictObject(
+  "Inventory",
+  {},
+  {
+    requiredIntervalMinutes: refine(t.number, "Integer", (n) =>
+      Number.isInteger(n) ? undefined : `must be an integer (got ${n})`,
     ),
-    supportedOperations: t.array(NonEmpty),
-    inventory: t.partial({
-      requiredIntervalMinutes: refine(t.number, "Integer", (n) =>
-        Number.isInteger(n) ? undefined : `must be an integer (got ${n})`,
-      ),
-      hardware: t.partial({ serialNumber: t.string, model: t.string, revision: t.string }),
-      agent: t.intersection([
-        t.type({ name: NonEmpty, version: NonEmpty, maintainer: NonEmpty }),
-        t.partial({ url: t.string }),
-      ]),
-      supportedLogs: t.array(NonEmpty),
-      supportedConfigurations: t.array(NonEmpty),
-      supportedSoftwareTypes: t.array(NonEmpty),
-      remoteAccessProtocols: t.array(NonEmpty),
-    }),
+    hardware: strictObject("Hardware", {}, { serialNumber: t.string, model: t.string, revision: t.string }),
+    agent: strictObject(
+      "Agent",
+      { name: NonEmpty, version: NonEmpty, maintainer: NonEmpty },
+      { url: t.string },
+    ),
+    supportedLogs: t.readonlyArray(NonEmpty),
+    supportedConfigurations: t.readonlyArray(NonEmpty),
+    supportedSoftwareTypes: t.readonlyArray(NonEmpty),
+    remoteAccessProtocols: t.readonlyArray(NonEmpty),
+  },
+);
+
+/** The engine configuration as written by a user: see docs/configuration.md. */
+export const ConfigInputCodec = strictObject(
+  "EngineConfig",
+  { deviceId: DeviceId, auth: AuthInput },
+  {
+    device: strictObject("Device", {}, { name: t.string, type: t.string }),
+    children: t.readonlyArray(ChildInput),
+    subscribeErrors: t.boolean,
+    customTemplates: t.readonlyArray(Xid),
+    customOperations: t.readonlyArray(CustomOperationInput),
+    supportedOperations: t.readonlyArray(NonEmpty),
+    inventory: InventoryInput,
     keepAliveSeconds: intRange("keepAliveSeconds", 10, 1200),
     inflightWindow: intRange("inflightWindow", 1, 65534),
-    outbox: t.partial({
-      "operation-status": ClassLimit,
-      alarm: ClassLimit,
-      event: ClassLimit,
-      inventory: ClassLimit,
-      measurement: ClassLimit,
-    }),
-    backoff: t.partial({
-      floorMs: intRange("floorMs", 100, 3_600_000),
-      capMs: intRange("capMs", 100, 86_400_000),
-      stableMs: intRange("stableMs", 0, 86_400_000),
-      configErrorDelayMs: intRange("configErrorDelayMs", 1000, 86_400_000),
-    }),
+    outbox: strictObject(
+      "Outbox",
+      {},
+      {
+        "operation-status": ClassLimit,
+        alarm: ClassLimit,
+        event: ClassLimit,
+        inventory: ClassLimit,
+        measurement: ClassLimit,
+      },
+    ),
+    backoff: strictObject(
+      "Backoff",
+      {},
+      {
+        floorMs: intRange("floorMs", 100, 3_600_000),
+        capMs: intRange("capMs", 100, 86_400_000),
+        stableMs: intRange("stableMs", 0, 86_400_000),
+        configErrorDelayMs: intRange("configErrorDelayMs", 1000, 86_400_000),
+      },
+    ),
     connectTimeoutMs: intRange("connectTimeoutMs", 1000, 600_000),
     bootstrapPollMs: intRange("bootstrapPollMs", 500, 600_000),
     credentialRejectLimit: intRange("credentialRejectLimit", 1, 1000),
@@ -121,12 +145,22 @@ const ConfigInput = t.intersection([
     maxOpenOperations: intRange("maxOpenOperations", 1, 100_000),
     seed: intRange("seed", -(2 ** 31), 2 ** 32 - 1),
     operations: t.union([t.literal("by-id"), t.literal("static")]),
-    finishedOperations: t.partial({
-      maxCount: intRange("finishedOperations.maxCount", 1, 1_000_000),
-      maxAgeMs: intRange("finishedOperations.maxAgeMs", 60_000, 365 * 24 * 3_600_000),
-    }),
-  }),
-]);
+    finishedOperations: strictObject(
+      "FinishedOperations",
+      {},
+      {
+        maxCount: intRange("finishedOperations.maxCount", 1, 1_000_000),
+        maxAgeMs: intRange("finishedOperations.maxAgeMs", 60_000, 365 * 24 * 3_600_000),
+      },
+    ),
+  },
+);
+
+/**
+ * What `decodeConfig` accepts, as a TypeScript type: an embedding application that writes
+ * its configuration as a literal gets a compile error for a misspelt or mistyped option.
+ */
+export type EngineConfigInput = t.TypeOf<typeof ConfigInputCodec>;
 
 export type AuthConfig =
   | { readonly mode: "bootstrap"; readonly tenant: string; readonly user: string; readonly password: string }
@@ -284,9 +318,66 @@ const orderChildren = (
   return E.right(ordered);
 };
 
+/**
+ * Splits a user written as `<tenant>/<user>` (Cumulocity's docs write the bootstrap user as
+ * `management/devicebootstrap`): the engine itself joins tenant and user, so the prefix
+ * must not be sent twice. A prefix that contradicts the configured tenant is refused.
+ */
+const splitTenantPrefix = (
+  path: string,
+  user: string,
+  tenant: string | undefined,
+  tenantKey: string,
+): E.Either<DecodeProblem, { tenant: string | undefined; user: string }> => {
+  const slash = user.indexOf("/");
+  if (slash < 0) return E.right({ tenant, user });
+  const prefix = user.slice(0, slash);
+  const rest = user.slice(slash + 1);
+  if (prefix === "" || rest === "" || rest.includes("/"))
+    return E.left({ path, message: `must be "<user>" or "<tenant>/<user>" (got ${JSON.stringify(user)})` });
+  if (tenant !== undefined && tenant !== prefix)
+    return E.left({
+      path,
+      message: `names tenant "${prefix}" but ${tenantKey} is "${tenant}": write the user without the tenant`,
+    });
+  return E.right({ tenant: prefix, user: rest });
+};
+
+const resolveAuth = (auth: t.TypeOf<typeof AuthInput>): E.Either<DecodeProblem, AuthConfig> => {
+  switch (auth.mode) {
+    case "bootstrap": {
+      const split = splitTenantPrefix(
+        "auth.bootstrapUser",
+        auth.bootstrapUser ?? "devicebootstrap",
+        auth.bootstrapTenant,
+        "auth.bootstrapTenant",
+      );
+      if (E.isLeft(split)) return split;
+      return E.right({
+        mode: "bootstrap",
+        tenant: split.right.tenant ?? "management",
+        user: split.right.user,
+        password: auth.bootstrapPassword,
+      });
+    }
+    case "password": {
+      const split = splitTenantPrefix("auth.user", auth.user, auth.tenant, "auth.tenant");
+      if (E.isLeft(split)) return split;
+      return E.right({
+        mode: "password",
+        tenant: auth.tenant,
+        user: split.right.user,
+        password: auth.password,
+      });
+    }
+    case "certificate":
+      return E.right({ mode: "certificate" });
+  }
+};
+
 /** Decodes and resolves a configuration; every problem is reported with its path. */
 export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineConfig> => {
-  const decoded = decode(ConfigInput, input);
+  const decoded = decode(ConfigInputCodec, input);
   if (E.isLeft(decoded)) return decoded;
   const c = decoded.right;
   const problems: DecodeProblem[] = [];
@@ -315,24 +406,17 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
   }));
   const ordered = orderChildren(c.deviceId, children);
   if (E.isLeft(ordered)) problems.push(...ordered.left);
-  if (problems.length > 0 || E.isLeft(ordered)) return E.left(problems);
+  const auth = resolveAuth(c.auth);
+  if (E.isLeft(auth)) problems.push(auth.left);
+  if (problems.length > 0 || E.isLeft(ordered) || E.isLeft(auth)) return E.left(problems);
   const outbox = Object.fromEntries(
     OUTBOX_CLASSES.map((k) => [k, { ...DEFAULT_OUTBOX[k], ...(c.outbox?.[k] ?? {}) }]),
   ) as Record<OutboxClass, ClassLimits>;
-  const auth: AuthConfig =
-    c.auth.mode === "bootstrap"
-      ? {
-          mode: "bootstrap",
-          tenant: c.auth.bootstrapTenant ?? "management",
-          user: c.auth.bootstrapUser ?? "devicebootstrap",
-          password: c.auth.bootstrapPassword,
-        }
-      : c.auth;
   return E.right({
     deviceId: c.deviceId,
     deviceName: c.device?.name ?? c.deviceId,
     deviceType: c.device?.type ?? "c8y_MQTTDevice",
-    auth,
+    auth: auth.right,
     children: ordered.right,
     subscribeErrors: c.subscribeErrors ?? true,
     customTemplates,

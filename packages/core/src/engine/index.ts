@@ -1,5 +1,6 @@
 export * from "./config.js";
 export * from "./decode.js";
+export * from "./suggest.js";
 export * from "./events.js";
 export * from "./commands.js";
 export * from "./reports.js";

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Report } from "@c8ylink/core";
-import { createEngine, type Engine, type EngineOptions } from "../../src/index.js";
+import { createEngine, type Engine, type EngineConfigInput, type EngineOptions } from "../../src/index.js";
 
 export const DEVICE = "dev1";
 export const CLIENT_ID = `d:${DEVICE}`;
 
-export const passwordConfig = (extra: Record<string, unknown> = {}) => ({
+export const passwordConfig = (extra: Partial<EngineConfigInput> = {}): EngineConfigInput => ({
   deviceId: DEVICE,
   device: { name: "Test device", type: "c8ylink_Test" },
   auth: { mode: "password", tenant: "t1", user: `device_${DEVICE}`, password: "pw-secret" },

@@ -1,0 +1,253 @@
+/**
+ * SLOW (about a minute; bounded by the timeouts below). Issue 9, "Ready to be used by
+ * another team": the packages as another team gets them. `npm pack` builds first (the mqtt
+ * package's dist is removed beforehand) and ships dist, LICENSE and README; inter-package
+ * dependencies are real ranges; the tarballs install into a project outside the workspace;
+ * there, the CLI runs, `@c8ylink/cli` imports, the published types reject a misspelt option,
+ * and the example of docs/embedding.md runs against the simulated tenant of the installed
+ * `@c8ylink/sim`.
+ */
+import { execFile } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeBlocks } from "./support/code-blocks.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PACKAGES = ["core", "platform", "fake", "mqtt", "sim", "cli"] as const;
+const INSTALLED = ["core", "platform", "mqtt", "sim", "cli"] as const;
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// npm passes its settings to scripts as npm_* variables; a nested npm must not inherit the
+// workspace's (e.g. its prefix or workspace selection).
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
+);
+
+const exec = (file: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Result> =>
+  new Promise((resolve) => {
+    execFile(
+      file,
+      [...args],
+      { cwd, timeout: timeoutMs, env: cleanEnv, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+    );
+  });
+
+interface PackedFile {
+  readonly path: string;
+}
+interface Packed {
+  readonly name: string;
+  readonly version: string;
+  readonly filename: string;
+  readonly files: readonly PackedFile[];
+}
+
+const work = mkdtempSync(join(tmpdir(), "c8ylink-pack-"));
+const packs = join(work, "packs");
+const project = join(work, "consumer");
+let packed: Packed[] = [];
+
+beforeAll(async () => {
+  mkdirSync(packs);
+  mkdirSync(project);
+  // Without dist, only the prepack build can put it into the tarball.
+  rmSync(join(ROOT, "packages/mqtt/dist"), { recursive: true, force: true });
+  const workspaces = PACKAGES.flatMap((p) => ["-w", `@c8ylink/${p}`]);
+  const pack = await exec(
+    "npm",
+    ["pack", ...workspaces, "--pack-destination", packs, "--json"],
+    ROOT,
+    240_000,
+  );
+  if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+  packed = JSON.parse(pack.stdout) as Packed[];
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const manifest = (p: string) =>
+  JSON.parse(readFileSync(join(ROOT, "packages", p, "package.json"), "utf8")) as {
+    name: string;
+    version: string;
+    license: string;
+    engines?: { node?: string };
+    exports: Record<string, { default: string; types: string }>;
+    scripts?: Record<string, string>;
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+
+describe("npm pack", () => {
+  it.each(PACKAGES)("@c8ylink/%s builds first and ships dist, LICENSE and README", (p) => {
+    const entry = packed.find((x) => x.name === `@c8ylink/${p}`);
+    expect(entry).toBeDefined();
+    const files = entry!.files.map((f) => f.path);
+    const { exports } = manifest(p);
+    for (const target of [exports["."]!.default, exports["."]!.types])
+      expect(files).toContain(target.replace(/^\.\//, ""));
+    expect(files).toContain("LICENSE");
+    expect(files).toContain("README.md");
+    expect(files.filter((f) => f.endsWith(".tsbuildinfo"))).toEqual([]);
+    expect(manifest(p).scripts?.prepack).toBeDefined();
+  });
+
+  it("rebuilt the dist it had no copy of", () => {
+    expect(existsSync(join(ROOT, "packages/mqtt/dist/index.js"))).toBe(true);
+  });
+
+  it.each(PACKAGES)("@c8ylink/%s depends on the other packages by real version ranges", (p) => {
+    const own = manifest(p);
+    for (const deps of [own.dependencies ?? {}, own.devDependencies ?? {}]) {
+      for (const [name, range] of Object.entries(deps)) {
+        if (!name.startsWith("@c8ylink/")) continue;
+        const version = manifest(name.slice("@c8ylink/".length)).version;
+        expect(range, `${own.name} → ${name}`).toBe(`^${version}`);
+      }
+    }
+  });
+
+  it.each(PACKAGES)(
+    "@c8ylink/%s carries the licence its manifest names and allows current Node LTS lines",
+    (p) => {
+      expect(manifest(p).license).toBe("Apache-2.0");
+      expect(readFileSync(join(ROOT, "packages", p, "LICENSE"), "utf8")).toBe(
+        readFileSync(join(ROOT, "LICENSE"), "utf8"),
+      );
+      expect(manifest(p).engines?.node).toBe(">=20.19");
+    },
+  );
+
+  it("the root carries the same licence and engines", () => {
+    const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      license: string;
+      engines: { node: string };
+    };
+    expect(root.license).toBe("Apache-2.0");
+    expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(
+      /Apache License\s+Version 2\.0, January 2004/,
+    );
+    expect(root.engines.node).toBe(">=20.19");
+    expect(existsSync(join(ROOT, "packages/core/README.md"))).toBe(true);
+  });
+});
+
+describe("installed from the tarballs, outside the workspace", () => {
+  beforeAll(async () => {
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    const tarballs = INSTALLED.map((p) =>
+      join(packs, packed.find((x) => x.name === `@c8ylink/${p}`)!.filename),
+    );
+    const install = await exec(
+      "npm",
+      ["install", ...tarballs, "--prefer-offline", "--no-audit", "--no-fund"],
+      project,
+      240_000,
+    );
+    if (install.code !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
+  }, 300_000);
+
+  it("runs the c8ylink command and imports @c8ylink/cli", async () => {
+    const help = await exec(join(project, "node_modules/.bin/c8ylink"), ["run", "--help"], project, 60_000);
+    expect(help.stderr).toBe("");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("docs/configuration.md");
+    const imported = await exec(
+      process.execPath,
+      ["--input-type=module", "-e", 'const m = await import("@c8ylink/cli"); console.log(typeof m.main)'],
+      project,
+      60_000,
+    );
+    expect(imported.stderr).toBe("");
+    expect(imported.stdout.trim()).toBe("function");
+  });
+
+  it("the published types reject a misspelt option", async () => {
+    writeFileSync(
+      join(project, "typo.ts"),
+      `import { createEngine } from "@c8ylink/mqtt";
+export const make = () =>
+  createEngine({
+    config: {
+      deviceId: "d1",
+      auth: { mode: "bootstrap", bootstrapPassword: "x" },
+      stateDri: "/var/lib/x",
+    },
+    url: "mqtt://127.0.0.1:1883",
+  });
+`,
+    );
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          noEmit: true,
+          skipLibCheck: true,
+          types: ["node"],
+          typeRoots: [join(ROOT, "node_modules/@types")],
+        },
+        files: ["typo.ts"],
+      }),
+    );
+    const tsc = await exec(
+      process.execPath,
+      [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"],
+      project,
+      120_000,
+    );
+    expect(tsc.stdout).toMatch(/typo\.ts\(7,7\): error TS2353: .*'stateDri' does not exist/);
+    expect(tsc.code).toBe(2);
+  });
+
+  it("runs the docs/embedding.md example against the installed simulated tenant", async () => {
+    const [example] = codeBlocks(readFileSync(join(ROOT, "docs/embedding.md"), "utf8"), "ts");
+    writeFileSync(join(project, "agent.ts"), example!);
+    copyFileSync(
+      join(ROOT, "test/support/run-embedding-example.js"),
+      join(project, "run-embedding-example.js"),
+    );
+    const run = await exec(process.execPath, ["run-embedding-example.js", "agent.ts"], project, 150_000);
+    const outcome = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      failure: string | null;
+      operation: unknown;
+      exit: unknown;
+      stderr: string;
+    };
+    expect(outcome.failure, outcome.stderr).toBeNull();
+    expect(outcome.operation).toEqual({
+      status: "SUCCESSFUL",
+      result: "hello from the tenant",
+      failureReason: null,
+    });
+    expect(outcome.exit).toEqual({ code: 0, signal: null });
+    expect(run.code).toBe(0);
+  });
+});
