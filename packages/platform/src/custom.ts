@@ -43,7 +43,9 @@ import type {
   AlarmSeverity,
   AlarmStatus,
   ManagedObject,
+  Measurement,
   OperationStatus,
+  PlatformEvent,
   ProcessingMode,
   RequestApi,
   RequestMethod,
@@ -293,6 +295,16 @@ interface RequestContext {
   readonly line: string;
 }
 
+/** A measurement or event as the REST API shows it (fragments on top), for response templates. */
+const restJson = (item: Measurement | PlatformEvent): Json => ({
+  ...item.fragments,
+  id: item.id,
+  type: item.type,
+  time: item.time,
+  source: { id: item.sourceId },
+  ...("text" in item ? { text: item.text } : {}),
+});
+
 /** Applies one request; Right carries the JSON of the result (for response templates), if any. */
 const execute = (
   tx: Tx,
@@ -314,7 +326,7 @@ const execute = (
       if (E.isLeft(type)) return type;
       const fragments = customFragments(filled);
       return E.right(
-        addMeasurement(tx, { source, type: type.right, time, fragments, mode: ctx.mode }) as unknown as Json,
+        restJson(addMeasurement(tx, { source, type: type.right, time, fragments, mode: ctx.mode })),
       );
     }
     case "POST EVENT": {
@@ -330,7 +342,7 @@ const execute = (
         mode: ctx.mode,
         text: eventText.right,
       });
-      return E.right(event as unknown as Json);
+      return E.right(restJson(event));
     }
     case "POST ALARM": {
       const type = required("type");

@@ -81,8 +81,7 @@ export const addMeasurement = (tx: Tx, spec: DataSpec): Measurement => {
   // Built before `tx.s` is read: `base` takes an id, which replaces `tx.s` (reading `tx.s` first
   // would put the old counter back and hand the same id out again).
   const measurement: Measurement = base(tx, spec, "measurement");
-  if (stored(tx, spec, "measurement"))
-    tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
+  if (stored(tx, spec, "measurement")) tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
   return measurement;
 };
 

@@ -49,9 +49,7 @@ export interface CustomValue {
   readonly value: Json;
 }
 
-export type FillCustom = (
-  supplied: readonly string[],
-) => E.Either<string, readonly CustomValue[]>;
+export type FillCustom = (supplied: readonly string[]) => E.Either<string, readonly CustomValue[]>;
 
 const visible = (tx: Tx, session: Session, mo: ManagedObject): boolean => {
   const root = byExternalId(tx.s, session.deviceId);
@@ -82,7 +80,8 @@ export const executeInventory = (
     const [value = "", ...afterValue] = supplied;
     const type = fixedType !== "" ? fixedType : (afterValue[0] ?? "");
     const rest = fixedType !== "" ? afterValue : afterValue.slice(1);
-    if (value !== "" && type === "") return fail(ErrorCode.invalidArguments, "Missing mandatory value: externalIdType");
+    if (value !== "" && type === "")
+      return fail(ErrorCode.invalidArguments, "Missing mandatory value: externalIdType");
     const custom = fillCustom(rest);
     if (E.isLeft(custom)) return fail(ErrorCode.invalidArguments, custom.left);
     const key = value === "" ? "" : identityKey(type, value);

@@ -38,12 +38,7 @@ import {
 import { handleCustomPublish, handleTemplatePublish } from "./custom.js";
 import { applyData } from "./data.js";
 import { ErrorCode, reportError, rowError } from "./errors.js";
-import {
-  applyInventory,
-  ensureRoot,
-  resolveTarget,
-  type RowContext,
-} from "./inventory.js";
+import { applyInventory, ensureRoot, resolveTarget, type RowContext } from "./inventory.js";
 import { heartbeat } from "./availability.js";
 import { handleJsonPublish, parseJsonTopic } from "./jsonapi.js";
 import type { ClientPublish, ProcessingMode, Session } from "./model.js";

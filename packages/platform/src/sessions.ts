@@ -161,7 +161,11 @@ export const adminRefuseNextConnect = (tx: Tx, deviceId: string, code: 3 | 5): v
   const valid = validateDeviceId(deviceId);
   if (E.isLeft(valid)) return emit(tx, { type: "admin-result", ok: false, detail: valid.left.reason });
   tx.s = { ...tx.s, refuseNextConnect: assoc(tx.s.refuseNextConnect, deviceId, code) };
-  emit(tx, { type: "admin-result", ok: true, detail: `the next CONNECT of ${deviceId} gets CONNACK ${code}` });
+  emit(tx, {
+    type: "admin-result",
+    ok: true,
+    detail: `the next CONNECT of ${deviceId} gets CONNACK ${code}`,
+  });
 };
 
 /** Topics on which a session receives operations: holding one makes the device CONNECTED (§2.5). */

@@ -64,7 +64,10 @@ const markDisconnected = (tx: Tx, deviceId: string): void => {
   const connection = mo === undefined ? undefined : lookup(mo.fragments, "c8y_Connection");
   if (mo === undefined || !isJsonObject(connection) || lookup(connection, "status") !== "CONNECTED") return;
   const fragments = assoc(mo.fragments, "c8y_Connection", { status: "DISCONNECTED" });
-  tx.s = { ...tx.s, managedObjects: assoc(tx.s.managedObjects, mo.id, { ...mo, fragments, lastUpdatedMs: tx.now }) };
+  tx.s = {
+    ...tx.s,
+    managedObjects: assoc(tx.s.managedObjects, mo.id, { ...mo, fragments, lastUpdatedMs: tx.now }),
+  };
 };
 
 /** Ends a session: forgets it and, with `notify`, tells the broker to close the connection. */

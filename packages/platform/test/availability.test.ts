@@ -4,7 +4,8 @@ import { findDevice, listAlarms } from "../src/index.js";
 import { deviceUsers, Sim } from "./support/sim.js";
 
 const fragment = (s: Sim, id: string, name: string) => findDevice(s.state, id)?.fragments[name];
-const unavailabilityAlarms = (s: Sim) => listAlarms(s.state, "dev1").filter((a) => a.type === "c8y_UnavailabilityAlarm");
+const unavailabilityAlarms = (s: Sim) =>
+  listAlarms(s.state, "dev1").filter((a) => a.type === "c8y_UnavailabilityAlarm");
 
 describe("availability", () => {
   it("117 sets the interval; a tick after it makes the device UNAVAILABLE with one alarm; data clears it", () => {
