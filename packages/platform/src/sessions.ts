@@ -25,9 +25,15 @@
  * stays SmartREST). `devicecontrol/notifications` is refused with 0x80 when the option
  * `jsonOperations` is false; once granted, the session's not yet forwarded PENDING operations
  * follow the SUBACK (notifications.ts). Everything else (publish topics such as `s/us`,
- * unknown topics, QoS outside 0–2) gets 0x80. With `refuseSubscribeBeforeDevice`, a device
- * session's subscriptions are refused while its device does not exist (what the real platform
- * does, spec §2.5); by default they are granted so auto-creation flows work in any order.
+ * unknown topics, QoS outside 0–2) gets 0x80. `s/dd` needs a default X-ID in the ClientId.
+ * With `refuseSubscribeBeforeDevice`, a device session's subscriptions are refused while its
+ * device does not exist (what the real platform does, spec §2.5). The model's default is off
+ * (the engine subscribes in the same tick as its first `100`, and the pinned fake-world traces
+ * rely on it); the simulated tenant turns it on. A granted subscription that receives
+ * operations marks the existing device CONNECTED (`c8y_Connection`, spec §9).
+ *
+ * `admin-refuse-next-connect` makes the device id's next CONNECT fail once with 3 or 5 (after
+ * the ClientId checks, before authentication). Certificates: certificates.ts.
  */
 import * as E from "fp-ts/lib/Either.js";
 import {
