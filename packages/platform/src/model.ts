@@ -25,6 +25,13 @@ export interface PlatformOptions {
   readonly trustedCertificates?: readonly string[];
   /** Lifetime of `71` tokens. Default 3600 (spec §8.1: 1 h). */
   readonly tokenLifetimeSeconds?: number;
+  /**
+   * Spec §8.1: "a new token can be requested once half the lifetime has passed". When true, an
+   * `s/uat` in the first half of the user's current token's lifetime gets that same token again.
+   * Default false in the model (every request gets a fresh token, as the pinned fake worlds
+   * expect); the simulated tenant turns it on.
+   */
+  readonly tokenRenewalAfterHalfLife?: boolean;
   /** Accept a registration as soon as the device polls `s/ucr`. Default false. */
   readonly autoAccept?: boolean;
   /**
@@ -70,6 +77,7 @@ export interface PlatformConfig {
   readonly bootstrapPassword: string;
   readonly trustedCertificates: readonly string[];
   readonly tokenLifetimeSeconds: number;
+  readonly tokenRenewalAfterHalfLife: boolean;
   readonly autoAccept: boolean;
   readonly refuseSubscribeBeforeDevice: boolean;
   readonly platformVersion: string;
@@ -340,6 +348,8 @@ export interface PlatformState {
   readonly connectionLog: readonly ConnectionLogEntry[];
   /** Trusted certificates by fingerprint (uploaded by `admin-trust-certificate`). */
   readonly certificates: Readonly<Record<string, TrustedCertificate>>;
+  /** Username → the last `71` token handed out and when (for `tokenRenewalAfterHalfLife`). */
+  readonly tokens: Readonly<Record<string, { readonly token: string; readonly issuedMs: number }>>;
   /** Device identifier → CONNACK code its next CONNECT gets once (`admin-refuse-next-connect`). */
   readonly refuseNextConnect: Readonly<Record<string, 3 | 5>>;
 }

@@ -43,6 +43,7 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
       bootstrapPassword: options.bootstrapPassword ?? "bootstrap-secret",
       trustedCertificates: [...(options.trustedCertificates ?? [])],
       tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+      tokenRenewalAfterHalfLife: options.tokenRenewalAfterHalfLife ?? false,
       autoAccept: options.autoAccept ?? false,
       refuseSubscribeBeforeDevice: options.refuseSubscribeBeforeDevice ?? false,
       platformVersion: options.platformVersion ?? "2025.0.0",
@@ -66,6 +67,7 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
     errors: [],
     connectionLog: [],
     certificates: {},
+    tokens: {},
     refuseNextConnect: {},
   };
 };

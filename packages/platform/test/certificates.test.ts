@@ -89,6 +89,32 @@ describe("certificate login", () => {
   });
 });
 
+describe("token renewal (spec §8.1)", () => {
+  it("with tokenRenewalAfterHalfLife the same token comes back until half its lifetime has passed", () => {
+    const s = new Sim({ tokenLifetimeSeconds: 600, tokenRenewalAfterHalfLife: true });
+    s.step({ type: "admin-trust-certificate", certificate: CA });
+    connectWith(s, "d:p", leaf("p"));
+    s.subscribe("c", "s/dat");
+    const token = () => delivered(s.publish("c", "s/uat", ""), "s/dat")[0];
+    const first = token();
+    expect(first).toMatch(/^71,/);
+    s.now += 250_000;
+    expect(token()).toBe(first);
+    s.now += 60_000; // > 300 s after the first
+    const second = token();
+    expect(second).not.toBe(first);
+    expect(token()).toBe(second);
+  });
+
+  it("without it (the model's default) every request gets a fresh token", () => {
+    const s = trusted();
+    connectWith(s, "d:p", leaf("p"));
+    s.subscribe("c", "s/dat");
+    const a = delivered(s.publish("c", "s/uat", ""), "s/dat")[0];
+    expect(delivered(s.publish("c", "s/uat", ""), "s/dat")[0]).not.toBe(a);
+  });
+});
+
 describe("admin-refuse-next-connect", () => {
   it("refuses the device's next CONNECT once with the code, then accepts again", () => {
     const s = new Sim({ users: [{ username: "device_dev1", password: "pw" }] });

@@ -60,7 +60,8 @@ export interface SimulatedTenantOptions {
   /**
    * Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …).
    * Unlike the model, the tenant refuses subscriptions until the device exists
-   * (`refuseSubscribeBeforeDevice: true`, spec §2.5) unless this says otherwise.
+   * (`refuseSubscribeBeforeDevice: true`, spec §2.5) and renews tokens only after half their
+   * lifetime (`tokenRenewalAfterHalfLife: true`, §8.1), unless this says otherwise.
    */
   readonly platform?: PlatformOptions;
   /**
@@ -182,6 +183,7 @@ export const startSimulatedTenant = async (
   const hub = new Hub(
     initialPlatform({
       refuseSubscribeBeforeDevice: true,
+      tokenRenewalAfterHalfLife: true,
       ...options.platform,
       ...(options.jsonOperations === undefined ? {} : { jsonOperations: options.jsonOperations }),
     }),

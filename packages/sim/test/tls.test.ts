@@ -108,6 +108,10 @@ describe("TLS listener and certificate logins", () => {
     expect(claims.sub).toBe("device_cert-dev");
     expect(claims.iat).toBeGreaterThanOrEqual(before - 1);
     expect(claims.exp - claims.iat).toBe(3600);
+    // Within the first half of its lifetime the same token comes back (spec §8.1).
+    await client.publishAsync("s/uat", "", { qos: 1 });
+    await waitUntil(() => tokens.length === 2, 5_000, "a second answer on s/dat");
+    expect(tokens[1]).toBe(line);
   }, 30_000);
 
   it("an expired device certificate is refused with 5 (the tenant's clock decides)", async () => {
