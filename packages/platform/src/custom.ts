@@ -3,10 +3,10 @@
  * `s/ut/<X-ID>` (answers `20` / `41` on `s/dt`), request templates used on `s/uc/<X-ID>`, and
  * response templates for request results (operations are rendered in operations.ts).
  *
- * Implemented request templates: POST MEASUREMENT, POST EVENT, POST ALARM, PUT ALARM (the open
- * alarm of that type), PUT OPERATION (the oldest EXECUTING, then PENDING, operation of that
- * fragment). Other valid combinations (INVENTORY GET/POST/PUT) are accepted in a collection
- * but answered with `41,<msgId>,Request template not supported by the platform model` on use.
+ * Request templates: POST MEASUREMENT, POST EVENT, POST ALARM, PUT ALARM (the open alarm of
+ * that type), PUT OPERATION (the oldest EXECUTING, then PENDING, operation of that fragment),
+ * and INVENTORY GET/POST/PUT (inventorytemplates.ts). Answers of `s/ud` (the ClientId's default
+ * collection) go to `s/dd` instead of `s/dc/<X-ID>`.
  *
  * Decisions:
  * - A collection is created atomically: any bad line refuses the whole publish with
@@ -43,7 +43,9 @@ import type {
   AlarmSeverity,
   AlarmStatus,
   ManagedObject,
+  Measurement,
   OperationStatus,
+  PlatformEvent,
   ProcessingMode,
   RequestApi,
   RequestMethod,
@@ -54,6 +56,7 @@ import type {
   TemplateValue,
   ValueType,
 } from "./model.js";
+import { executeInventory } from "./inventorytemplates.js";
 import { operationJson, updateOperationByFragment } from "./operations.js";
 import { responseRows } from "./responses.js";
 import { isIsoTimestamp, isoFromMs } from "./time.js";
@@ -292,6 +295,16 @@ interface RequestContext {
   readonly line: string;
 }
 
+/** A measurement or event as the REST API shows it (fragments on top), for response templates. */
+const restJson = (item: Measurement | PlatformEvent): Json => ({
+  ...item.fragments,
+  id: item.id,
+  type: item.type,
+  time: item.time,
+  source: { id: item.sourceId },
+  ...("text" in item ? { text: item.text } : {}),
+});
+
 /** Applies one request; Right carries the JSON of the result (for response templates), if any. */
 const execute = (
   tx: Tx,
@@ -312,15 +325,16 @@ const execute = (
       const type = required("type");
       if (E.isLeft(type)) return type;
       const fragments = customFragments(filled);
-      addMeasurement(tx, { source, type: type.right, time, fragments, mode: ctx.mode });
-      return E.right(lastJson(tx.s.measurements));
+      return E.right(
+        restJson(addMeasurement(tx, { source, type: type.right, time, fragments, mode: ctx.mode })),
+      );
     }
     case "POST EVENT": {
       const type = required("type");
       if (E.isLeft(type)) return type;
       const eventText = required("text");
       if (E.isLeft(eventText)) return eventText;
-      addEvent(tx, {
+      const event = addEvent(tx, {
         source,
         type: type.right,
         time,
@@ -328,7 +342,7 @@ const execute = (
         mode: ctx.mode,
         text: eventText.right,
       });
-      return E.right(lastJson(tx.s.events));
+      return E.right(restJson(event));
     }
     case "POST ALARM": {
       const type = required("type");
@@ -394,8 +408,6 @@ const execute = (
   }
 };
 
-const lastJson = (items: readonly object[]): Json | undefined => items[items.length - 1] as Json | undefined;
-
 /** `s/uc/<X-ID>[/<child>]`: every row is one request. */
 export const handleCustomPublish = (
   tx: Tx,
@@ -405,6 +417,7 @@ export const handleCustomPublish = (
   child: string | undefined,
   mode: ProcessingMode,
   rows: readonly Row[],
+  downTopic: string = `s/dc/${xid}`,
 ): void => {
   for (const row of rows) {
     const msgId = row[0] ?? "";
@@ -417,6 +430,17 @@ export const handleCustomPublish = (
     const template = collection.requests.find((r) => r.msgId === msgId);
     if (template === undefined) {
       report(rowError(ErrorCode.unknownTemplate, msgId, NO_CUSTOM_TEMPLATE));
+      continue;
+    }
+    if (template.api === "INVENTORY") {
+      const customOnly: RequestTemplate = { ...template, mandatory: [] };
+      const result = executeInventory(tx, session, template, row.slice(1), (supplied) =>
+        E.map((f: Filled) => f.custom)(fill(customOnly, supplied, tx.now)),
+      );
+      if (E.isLeft(result)) report(result.left);
+      else if (template.response && result.right !== undefined)
+        for (const answer of responseRows(collection.responses, result.right))
+          deliverRow(tx, session, downTopic, answer);
       continue;
     }
     const filled = fill(template, row.slice(1), tx.now);
@@ -438,6 +462,6 @@ export const handleCustomPublish = (
     if (E.isLeft(result)) report(result.left);
     else if (template.response && result.right !== undefined)
       for (const answer of responseRows(collection.responses, result.right))
-        deliverRow(tx, session, `s/dc/${xid}`, answer);
+        deliverRow(tx, session, downTopic, answer);
   }
 };

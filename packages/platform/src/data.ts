@@ -3,7 +3,14 @@
  * and custom request templates (POST MEASUREMENT/EVENT/ALARM, PUT ALARM).
  *
  * Decisions:
- * - Everything is stored whatever the processing mode; the mode is recorded on each item.
+ * - Processing modes (spec §2.4): `t/` (transient) data is not stored; `c/` (CEP) measurements
+ *   and events are not stored (the mode applies to measurements and events only, so CEP alarms
+ *   are stored); `q/` (quiescent) data is stored like persistent data. The mode is recorded on
+ *   each stored item: whoever forwards real-time notifications (the simulated tenant's web view)
+ *   skips quiescent items (`notifiesRealtime`). A data row in any mode is still a heartbeat.
+ *   The option `storeAllModes` stores everything (the behaviour before §2.4 was modelled).
+ * - Admin acknowledge/clear address one alarm by id: ACTIVE → ACKNOWLEDGED, ACTIVE or
+ *   ACKNOWLEDGED → CLEARED; anything else (unknown id, already CLEARED) is refused.
  * - Alarms: at most one ACTIVE-or-ACKNOWLEDGED alarm per (source, type). Raising it again only
  *   increments `count` and moves `time` (the platform's de-duplication; other changes such as
  *   a new severity or text are ignored). 305/306/307 address that alarm (ACTIVE first, then
@@ -25,7 +32,7 @@ import type {
   ProcessingMode,
 } from "./model.js";
 import { isoFromMs } from "./time.js";
-import { newId, type Tx } from "./tx.js";
+import { emit, newId, type Tx } from "./tx.js";
 
 interface DataSpec {
   readonly source: ManagedObject;
@@ -35,8 +42,32 @@ interface DataSpec {
   readonly mode: ProcessingMode;
 }
 
-const base = (tx: Tx, spec: DataSpec) => ({
-  id: newId(tx),
+type DataKind = "measurement" | "event" | "alarm";
+
+/** Whether data of `kind` sent in `mode` is stored (spec §2.4). */
+export const storesData = (storeAllModes: boolean, mode: ProcessingMode, kind: DataKind): boolean => {
+  if (storeAllModes) return true;
+  switch (mode) {
+    case "persistent":
+    case "quiescent":
+      return true;
+    case "transient":
+      return false;
+    case "cep":
+      return kind === "alarm";
+  }
+};
+
+/** Whether a stored item of this mode is passed to real-time notifications (spec §2.4). */
+export const notifiesRealtime = (mode: ProcessingMode): boolean =>
+  mode === "persistent" || mode === "transient";
+
+const stored = (tx: Tx, spec: DataSpec, kind: DataKind): boolean =>
+  storesData(tx.s.config.storeAllModes, spec.mode, kind);
+
+/** Not stored data keeps no id (it never exists in the platform). */
+const base = (tx: Tx, spec: DataSpec, kind: DataKind) => ({
+  id: stored(tx, spec, kind) ? newId(tx) : "",
   sourceId: spec.source.id,
   type: spec.type,
   time: spec.time ?? isoFromMs(tx.now),
@@ -45,16 +76,20 @@ const base = (tx: Tx, spec: DataSpec) => ({
   createdMs: tx.now,
 });
 
-export const addMeasurement = (tx: Tx, spec: DataSpec): void => {
+/** Stores the measurement when its mode is stored; returns it either way. */
+export const addMeasurement = (tx: Tx, spec: DataSpec): Measurement => {
   // Built before `tx.s` is read: `base` takes an id, which replaces `tx.s` (reading `tx.s` first
   // would put the old counter back and hand the same id out again).
-  const measurement: Measurement = base(tx, spec);
-  tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
+  const measurement: Measurement = base(tx, spec, "measurement");
+  if (stored(tx, spec, "measurement")) tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
+  return measurement;
 };
 
-export const addEvent = (tx: Tx, spec: DataSpec & { readonly text: string }): void => {
-  const event: PlatformEvent = { ...base(tx, spec), text: spec.text };
-  tx.s = { ...tx.s, events: [...tx.s.events, event] };
+/** Stores the event when its mode is stored; returns it either way. */
+export const addEvent = (tx: Tx, spec: DataSpec & { readonly text: string }): PlatformEvent => {
+  const event: PlatformEvent = { ...base(tx, spec, "event"), text: spec.text };
+  if (stored(tx, spec, "event")) tx.s = { ...tx.s, events: [...tx.s.events, event] };
+  return event;
 };
 
 /** The open alarm of (source, type): ACTIVE first, then ACKNOWLEDGED. */
@@ -75,6 +110,7 @@ export const raiseAlarm = (
     readonly status?: AlarmStatus;
   },
 ): void => {
+  if (!stored(tx, spec, "alarm")) return;
   const time = spec.time ?? isoFromMs(tx.now);
   const open = openAlarm(tx.s.alarms, spec.source.id, spec.type);
   if (open !== undefined && spec.status !== "CLEARED") {
@@ -82,7 +118,7 @@ export const raiseAlarm = (
     return;
   }
   const alarm: Alarm = {
-    ...base(tx, spec),
+    ...base(tx, spec, "alarm"),
     time,
     text: spec.text ?? `Alarm of type ${spec.type} raised`,
     severity: spec.severity,
@@ -91,6 +127,19 @@ export const raiseAlarm = (
     firstOccurrenceTime: time,
   };
   tx.s = { ...tx.s, alarms: [...tx.s.alarms, alarm] };
+};
+
+export const adminResult = (tx: Tx, ok: boolean, detail: string): void =>
+  emit(tx, { type: "admin-result", ok, detail });
+
+/** `admin-acknowledge-alarm` / `admin-clear-alarm`. */
+export const adminSetAlarmStatus = (tx: Tx, alarmId: string, status: "ACKNOWLEDGED" | "CLEARED"): void => {
+  const alarm = tx.s.alarms.find((a) => a.id === alarmId);
+  if (alarm === undefined) return adminResult(tx, false, `unknown alarm ${alarmId}`);
+  const allowed = status === "CLEARED" ? alarm.status !== "CLEARED" : alarm.status === "ACTIVE";
+  if (!allowed) return adminResult(tx, false, `alarm ${alarmId} is ${alarm.status}`);
+  replaceAlarm(tx, { ...alarm, status });
+  adminResult(tx, true, `alarm ${alarmId} ${status === "CLEARED" ? "cleared" : "acknowledged"}`);
 };
 
 const SEVERITY: Readonly<Record<string, AlarmSeverity>> = {

@@ -14,3 +14,6 @@ export { ErrorCode } from "./errors.js";
 export { BOOTSTRAP_TENANT, BOOTSTRAP_USER } from "./sessions.js";
 export { operationNotification, TOPIC_OPERATION_NOTIFICATIONS } from "./notifications.js";
 export { parseJsonTopic, TOPIC_JSON_ERRORS, type JsonTopic } from "./jsonapi.js";
+export { notifiesRealtime, storesData } from "./data.js";
+export { UNAVAILABILITY_ALARM, requiredIntervalMinutes } from "./availability.js";
+export { TOPIC_DEFAULT_DOWN } from "./sessions.js";

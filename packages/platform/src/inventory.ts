@@ -401,8 +401,3 @@ const executingProfileId = (s: PlatformState, deviceId: string): string | undefi
 };
 
 /** Availability stamp for every accepted upstream row (spec §9: data counts as heartbeat). */
-export const stampAvailability = (tx: Tx, mo: ManagedObject): void =>
-  setFragment(tx, managedObject(tx.s, mo.id) ?? mo, "c8y_Availability", {
-    lastMessage: isoFromMs(tx.now),
-    status: "AVAILABLE",
-  });

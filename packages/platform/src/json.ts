@@ -41,7 +41,7 @@ const own = (value: unknown): PropertyDescriptor => ({
 });
 
 /**
- * Arbitrary input (admin fragments) as JSON: non-finite numbers become null, functions, symbols
+ * Arbitrary input (admin fragments) as JSON: non-finite numbers become null, -0 becomes 0, functions, symbols
  * and `undefined` members are dropped, anything nested deeper than `depth` becomes null (also
  * what breaks cycles). Never throws.
  */
@@ -51,7 +51,8 @@ export const toJson = (u: unknown, depth = 32): Json | undefined => {
     case "boolean":
       return u;
     case "number":
-      return Number.isFinite(u) ? u : null;
+      // -0 would not survive JSON (it reads back as 0): the state must stay plain JSON.
+      return Number.isFinite(u) ? (Object.is(u, -0) ? 0 : u) : null;
     case "object": {
       if (u === null) return null;
       if (depth <= 0) return null;

@@ -31,7 +31,8 @@ import * as t from "io-ts";
 import * as E from "fp-ts/lib/Either.js";
 import { decode, formatProblems, isIsoTimestamp, refine } from "@c8ylink/core";
 import { addEvent, addMeasurement, raiseAlarm } from "./data.js";
-import { byExternalId, isWithin, managedObject, putManagedObject, stampAvailability } from "./inventory.js";
+import { heartbeat } from "./availability.js";
+import { byExternalId, isWithin, managedObject, putManagedObject } from "./inventory.js";
 import { assoc, dissoc, isJsonObject, type Json, type JsonObject, lookup, toJson } from "./json.js";
 import type { ClientPublish, ManagedObject, ProcessingMode, Session } from "./model.js";
 import { emit, type Tx } from "./tx.js";
@@ -268,9 +269,11 @@ const store = (tx: Tx, source: ManagedObject, mode: ProcessingMode, decoded: Dec
   const spec = { source, type: item.body.type, time: item.body.time, fragments, mode };
   switch (item.kind) {
     case "measurements":
-      return addMeasurement(tx, spec);
+      addMeasurement(tx, spec);
+      return;
     case "events":
-      return addEvent(tx, { ...spec, text: item.body.text });
+      addEvent(tx, { ...spec, text: item.body.text });
+      return;
     case "alarms":
       return raiseAlarm(tx, {
         ...spec,
@@ -303,7 +306,7 @@ const createData = (
   }
   for (const { source, item } of targets) {
     store(tx, source, topic.mode, item);
-    stampAvailability(tx, source);
+    heartbeat(tx, source);
   }
   return E.right(undefined);
 };
@@ -355,7 +358,7 @@ const updateInventory = (tx: Tx, session: Session, id: string, body: Json): E.Ei
     fragments,
     lastUpdatedMs: tx.now,
   });
-  stampAvailability(tx, target);
+  heartbeat(tx, target);
   return E.right(undefined);
 };
 

@@ -25,10 +25,34 @@ export interface PlatformOptions {
   readonly trustedCertificates?: readonly string[];
   /** Lifetime of `71` tokens. Default 3600 (spec §8.1: 1 h). */
   readonly tokenLifetimeSeconds?: number;
+  /**
+   * Spec §8.1: "a new token can be requested once half the lifetime has passed". When true, an
+   * `s/uat` in the first half of the user's current token's lifetime gets that same token again.
+   * Default false in the model (every request gets a fresh token, as the pinned fake worlds
+   * expect); the simulated tenant turns it on.
+   */
+  readonly tokenRenewalAfterHalfLife?: boolean;
   /** Accept a registration as soon as the device polls `s/ucr`. Default false. */
   readonly autoAccept?: boolean;
-  /** Refuse (0x80) subscriptions of a device session whose device does not exist yet. Default false. */
+  /**
+   * Refuse (0x80) subscriptions of a device session whose device does not exist yet (spec §2.5).
+   * Default false in the model (the c8ylink engine subscribes in the same tick as its `100`, and
+   * the pinned fake worlds rely on that); the simulated tenant turns it on by default.
+   */
   readonly refuseSubscribeBeforeDevice?: boolean;
+  /**
+   * Store data of every processing mode, as the model did before spec §2.4 was modelled.
+   * Default false: transient (`t/`) data is not stored, CEP (`c/`) measurements and events are
+   * not stored, quiescent (`q/`) data is stored (the web view must not notify it).
+   */
+  readonly storeAllModes?: boolean;
+  /**
+   * Rate limit of one session's publishes (spec §1.11, "Limit stream requests" / "Limit stream
+   * queue"): at most `perSecond` publishes are processed per second of model time, up to
+   * `queue` more are counted as queued (still processed: the model has no delay), and the
+   * publish after that closes the connection. Default: no limit.
+   */
+  readonly rateLimit?: RateLimit;
   /** Answer of `600` (`601,<version>`). Default `2025.0.0`. */
   readonly platformVersion?: string;
   /**
@@ -43,15 +67,23 @@ export interface PlatformOptions {
   readonly firstId?: number;
 }
 
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly queue: number;
+}
+
 export interface PlatformConfig {
   readonly tenantId: string;
   readonly bootstrapPassword: string;
   readonly trustedCertificates: readonly string[];
   readonly tokenLifetimeSeconds: number;
+  readonly tokenRenewalAfterHalfLife: boolean;
   readonly autoAccept: boolean;
   readonly refuseSubscribeBeforeDevice: boolean;
   readonly platformVersion: string;
   readonly jsonOperations: boolean;
+  readonly storeAllModes: boolean;
+  readonly rateLimit: RateLimit | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +195,40 @@ export interface User {
 
 export type QoS = 0 | 1 | 2;
 
+/** The will of a CONNECT (spec §1.9): published as if the device sent it when it drops uncleanly. */
+export interface Will {
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos: number;
+}
+
+/**
+ * What the broker's TLS layer learned from a client certificate. The model does no
+ * cryptography: the broker checks the signature of the leaf against the trusted certificates
+ * the model holds and names the one that verified it.
+ */
+export interface PresentedCertificate {
+  /** Common Name of the leaf certificate. */
+  readonly cn: string;
+  /** SHA-256 fingerprint (`AA:BB:…`) of the trusted certificate that signed the leaf; null = none did. */
+  readonly issuerFingerprint: string | null;
+  readonly validFromMs: number;
+  readonly validToMs: number;
+}
+
+/** A CA (or intermediate) certificate uploaded to the tenant (spec §8.2). */
+export interface TrustedCertificate {
+  /** SHA-256 fingerprint, as computed by the broker layer. */
+  readonly fingerprint: string;
+  readonly name: string;
+  readonly subject: string;
+  readonly status: "ENABLED" | "DISABLED";
+  readonly autoRegistration: boolean;
+  readonly notAfterMs: number;
+  /** The PEM as uploaded (the broker layer verifies device certificates against it). */
+  readonly pem: string;
+  readonly addedMs: number;
+}
 export interface Session {
   readonly clientKey: string;
   readonly clientId: string;
@@ -174,6 +240,11 @@ export interface Session {
   readonly username: string;
   readonly subscriptions: Readonly<Record<string, QoS>>;
   readonly connectedMs: number;
+  /** Default X-ID from the ClientId (`d:<id>:<X-ID>`) for `s/ud` / `s/dd` (spec §1.3, §6.1). */
+  readonly defaultXid?: string;
+  readonly will?: Will;
+  /** Rate-limit window: its start (whole seconds of model time) and publishes counted in it. */
+  readonly rateWindow?: { readonly second: number; readonly count: number };
 }
 
 export type ValueType =
@@ -275,6 +346,12 @@ export interface PlatformState {
   readonly collections: Readonly<Record<string, TemplateCollection>>;
   readonly errors: readonly ErrorRecord[];
   readonly connectionLog: readonly ConnectionLogEntry[];
+  /** Trusted certificates by fingerprint (uploaded by `admin-trust-certificate`). */
+  readonly certificates: Readonly<Record<string, TrustedCertificate>>;
+  /** Username → the last `71` token handed out and when (for `tokenRenewalAfterHalfLife`). */
+  readonly tokens: Readonly<Record<string, { readonly token: string; readonly issuedMs: number }>>;
+  /** Device identifier → CONNACK code its next CONNECT gets once (`admin-refuse-next-connect`). */
+  readonly refuseNextConnect: Readonly<Record<string, 3 | 5>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +371,13 @@ export interface ClientConnect extends At {
   readonly certificateCn: string | null;
   /** MQTT protocol level: 3 (3.1) or 4 (3.1.1, default). */
   readonly protocolLevel?: number;
+  /** The CONNECT's will, if any. */
+  readonly will?: Will;
+  /**
+   * The certificate the TLS layer checked against the trusted certificates. When present it
+   * decides instead of `certificateCn` + the `trustedCertificates` option.
+   */
+  readonly certificate?: PresentedCertificate;
 }
 
 export interface TopicRequest {
@@ -328,6 +412,16 @@ export interface ClientPublish extends At {
 export interface ClientDisconnect extends At {
   readonly type: "client-disconnect";
   readonly clientKey: string;
+  /**
+   * The client sent DISCONNECT (default true). False = the connection was lost: the session's
+   * will is processed (spec §1.9).
+   */
+  readonly clean?: boolean;
+}
+
+/** Time passes: availability is checked (spec §9). The broker layer sends it periodically. */
+export interface ClockTick extends At {
+  readonly type: "clock-tick";
 }
 
 export interface AdminRegister extends At {
@@ -353,6 +447,28 @@ export interface AdminDeleteDevice extends At {
   readonly type: "admin-delete-device";
   readonly deviceId: string;
 }
+export interface AdminAcknowledgeAlarm extends At {
+  readonly type: "admin-acknowledge-alarm";
+  readonly alarmId: string;
+}
+export interface AdminClearAlarm extends At {
+  readonly type: "admin-clear-alarm";
+  readonly alarmId: string;
+}
+/** The device's next CONNECT is refused once with `code` (3 server unavailable, 5 not authorised). */
+export interface AdminRefuseNextConnect extends At {
+  readonly type: "admin-refuse-next-connect";
+  readonly deviceId: string;
+  readonly code: 3 | 5;
+}
+export interface AdminTrustCertificate extends At {
+  readonly type: "admin-trust-certificate";
+  readonly certificate: Omit<TrustedCertificate, "addedMs">;
+}
+export interface AdminRemoveCertificate extends At {
+  readonly type: "admin-remove-certificate";
+  readonly fingerprint: string;
+}
 
 export type PlatformInput =
   | ClientConnect
@@ -364,7 +480,13 @@ export type PlatformInput =
   | AdminAccept
   | AdminBlock
   | AdminCreateOperation
-  | AdminDeleteDevice;
+  | AdminDeleteDevice
+  | AdminAcknowledgeAlarm
+  | AdminClearAlarm
+  | AdminRefuseNextConnect
+  | AdminTrustCertificate
+  | AdminRemoveCertificate
+  | ClockTick;
 
 // ---------------------------------------------------------------------------------------------
 // Outputs

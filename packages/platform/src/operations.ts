@@ -261,8 +261,10 @@ export const pushOperation = (tx: Tx, op: StoredOperation, session?: Session): v
   for (const row of staticRows(tx.s, op)) deliverRow(tx, target, TOPIC_STATIC_DOWN, row);
   const json = operationJson(op);
   for (const topic of Object.keys(target.subscriptions)) {
-    if (!topic.startsWith("s/dc/")) continue;
-    const collection = lookup(tx.s.collections, topic.slice("s/dc/".length));
+    // `s/dd` is the default collection of the ClientId (`d:<id>:<X-ID>`, spec §6.1).
+    const xid = topic === "s/dd" ? target.defaultXid : topic.startsWith("s/dc/") ? topic.slice(5) : undefined;
+    if (xid === undefined) continue;
+    const collection = lookup(tx.s.collections, xid);
     if (collection === undefined) continue;
     for (const row of responseRows(collection.responses, json, op.externalId))
       deliverRow(tx, target, topic, row);

@@ -11,6 +11,11 @@
  *   `42,<row>,Malformed request: …`; otherwise rows are processed one by one in order, each bad
  *   row getting its own `s/e` line while the others still take effect.
  * - Availability (`c8y_Availability.lastMessage`) is stamped by data rows (2xx–4xx) and 125.
+ * - `s/ud[/<child>]` (and `t/`, `q/`, `c/`) is `s/uc/<default X-ID>[/<child>]` of the ClientId
+ *   `d:<id>:<X-ID>`; its answers go to `s/dd` (spec §1.3, §6.1). Without a default X-ID in the
+ *   ClientId the topic is unknown: the connection is closed like for any unknown topic.
+ * - Rate limit (option `rateLimit`, spec §1.11): the publish beyond `perSecond + queue` within
+ *   one second of model time closes the connection; nothing of it is processed.
  * - JSON via MQTT topics (`measurement/measurements/create`, …, jsonapi.ts) are device-session
  *   topics like `s/us`: same size law, a bootstrap session publishing one is closed; their
  *   problems are answered on `error`, never by closing the connection.
@@ -33,20 +38,15 @@ import {
 import { handleCustomPublish, handleTemplatePublish } from "./custom.js";
 import { applyData } from "./data.js";
 import { ErrorCode, reportError, rowError } from "./errors.js";
-import {
-  applyInventory,
-  ensureRoot,
-  resolveTarget,
-  type RowContext,
-  stampAvailability,
-} from "./inventory.js";
+import { applyInventory, ensureRoot, resolveTarget, type RowContext } from "./inventory.js";
+import { heartbeat } from "./availability.js";
 import { handleJsonPublish, parseJsonTopic } from "./jsonapi.js";
 import type { ClientPublish, ProcessingMode, Session } from "./model.js";
 import { applyOperationStatus } from "./operations.js";
 import { pollCredentials, requestToken } from "./registration.js";
 import { readStaticRow } from "./rows.js";
-import { notConnected } from "./sessions.js";
-import { deliverRow, dropSession, emit, sessionOf, type Tx } from "./tx.js";
+import { notConnected, TOPIC_DEFAULT_DOWN } from "./sessions.js";
+import { deliverRow, dropSession, emit, putSession, sessionOf, type Tx } from "./tx.js";
 
 /** Every template id the model understands or sends (the `603` answer). */
 const TEMPLATE_IDS: readonly string[] = [
@@ -106,15 +106,44 @@ const handleStaticRows = (
     }
     const ctx: RowContext = { session, topic, target: target.right, line: serializeRow(row), mode };
     APPLIERS.some((apply) => apply(tx, ctx, message));
-    if (countsAsHeartbeat(message.template)) stampAvailability(tx, target.right);
+    if (countsAsHeartbeat(message.template)) heartbeat(tx, target.right);
   }
 };
 
+/** `<mode>/ud[/<child>]` → the same topic on the default collection, `<mode>/uc/<X-ID>[/<child>]`. */
+const DEFAULT_TOPIC = /^([stqc])\/ud(\/.*)?$/;
+
+/**
+ * Counts the publish in the session's rate window (spec §1.11). Returns the reason to close the
+ * connection once more than `perSecond + queue` publishes arrive within one second.
+ */
+const overRateLimit = (tx: Tx, session: Session): string | undefined => {
+  const limit = tx.s.config.rateLimit;
+  if (limit === null) return undefined;
+  const second = Math.floor(tx.now / 1000);
+  const count = session.rateWindow?.second === second ? session.rateWindow.count + 1 : 1;
+  putSession(tx, { ...session, rateWindow: { second, count } });
+  return count > limit.perSecond + limit.queue
+    ? `rate limit exceeded: ${count} messages in one second (limit ${limit.perSecond}, queue ${limit.queue})`
+    : undefined;
+};
+
 export const publish = (tx: Tx, input: ClientPublish): void => {
-  const { clientKey, topic, payload } = input;
-  const session = sessionOf(tx.s, clientKey);
-  if (session === undefined) return notConnected(tx, clientKey);
+  const { clientKey, payload } = input;
+  const found = sessionOf(tx.s, clientKey);
+  if (found === undefined) return notConnected(tx, clientKey);
   const close = (reason: string) => dropSession(tx, clientKey, reason, { notify: true, event: "dropped" });
+  const overLimit = overRateLimit(tx, found);
+  if (overLimit !== undefined) return close(overLimit);
+  const session = sessionOf(tx.s, clientKey) ?? found;
+  const defaultTopic = DEFAULT_TOPIC.exec(input.topic);
+  if (defaultTopic !== null && session.defaultXid === undefined)
+    return close(`${input.topic} needs a default template in the ClientId (d:<id>:<X-ID>)`);
+  const topic =
+    defaultTopic === null
+      ? input.topic
+      : `${defaultTopic[1] ?? "s"}/uc/${session.defaultXid ?? ""}${defaultTopic[2] ?? ""}`;
+  const downTopic = defaultTopic === null ? undefined : TOPIC_DEFAULT_DOWN;
 
   const qos = input.qos === 0 || input.qos === 1 || input.qos === 2 ? input.qos : undefined;
   if (qos === undefined) return close(`invalid QoS ${input.qos}`);
@@ -152,6 +181,6 @@ export const publish = (tx: Tx, input: ClientPublish): void => {
     case "static":
       return handleStaticRows(tx, session, topic, up.child, up.mode, rows.right);
     case "custom":
-      return handleCustomPublish(tx, session, topic, up.xid, up.child, up.mode, rows.right);
+      return handleCustomPublish(tx, session, input.topic, up.xid, up.child, up.mode, rows.right, downTopic);
   }
 };

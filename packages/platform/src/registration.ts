@@ -195,9 +195,21 @@ export const certificateUser = (tx: Tx, cn: string): User => {
   return user;
 };
 
-/** An empty publish on `s/uat`: a token for certificate sessions; others are ignored. */
+/**
+ * An empty publish on `s/uat`: a token for certificate sessions; others are ignored. With
+ * `tokenRenewalAfterHalfLife`, a request before half of the current token's lifetime has passed
+ * gets the current token again (spec §8.1).
+ */
 export const requestToken = (tx: Tx, session: Session): void => {
   if (session.auth !== "certificate") return;
-  const token = deviceToken(tx.s.config, session.username, tx.now);
+  const { config } = tx.s;
+  const current = lookup(tx.s.tokens, session.username);
+  const stillYoung =
+    config.tokenRenewalAfterHalfLife &&
+    current !== undefined &&
+    tx.now < current.issuedMs + (config.tokenLifetimeSeconds * 1000) / 2;
+  const token = stillYoung ? current.token : deviceToken(config, session.username, tx.now);
+  if (!stillYoung)
+    tx.s = { ...tx.s, tokens: assoc(tx.s.tokens, session.username, { token, issuedMs: tx.now }) };
   deliverRow(tx, session, TOPIC_TOKEN_DOWN, TOKEN_CODEC.encode({ token }));
 };

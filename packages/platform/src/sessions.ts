@@ -25,9 +25,15 @@
  * stays SmartREST). `devicecontrol/notifications` is refused with 0x80 when the option
  * `jsonOperations` is false; once granted, the session's not yet forwarded PENDING operations
  * follow the SUBACK (notifications.ts). Everything else (publish topics such as `s/us`,
- * unknown topics, QoS outside 0–2) gets 0x80. With `refuseSubscribeBeforeDevice`, a device
- * session's subscriptions are refused while its device does not exist (what the real platform
- * does, spec §2.5); by default they are granted so auto-creation flows work in any order.
+ * unknown topics, QoS outside 0–2) gets 0x80. `s/dd` needs a default X-ID in the ClientId.
+ * With `refuseSubscribeBeforeDevice`, a device session's subscriptions are refused while its
+ * device does not exist (what the real platform does, spec §2.5). The model's default is off
+ * (the engine subscribes in the same tick as its first `100`, and the pinned fake-world traces
+ * rely on it); the simulated tenant turns it on. A granted subscription that receives
+ * operations marks the existing device CONNECTED (`c8y_Connection`, spec §9).
+ *
+ * `admin-refuse-next-connect` makes the device id's next CONNECT fail once with 3 or 5 (after
+ * the ClientId checks, before authentication). Certificates: certificates.ts.
  */
 import * as E from "fp-ts/lib/Either.js";
 import {
@@ -37,8 +43,11 @@ import {
   TOPIC_STATIC_DOWN,
   TOPIC_TEMPLATE_STATUS,
   TOPIC_TOKEN_DOWN,
+  validateDeviceId,
   validateXid,
 } from "@c8ylink/core";
+import { markConnection } from "./availability.js";
+import { certificateLogin } from "./certificates.js";
 import { byExternalId } from "./inventory.js";
 import { TOPIC_JSON_ERRORS } from "./jsonapi.js";
 import { assoc, dissoc, lookup } from "./json.js";
@@ -52,6 +61,9 @@ import {
   SUBACK_FAILURE,
 } from "./model.js";
 import { notifyNotForwarded, TOPIC_OPERATION_NOTIFICATIONS } from "./notifications.js";
+
+/** Downstream topic of the ClientId's default collection (spec §1.3, §6.1). */
+export const TOPIC_DEFAULT_DOWN = "s/dd";
 import { certificateUser } from "./registration.js";
 import { dropSession, emit, logConnection, putSession, sessionOf, type Tx } from "./tx.js";
 
@@ -68,6 +80,11 @@ const refusal = (code: ConnackCode, reason: string): E.Either<Refusal, Authentic
 
 const authenticate = (tx: Tx, input: ClientConnect, deviceId: string): E.Either<Refusal, Authenticated> => {
   const { config } = tx.s;
+  if (input.certificate !== undefined) {
+    const login = certificateLogin(tx, input.certificate, deviceId);
+    if (E.isLeft(login)) return refusal(5, login.left);
+    return E.right({ kind: "device", auth: "certificate", username: login.right.username });
+  }
   if (input.certificateCn !== null) {
     const cn = input.certificateCn;
     if (cn !== deviceId) return refusal(5, "certificate CN does not match the ClientId");
@@ -106,6 +123,11 @@ export const connect = (tx: Tx, input: ClientConnect): void => {
   if (level === 3 && clientId.length >= 24)
     return refuse({ code: 5, reason: "ClientId too long for MQTT 3.1" });
   const { deviceId } = parsed.right;
+  const forced = lookup(tx.s.refuseNextConnect, deviceId);
+  if (forced !== undefined) {
+    tx.s = { ...tx.s, refuseNextConnect: dissoc(tx.s.refuseNextConnect, deviceId) };
+    return refuse({ code: forced, reason: `refused once on request (admin-refuse-next-connect ${forced})` });
+  }
   const auth = authenticate(tx, input, deviceId);
   if (E.isLeft(auth)) return refuse(auth.left);
 
@@ -118,14 +140,46 @@ export const connect = (tx: Tx, input: ClientConnect): void => {
       event: "dropped",
     });
 
-  putSession(tx, { clientKey, clientId, deviceId, ...auth.right, subscriptions: {}, connectedMs: tx.now });
+  const { defaultXid } = parsed.right;
+  putSession(tx, {
+    clientKey,
+    clientId,
+    deviceId,
+    ...auth.right,
+    subscriptions: {},
+    connectedMs: tx.now,
+    ...(defaultXid === undefined ? {} : { defaultXid }),
+    ...(input.will === undefined ? {} : { will: input.will }),
+  });
   tx.s = { ...tx.s, liveSessions: assoc(tx.s.liveSessions, deviceId, clientKey) };
   emit(tx, { type: "connack", clientKey, code: 0 });
   logConnection(tx, { clientKey, clientId, event: "connected", code: 0 });
 };
 
-export const disconnect = (tx: Tx, clientKey: string): void =>
-  dropSession(tx, clientKey, "client disconnected", { notify: false, event: "disconnected" });
+export const disconnect = (tx: Tx, clientKey: string, clean: boolean): void =>
+  dropSession(tx, clientKey, clean ? "client disconnected" : "connection lost", {
+    notify: false,
+    event: "disconnected",
+  });
+
+/** `admin-refuse-next-connect`: the device's next CONNECT gets `code` once. */
+export const adminRefuseNextConnect = (tx: Tx, deviceId: string, code: 3 | 5): void => {
+  const valid = validateDeviceId(deviceId);
+  if (E.isLeft(valid)) return emit(tx, { type: "admin-result", ok: false, detail: valid.left.reason });
+  tx.s = { ...tx.s, refuseNextConnect: assoc(tx.s.refuseNextConnect, deviceId, code) };
+  emit(tx, {
+    type: "admin-result",
+    ok: true,
+    detail: `the next CONNECT of ${deviceId} gets CONNACK ${code}`,
+  });
+};
+
+/** Topics on which a session receives operations: holding one makes the device CONNECTED (§2.5). */
+const receivesOperations = (topic: string): boolean =>
+  topic === TOPIC_STATIC_DOWN ||
+  topic === TOPIC_DEFAULT_DOWN ||
+  topic === TOPIC_OPERATION_NOTIFICATIONS ||
+  topic.startsWith("s/dc/");
 
 const DEVICE_TOPICS: readonly string[] = [
   TOPIC_STATIC_DOWN,
@@ -140,6 +194,7 @@ const mayDeliver = (tx: Tx, session: Session, topic: string): boolean => {
     DEVICE_TOPICS.includes(topic) ||
     (topic === TOPIC_TOKEN_DOWN && session.auth === "certificate") ||
     (topic === TOPIC_OPERATION_NOTIFICATIONS && tx.s.config.jsonOperations) ||
+    (topic === TOPIC_DEFAULT_DOWN && session.defaultXid !== undefined) ||
     (topic.startsWith("s/dc/") && E.isRight(validateXid(topic.slice("s/dc/".length))));
   if (!known) return false;
   return !tx.s.config.refuseSubscribeBeforeDevice || byExternalId(tx.s, session.deviceId) !== undefined;
@@ -163,6 +218,12 @@ export const subscribe = (tx: Tx, input: ClientSubscribe): void => {
   const updated = { ...session, subscriptions };
   putSession(tx, updated);
   emit(tx, { type: "suback", clientKey: session.clientKey, granted });
+  const device = byExternalId(tx.s, session.deviceId);
+  if (
+    device !== undefined &&
+    input.topics.some(({ topic }, i) => receivesOperations(topic) && granted[i] !== SUBACK_FAILURE)
+  )
+    markConnection(tx, device, true);
   const operationsGranted = input.topics.some(
     ({ topic }, i) => topic === TOPIC_OPERATION_NOTIFICATIONS && granted[i] !== SUBACK_FAILURE,
   );

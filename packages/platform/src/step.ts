@@ -19,9 +19,13 @@ import type {
   StepResult,
   User,
 } from "./model.js";
+import { checkAvailability } from "./availability.js";
+import { adminRemoveCertificate, adminTrustCertificate } from "./certificates.js";
+import { adminSetAlarmStatus } from "./data.js";
 import { publish } from "./publish.js";
 import { adminAccept, adminBlock, adminDeleteDevice, adminRegister } from "./registration.js";
-import { connect, disconnect, subscribe, unsubscribe } from "./sessions.js";
+import { adminRefuseNextConnect, connect, subscribe, unsubscribe } from "./sessions.js";
+import { clientDisconnect } from "./will.js";
 import type { Tx } from "./tx.js";
 
 export const initialPlatform = (options: PlatformOptions = {}): PlatformState => {
@@ -39,10 +43,13 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
       bootstrapPassword: options.bootstrapPassword ?? "bootstrap-secret",
       trustedCertificates: [...(options.trustedCertificates ?? [])],
       tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+      tokenRenewalAfterHalfLife: options.tokenRenewalAfterHalfLife ?? false,
       autoAccept: options.autoAccept ?? false,
       refuseSubscribeBeforeDevice: options.refuseSubscribeBeforeDevice ?? false,
       platformVersion: options.platformVersion ?? "2025.0.0",
       jsonOperations: options.jsonOperations ?? true,
+      storeAllModes: options.storeAllModes ?? false,
+      rateLimit: options.rateLimit ?? null,
     },
     nextId: options.firstId ?? 1001,
     seed: options.seed ?? 1,
@@ -59,6 +66,9 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
     collections: {},
     errors: [],
     connectionLog: [],
+    certificates: {},
+    tokens: {},
+    refuseNextConnect: {},
   };
 };
 
@@ -67,6 +77,7 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
 
 const at = { nowMs: t.number };
 const nullableString = t.union([t.string, t.null]);
+const WillCodec = t.type({ topic: t.string, payload: t.string, qos: t.number });
 const withDevice = <L extends string>(type: L) =>
   t.type({ type: t.literal(type), ...at, deviceId: t.string });
 
@@ -81,7 +92,16 @@ export const PlatformInputCodec = t.union([
       password: nullableString,
       certificateCn: nullableString,
     }),
-    t.partial({ protocolLevel: t.number }),
+    t.partial({
+      protocolLevel: t.number,
+      will: WillCodec,
+      certificate: t.type({
+        cn: t.string,
+        issuerFingerprint: nullableString,
+        validFromMs: t.number,
+        validToMs: t.number,
+      }),
+    }),
   ]),
   t.type({
     type: t.literal("client-subscribe"),
@@ -101,7 +121,33 @@ export const PlatformInputCodec = t.union([
     }),
     t.partial({ payloadBytes: t.number, messageId: t.number }),
   ]),
-  t.type({ type: t.literal("client-disconnect"), ...at, clientKey: t.string }),
+  t.intersection([
+    t.type({ type: t.literal("client-disconnect"), ...at, clientKey: t.string }),
+    t.partial({ clean: t.boolean }),
+  ]),
+  t.type({ type: t.literal("clock-tick"), ...at }),
+  t.type({ type: t.literal("admin-acknowledge-alarm"), ...at, alarmId: t.string }),
+  t.type({ type: t.literal("admin-clear-alarm"), ...at, alarmId: t.string }),
+  t.type({
+    type: t.literal("admin-refuse-next-connect"),
+    ...at,
+    deviceId: t.string,
+    code: t.union([t.literal(3), t.literal(5)]),
+  }),
+  t.type({
+    type: t.literal("admin-trust-certificate"),
+    ...at,
+    certificate: t.type({
+      fingerprint: t.string,
+      name: t.string,
+      subject: t.string,
+      status: t.union([t.literal("ENABLED"), t.literal("DISABLED")]),
+      autoRegistration: t.boolean,
+      notAfterMs: t.number,
+      pem: t.string,
+    }),
+  }),
+  t.type({ type: t.literal("admin-remove-certificate"), ...at, fingerprint: t.string }),
   withDevice("admin-register"),
   withDevice("admin-accept"),
   withDevice("admin-block"),
@@ -128,7 +174,19 @@ const dispatch = (tx: Tx, input: PlatformInput): void => {
     case "client-publish":
       return publish(tx, input);
     case "client-disconnect":
-      return disconnect(tx, input.clientKey);
+      return clientDisconnect(tx, input);
+    case "clock-tick":
+      return checkAvailability(tx);
+    case "admin-acknowledge-alarm":
+      return adminSetAlarmStatus(tx, input.alarmId, "ACKNOWLEDGED");
+    case "admin-clear-alarm":
+      return adminSetAlarmStatus(tx, input.alarmId, "CLEARED");
+    case "admin-refuse-next-connect":
+      return adminRefuseNextConnect(tx, input.deviceId, input.code);
+    case "admin-trust-certificate":
+      return adminTrustCertificate(tx, input.certificate);
+    case "admin-remove-certificate":
+      return adminRemoveCertificate(tx, input.fingerprint);
     case "admin-register":
       return adminRegister(tx, input.deviceId);
     case "admin-accept":

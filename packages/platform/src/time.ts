@@ -32,3 +32,26 @@ export const isoFromMs = (nowMs: number): string => {
  * encoder enforces for static templates: one checker for both sides.
  */
 export { isIsoTimestamp } from "@c8ylink/core";
+
+/** The inverse of `isoFromMs` for its own format (`…Z` with milliseconds); others → undefined. */
+export const msFromIso = (iso: string): number | undefined => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/.exec(iso);
+  if (m === null) return undefined;
+  const [year, month, day, h, min, s, ms] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // Days since 1970-01-01 from a civil date (H. Hinnant's algorithm, the inverse of the above).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return days * 86_400_000 + h * 3_600_000 + min * 60_000 + s * 1000 + ms;
+};

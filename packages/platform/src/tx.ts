@@ -6,7 +6,7 @@
  */
 import type { Row } from "@c8ylink/core";
 import { serializePlatformRow } from "./csv.js";
-import { assoc, dissoc, lookup } from "./json.js";
+import { assoc, dissoc, isJsonObject, lookup } from "./json.js";
 import type { ConnectionLogEntry, PlatformOutput, PlatformState, Session } from "./model.js";
 
 export interface Tx {
@@ -54,6 +54,22 @@ export const logConnection = (tx: Tx, entry: Omit<ConnectionLogEntry, "atMs">): 
   tx.s = { ...tx.s, connectionLog: [...tx.s.connectionLog, { atMs: tx.now, ...entry }] };
 };
 
+/**
+ * The device's `c8y_Connection` goes from CONNECTED to DISCONNECTED when its live session ends
+ * (spec §9; availability.ts sets CONNECTED). Written here, where every session ends.
+ */
+const markDisconnected = (tx: Tx, deviceId: string): void => {
+  const id = lookup(tx.s.identities, deviceId);
+  const mo = id === undefined ? undefined : lookup(tx.s.managedObjects, id);
+  const connection = mo === undefined ? undefined : lookup(mo.fragments, "c8y_Connection");
+  if (mo === undefined || !isJsonObject(connection) || lookup(connection, "status") !== "CONNECTED") return;
+  const fragments = assoc(mo.fragments, "c8y_Connection", { status: "DISCONNECTED" });
+  tx.s = {
+    ...tx.s,
+    managedObjects: assoc(tx.s.managedObjects, mo.id, { ...mo, fragments, lastUpdatedMs: tx.now }),
+  };
+};
+
 /** Ends a session: forgets it and, with `notify`, tells the broker to close the connection. */
 export const dropSession = (
   tx: Tx,
@@ -69,6 +85,7 @@ export const dropSession = (
     sessions: dissoc(tx.s.sessions, clientKey),
     liveSessions: live ? dissoc(tx.s.liveSessions, session.deviceId) : tx.s.liveSessions,
   };
+  if (live) markDisconnected(tx, session.deviceId);
   if (how.notify) emit(tx, { type: "disconnect", clientKey, reason });
   logConnection(tx, { clientKey, clientId: session.clientId, event: how.event, reason });
 };

@@ -28,7 +28,7 @@ describe("measurements and events", () => {
   it("200/201/210/211/212 store measurements; the processing mode is recorded", () => {
     const s = online();
     s.publish("c", "s/us", "200,c8y_Temperature,T,25,C,2024-01-01T10:00:00Z");
-    s.publish("c", "t/us", "201,multi,,c8y_A,x,1,V,c8y_A,y,2\n210,-70\n211,21.5\n212,80");
+    s.publish("c", "q/us", "201,multi,,c8y_A,x,1,V,c8y_A,y,2\n210,-70\n211,21.5\n212,80");
     expect(listMeasurements(s.state, "dev1")).toMatchObject([
       {
         type: "c8y_Temperature",
@@ -38,7 +38,7 @@ describe("measurements and events", () => {
       },
       {
         type: "multi",
-        mode: "transient",
+        mode: "quiescent",
         fragments: { c8y_A: { x: { value: 1, unit: "V" }, y: { value: 2 } } },
       },
       {

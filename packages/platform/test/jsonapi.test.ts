@@ -46,7 +46,7 @@ describe("JSON data topics", () => {
       c8y_Temperature: { T: { value: 21, unit: "C" } },
     };
     expect(ofType(json(s, "measurement/measurements/create", m, 1), "publish-accepted")).toHaveLength(1);
-    json(s, "t/measurement/measurements/create", { type: "x", time: T });
+    json(s, "q/measurement/measurements/create", { type: "x", time: T });
     json(s, "event/events/create", { type: "c8y_Boot", text: "booted", time: T, c8y_Extra: { a: 1 } });
     const alarm = { type: "c8y_Overheat", text: "hot", severity: "MAJOR", time: T };
     json(s, "alarm/alarms/create", alarm);
@@ -61,7 +61,7 @@ describe("JSON data topics", () => {
         mode: "persistent",
         fragments: { c8y_Temperature: { T: { value: 21, unit: "C" } } },
       },
-      { type: "x", mode: "transient", fragments: {} },
+      { type: "x", mode: "quiescent", fragments: {} },
     ]);
     expect(listEvents(s.state, "dev1")).toMatchObject([
       { type: "c8y_Boot", text: "booted", fragments: { c8y_Extra: { a: 1 } } },

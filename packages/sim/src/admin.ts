@@ -26,6 +26,11 @@ import {
   listRegistrations,
   listSessions,
   type AdminAccept,
+  type AdminAcknowledgeAlarm,
+  type AdminClearAlarm,
+  type AdminRefuseNextConnect,
+  type AdminRemoveCertificate,
+  type AdminTrustCertificate,
   type AdminBlock,
   type AdminCreateOperation,
   type AdminDeleteDevice,
@@ -35,10 +40,20 @@ import {
   type PlatformState,
 } from "@c8ylink/platform";
 import type { AccessRequest, AccessVerdict } from "./access.js";
+import { describeTrustedCertificate } from "./certs.js";
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
 export type SimAdminInput = DistributiveOmit<
-  AdminRegister | AdminAccept | AdminBlock | AdminCreateOperation | AdminDeleteDevice,
+  | AdminRegister
+  | AdminAccept
+  | AdminBlock
+  | AdminCreateOperation
+  | AdminDeleteDevice
+  | AdminAcknowledgeAlarm
+  | AdminClearAlarm
+  | AdminRefuseNextConnect
+  | AdminTrustCertificate
+  | AdminRemoveCertificate,
   "nowMs"
 >;
 
@@ -75,6 +90,16 @@ const Fragments = refine(t.UnknownRecord, "Fragments", (r) =>
   Object.keys(r).length === 0 ? "an operation needs at least one fragment" : undefined,
 );
 const RegistrationBody = t.type({ deviceId: DeviceIdField });
+const RefuseBody = t.type({ code: t.union([t.literal(3), t.literal(5)]) });
+/** JSON form of a certificate upload (the REST API's names, spec §8.2); a bare PEM body works too. */
+const CertificateBody = t.intersection([
+  t.type({ certInPemFormat: NonEmptyString }),
+  t.partial({
+    name: t.string,
+    autoRegistrationEnabled: t.union([t.boolean, t.literal("true"), t.literal("false")]),
+    status: t.union([t.literal("ENABLED"), t.literal("DISABLED")]),
+  }),
+]);
 const OperationBody = t.intersection([
   t.type({ deviceId: NonEmptyString, fragments: Fragments }),
   t.partial({ description: t.string }),
@@ -126,14 +151,18 @@ const readBody = (req: IncomingMessage): Promise<string> =>
     });
   });
 
-const jsonBody = async (req: IncomingMessage): Promise<unknown> => {
-  const text = await readBody(req);
-  if (text.trim() === "") throw new HttpError(400, "request body must be a JSON object");
+const parseJson = (text: string): unknown => {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new HttpError(400, `request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
+};
+
+const jsonBody = async (req: IncomingMessage): Promise<unknown> => {
+  const text = await readBody(req);
+  if (text.trim() === "") throw new HttpError(400, "request body must be a JSON object");
+  return parseJson(text);
 };
 
 /** Only the listed query parameters, each at most once. */
@@ -174,6 +203,11 @@ const routes = (ctx: AdminContext): readonly Route[] => {
     if (!result.ok) throw new HttpError(notFound ? 404 : 409, result.detail);
     return result;
   };
+  const alarmAction = (id: string, type: "admin-acknowledge-alarm" | "admin-clear-alarm"): Reply => {
+    if (!ctx.state().alarms.some((a) => a.id === id)) throw new HttpError(404, `unknown alarm ${id}`);
+    adminOr({ type, alarmId: id }, false);
+    return ok(ctx.state().alarms.find((a) => a.id === id));
+  };
   const deviceFilter = (url: URL): string | undefined => queryOf(url, ["device"]).device;
   const route = (path: string, methods: Record<string, Handler>): Route => ({
     pattern: path.split("/").filter((s) => s !== ""),
@@ -209,6 +243,53 @@ const routes = (ctx: AdminContext): readonly Route[] => {
     route("/measurements", { GET: (_r, _p, url) => ok(listMeasurements(ctx.state(), deviceFilter(url))) }),
     route("/events", { GET: (_r, _p, url) => ok(listEvents(ctx.state(), deviceFilter(url))) }),
     route("/alarms", { GET: (_r, _p, url) => ok(listAlarms(ctx.state(), deviceFilter(url))) }),
+    route("/alarms/:id/acknowledge", {
+      POST: (_req, [id = ""]) => alarmAction(id, "admin-acknowledge-alarm"),
+    }),
+    route("/alarms/:id/clear", {
+      POST: (_req, [id = ""]) => alarmAction(id, "admin-clear-alarm"),
+    }),
+    route("/devices/:externalId/refuse-next-connect", {
+      POST: async (req, [id = ""]) => {
+        const valid = validateDeviceId(id);
+        if (E.isLeft(valid)) throw new HttpError(400, valid.left.reason);
+        const body = decodeOr400(RefuseBody, await jsonBody(req), 'refusal (expected {"code": 3 or 5})');
+        const result = adminOr({ type: "admin-refuse-next-connect", deviceId: id, code: body.code }, false);
+        return ok({ ok: true, detail: result.detail });
+      },
+    }),
+    route("/trusted-certificates", {
+      GET: (_req, _params, url) => {
+        queryOf(url, []);
+        return ok(Object.values(ctx.state().certificates));
+      },
+      POST: async (req) => {
+        const text = await readBody(req);
+        const json = text.trim().startsWith("{") ? parseJson(text) : undefined;
+        const upload =
+          json === undefined ? { certInPemFormat: text } : decodeOr400(CertificateBody, json, "certificate");
+        let certificate;
+        try {
+          certificate = describeTrustedCertificate(upload.certInPemFormat, {
+            ...(upload.name === undefined ? {} : { name: upload.name }),
+            ...(upload.autoRegistrationEnabled === undefined
+              ? {}
+              : { autoRegistration: String(upload.autoRegistrationEnabled) === "true" }),
+            ...(upload.status === undefined ? {} : { enabled: upload.status === "ENABLED" }),
+          });
+        } catch (e) {
+          throw new HttpError(400, `invalid certificate: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        adminOr({ type: "admin-trust-certificate", certificate }, false);
+        return ok(ctx.state().certificates[certificate.fingerprint], 201);
+      },
+    }),
+    route("/trusted-certificates/:fingerprint", {
+      DELETE: (_req, [fingerprint = ""]) => {
+        const result = adminOr({ type: "admin-remove-certificate", fingerprint }, true);
+        return ok({ ok: true, detail: result.detail });
+      },
+    }),
     route("/operations", {
       GET: (_req, _params, url) => {
         const q = queryOf(url, ["device", "status", "fragment"]);

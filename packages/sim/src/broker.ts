@@ -13,11 +13,24 @@
  * - `deliver {clientKey}` → that aedes client's own `publish` (per-client delivery, never the
  *   broker-wide `aedes.publish`). `authorizeForward` lets only those packets through, so nothing
  *   a device publishes is ever routed to another client.
- * - the socket closing (or aedes' `clientDisconnect`) → `client-disconnect`, once per session.
+ * - the socket closing (or aedes' `clientDisconnect`) → `client-disconnect`, once per session,
+ *   with `clean: false` unless the client sent DISCONNECT: the model then processes the will
+ *   that came with `client-connect` (spec §1.9).
+ * - a TLS client certificate → `certificate` on `client-connect`: its CN, validity and the
+ *   fingerprint of the trusted certificate (from the model's state) whose key verifies it.
  */
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
 import { decodePayload, type DistributiveOmit } from "@c8ylink/core";
-import type { ClientConnect, PlatformInput, PlatformOutput, QoS } from "@c8ylink/platform";
+import type { TLSSocket } from "node:tls";
+import type {
+  ClientConnect,
+  PlatformInput,
+  PlatformOutput,
+  PresentedCertificate,
+  QoS,
+  Will,
+} from "@c8ylink/platform";
+import { presentedCertificate } from "./certs.js";
 import type { Hub, Outputs } from "./hub.js";
 import type { SimLogEntry } from "./log.js";
 
@@ -36,6 +49,8 @@ interface Connection {
   ended: boolean;
   /** The model closed it (carried out once). */
   dropped: boolean;
+  /** The CONNECT's will (spec §1.9), handed to the model, which publishes it on a lost connection. */
+  readonly will?: Will;
 }
 
 export interface MqttSideOptions {
@@ -58,6 +73,12 @@ const disconnectOf = (outputs: Outputs, clientKey: string) =>
 const asBuffer = (payload: Buffer | string): Buffer =>
   typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
 
+/** Payload text as the model takes it (invalid UTF-8 becomes U+FFFD). */
+const textOf = (bytes: Buffer): string => {
+  const decoded = decodePayload(bytes);
+  return decoded._tag === "Right" ? decoded.right : bytes.toString("utf8");
+};
+
 export class MqttSide {
   readonly aedes: Aedes;
   private readonly connections = new WeakMap<Client, Connection>();
@@ -70,6 +91,7 @@ export class MqttSide {
       // The model applies the MQTT 3.1 ClientId rule itself (CONNACK 5 from 24 characters).
       maxClientsIdLength: 65_535,
       preConnect: (client, packet, done) => {
+        const will = packet.will;
         const connection: Connection = {
           key: `c${this.nextKey++}`,
           client,
@@ -77,6 +99,15 @@ export class MqttSide {
           live: false,
           ended: false,
           dropped: false,
+          ...(will === undefined || will === null
+            ? {}
+            : {
+                will: {
+                  topic: will.topic,
+                  payload: textOf(asBuffer(will.payload)),
+                  qos: will.qos ?? 0,
+                },
+              }),
         };
         this.connections.set(client, connection);
         this.byKey.set(connection.key, connection);
@@ -98,6 +129,8 @@ export class MqttSide {
           password: password === undefined ? null : asBuffer(password).toString("utf8"),
           certificateCn: null,
           protocolLevel: client.version,
+          ...(connection.will === undefined ? {} : { will: connection.will }),
+          ...this.certificateOf(client),
         };
         this.feed(input, (outputs) => {
           const connack = outputs.find((o) => o.type === "connack" && o.clientKey === connection.key);
@@ -165,7 +198,8 @@ export class MqttSide {
       },
       authorizePublish: (client, packet, done) => {
         const connection = client === null ? undefined : this.connections.get(client);
-        // No session, or a will message published while the connection closes: not modelled.
+        // No session, or aedes publishing the will while the connection closes: the model already
+        // processed the will itself (client-disconnect with clean: false), so aedes' copy is refused.
         if (connection === undefined || !connection.live || client?.closed === true) {
           done(new Error("no live session"));
           return;
@@ -314,7 +348,19 @@ export class MqttSide {
       by: "client",
       reason: "connection closed",
     });
-    this.feed({ type: "client-disconnect", nowMs: this.options.now(), clientKey: connection.key });
+    // aedes marks a client that sent DISCONNECT; any other end is a lost connection (will due).
+    const clean = (connection.client as Client & { _disconnected?: boolean })._disconnected === true;
+    this.feed({ type: "client-disconnect", nowMs: this.options.now(), clientKey: connection.key, clean });
+  }
+
+  /** The client certificate of a TLS connection, checked against the model's trusted certificates. */
+  private certificateOf(client: Client): { certificate?: PresentedCertificate } {
+    const socket = client.conn as unknown as Partial<TLSSocket>;
+    if (typeof socket.getPeerX509Certificate !== "function") return {};
+    const leaf = socket.getPeerX509Certificate();
+    if (leaf === undefined) return {};
+    const trusted = Object.values(this.options.hub().state().certificates);
+    return { certificate: presentedCertificate(leaf, trusted) };
   }
 
   /** Closes every connection and the broker. */

@@ -12,3 +12,13 @@ export {
 export { MAX_BODY_BYTES, type SimAdminInput, type SimAdminResult } from "./admin.js";
 export { adminTokenProblem, allowedHostProblem, isLoopbackHost, newAdminToken } from "./access.js";
 export { formatLogEntry, type SimLogEntry } from "./log.js";
+export {
+  commonName,
+  createLocalCa,
+  describeTrustedCertificate,
+  issueDeviceCertificate,
+  presentedCertificate,
+  readServerCredentials,
+  type DeviceCertificate,
+  type LocalCa,
+} from "./certs.js";

@@ -21,6 +21,7 @@ export type SimLogEntry =
       readonly kind: "listening";
       readonly mqttUrl: string;
       readonly wsUrl?: string;
+      readonly mqttsUrl?: string;
       readonly adminUrl: string;
     })
   | (OfClient & {
@@ -103,7 +104,7 @@ export const formatLogEntry = (e: SimLogEntry): string => {
   const at = time(e.atMs);
   switch (e.kind) {
     case "listening":
-      return `${at} tenant listening: mqtt ${e.mqttUrl}${e.wsUrl === undefined ? "" : `, ws ${e.wsUrl}`}, admin ${e.adminUrl}`;
+      return `${at} tenant listening: mqtt ${e.mqttUrl}${e.mqttsUrl === undefined ? "" : `, mqtts ${e.mqttsUrl}`}${e.wsUrl === undefined ? "" : `, ws ${e.wsUrl}`}, admin ${e.adminUrl}`;
     case "connect":
       return e.code === 0
         ? `${at} ${e.clientKey} CONNECT ${e.clientId} as ${e.username ?? "(no user)"} → accepted`

@@ -1,6 +1,6 @@
 /**
  * `startSimulatedTenant`: the platform model on an embedded aedes broker (TCP, optionally
- * WebSocket) plus the HTTP admin API, all bound to loopback by default. The admin API needs
+ * WebSocket and TLS) plus the HTTP admin API, all bound to loopback by default. The admin API needs
  * the per-run access token (`adminToken`); the MQTT side needs the platform's credentials.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
@@ -11,6 +11,7 @@ import {
   type Socket,
 } from "node:net";
 import type { Duplex } from "node:stream";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
 import {
   initialPlatform,
@@ -32,6 +33,18 @@ export interface SimulatedTenantOptions {
   readonly mqttPort?: number;
   /** MQTT over WebSocket on `ws://host:port/mqtt`; 0 = ephemeral. Default `false` (off). */
   readonly wsPort?: number | false;
+  /**
+   * MQTT over TLS (spec §1.1: one-way TLS with username/password, or two-way with a client
+   * certificate checked against the trusted certificates, §8.2): the server's PEM key and
+   * certificate (`createLocalCa` makes both) and a port (default 0, ephemeral; read `mqttsUrl`).
+   * Default off.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string; readonly port?: number };
+  /**
+   * How often the tenant's clock ticks for availability (spec §9: UNAVAILABLE after the
+   * required interval), in ms of wall time. Default 1000; `false` = never (tests call `tick()`).
+   */
+  readonly availabilityTickMs?: number | false;
   /** HTTP admin API. Default 0 (ephemeral; read `adminUrl`). */
   readonly httpPort?: number;
   /**
@@ -44,7 +57,12 @@ export interface SimulatedTenantOptions {
    * `[::1]` and `host` (e.g. a Docker service name). Others are refused (DNS rebinding).
    */
   readonly allowedHosts?: readonly string[];
-  /** Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …). */
+  /**
+   * Options of the platform model (`tenantId`, `bootstrapPassword`, `autoAccept`, `users`, …).
+   * Unlike the model, the tenant refuses subscriptions until the device exists
+   * (`refuseSubscribeBeforeDevice: true`, spec §2.5) and renews tokens only after half their
+   * lifetime (`tokenRenewalAfterHalfLife: true`, §8.1), unless this says otherwise.
+   */
   readonly platform?: PlatformOptions;
   /**
    * Operations as JSON on `devicecontrol/notifications` (spec §2.7). Default true; false makes
@@ -63,6 +81,8 @@ export interface SimulatedTenant {
   readonly mqttUrl: string;
   /** `ws://host:port/mqtt`, when `wsPort` was given. */
   readonly wsUrl?: string;
+  /** `mqtts://host:port`, when `tls` was given. */
+  readonly mqttsUrl?: string;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
   /**
@@ -77,6 +97,8 @@ export interface SimulatedTenant {
    * when called while the tenant is carrying out a step (e.g. from `onLog`).
    */
   step(input: SimAdminInput): SimAdminResult;
+  /** Lets the model check availability now (what the periodic tick does). */
+  tick(): void;
   /** Closes every connection and listener. Idempotent. */
   close(): Promise<void>;
 }
@@ -90,9 +112,29 @@ const ADMIN_TYPES: ReadonlySet<string> = new Set([
   "admin-block",
   "admin-create-operation",
   "admin-delete-device",
+  "admin-acknowledge-alarm",
+  "admin-clear-alarm",
+  "admin-refuse-next-connect",
+  "admin-trust-certificate",
+  "admin-remove-certificate",
 ]);
 
-const listen = (server: NetServer | HttpServer, port: number, host: string): Promise<number> =>
+/** What an admin input is about, for the timeline. */
+const subjectOf = (input: SimAdminInput): string => {
+  switch (input.type) {
+    case "admin-acknowledge-alarm":
+    case "admin-clear-alarm":
+      return input.alarmId;
+    case "admin-trust-certificate":
+      return input.certificate.fingerprint;
+    case "admin-remove-certificate":
+      return input.fingerprint;
+    default:
+      return input.deviceId;
+  }
+};
+
+const listen = (server: NetServer | HttpServer | TlsServer, port: number, host: string): Promise<number> =>
   new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once("error", onError);
@@ -102,7 +144,7 @@ const listen = (server: NetServer | HttpServer, port: number, host: string): Pro
     });
   });
 
-const closeServer = (server: NetServer | HttpServer): Promise<void> =>
+const closeServer = (server: NetServer | HttpServer | TlsServer): Promise<void> =>
   new Promise((resolve) => {
     if (!server.listening) {
       resolve();
@@ -140,6 +182,8 @@ export const startSimulatedTenant = async (
   const mqtt = new MqttSide({ hub: () => hub, now, log });
   const hub = new Hub(
     initialPlatform({
+      refuseSubscribeBeforeDevice: true,
+      tokenRenewalAfterHalfLife: true,
       ...options.platform,
       ...(options.jsonOperations === undefined ? {} : { jsonOperations: options.jsonOperations }),
     }),
@@ -168,7 +212,7 @@ export const startSimulatedTenant = async (
         kind: "admin",
         atMs: now(),
         action: input.type,
-        deviceId: String((input as { deviceId?: unknown }).deviceId),
+        deviceId: subjectOf(input),
         ok: result.ok,
         detail: result.detail,
         ...(result.operationId === undefined ? {} : { operationId: result.operationId }),
@@ -212,9 +256,29 @@ export const startSimulatedTenant = async (
     }),
   );
   let wss: WebSocketServer | undefined;
+  const tlsServer =
+    options.tls === undefined
+      ? undefined
+      : createTlsServer(
+          // Client certificates are requested but not verified by node: the broker checks them
+          // against the model's trusted certificates, and the model decides (CONNACK 5).
+          { key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false },
+          (socket) => {
+            mqtt.aedes.handle(track(socket));
+          },
+        );
+  tlsServer?.on("tlsClientError", (error) =>
+    log({ kind: "problem", atMs: now(), message: `TLS handshake failed: ${error.message}` }),
+  );
+  const tickMs = options.availabilityTickMs ?? 1000;
+  const tick = (): void => hub.feed({ type: "clock-tick", nowMs: now() });
+  const ticker = tickMs === false ? undefined : setInterval(tick, Math.max(10, tickMs));
+  ticker?.unref();
 
   const shutdown = async (): Promise<void> => {
+    if (ticker !== undefined) clearInterval(ticker);
     const closing = [closeServer(tcp), closeServer(http)];
+    if (tlsServer !== undefined) closing.push(closeServer(tlsServer));
     if (wss !== undefined) {
       const server = wss;
       for (const client of server.clients) client.terminate();
@@ -254,16 +318,29 @@ export const startSimulatedTenant = async (
       });
       wsUrl = `ws://${urlHost(host)}:${wsPort}${WS_PATH}`;
     }
+    const mqttsUrl =
+      tlsServer === undefined
+        ? undefined
+        : `mqtts://${urlHost(host)}:${await listen(tlsServer, options.tls?.port ?? 0, host)}`;
     const mqttUrl = `mqtt://${urlHost(host)}:${mqttPort}`;
     const adminUrl = `http://${urlHost(host)}:${httpPort}`;
-    log({ kind: "listening", atMs: now(), mqttUrl, ...(wsUrl === undefined ? {} : { wsUrl }), adminUrl });
+    log({
+      kind: "listening",
+      atMs: now(),
+      mqttUrl,
+      ...(wsUrl === undefined ? {} : { wsUrl }),
+      ...(mqttsUrl === undefined ? {} : { mqttsUrl }),
+      adminUrl,
+    });
 
     let closed: Promise<void> | undefined;
     return {
       mqttUrl,
       ...(wsUrl === undefined ? {} : { wsUrl }),
+      ...(mqttsUrl === undefined ? {} : { mqttsUrl }),
       adminUrl,
       adminToken,
+      tick,
       state: () => hub.state(),
       step: (input) => admin(input, "api"),
       close: () => {

@@ -91,13 +91,15 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
         if (packet.cmd === "suback") resolve(packet.granted as number[]);
       }),
     );
+    // The tenant refuses subscriptions until the device exists (spec §2.5): create it first.
+    await a.publishAsync("s/us", "100", { qos: 1 });
     a.subscribe({ "s/ds": { qos: 1 }, "s/us": { qos: 1 }, "#": { qos: 0 }, "s/e": { qos: 0 } }, () => {});
     expect(await granted).toEqual([1, 0x80, 0x80, 0]);
     const received: string[] = [];
     a.on("message", (topic, payload) => received.push(`${topic} ${payload.toString("utf8")}`));
     // B's upstream traffic (and its answer 601) never reaches A.
-    await b.subscribeAsync({ "s/ds": { qos: 0 } });
     await b.publishAsync("s/us", "100,B,t", { qos: 1 });
+    await b.subscribeAsync({ "s/ds": { qos: 0 } });
     await b.publishAsync("s/us", "600", { qos: 1 });
     // B tries to impersonate the platform on s/ds: closed, nothing forwarded to A.
     const bClosed = closed(b);
@@ -123,6 +125,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     const client = await fx.client(tenant.mqttUrl, auth1);
     const errors: string[] = [];
     client.on("message", (_t, p) => errors.push(p.toString("utf8")));
+    await client.publishAsync("s/us", "100", { qos: 1 });
     await client.subscribeAsync({ "s/e": { qos: 0 } });
     // The largest payload that fits is accepted (PUBACK) — a malformed row, answered on s/e.
     const fits = maxPayloadBytes("s/us", 1);
@@ -163,8 +166,8 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
 
     const got: string[] = [];
     second.on("message", (topic, payload) => got.push(`${topic} ${payload.toString("utf8")}`));
-    await second.subscribeAsync({ "s/ds": { qos: 1 } });
     await second.publishAsync("s/us", "100,Raw,t\n114,c8y_Restart", { qos: 1 });
+    await second.subscribeAsync({ "s/ds": { qos: 1 } });
     expect(
       tenant.step({ type: "admin-create-operation", deviceId: "raw-1", fragments: { c8y_Restart: {} } }).ok,
     ).toBe(true);

@@ -253,6 +253,7 @@ describe("engine ↔ simulated tenant", () => {
     });
     const sniffed: string[] = [];
     sniffer.on("message", (topic, payload) => sniffed.push(`${topic} ${payload.toString("utf8")}`));
+    await sniffer.publishAsync("s/us", "100", { qos: 1 }); // subscriptions need the device (spec §2.5)
     expect(await sniffer.subscribeAsync({ "s/ds": { qos: 1 }, "s/e": { qos: 0 } })).toEqual([
       { topic: "s/ds", qos: 1 },
       { topic: "s/e", qos: 0 },

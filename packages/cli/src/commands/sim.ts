@@ -4,10 +4,17 @@
 import {
   adminTokenProblem,
   allowedHostProblem,
+  createLocalCa,
+  describeTrustedCertificate,
+  issueDeviceCertificate,
+  readServerCredentials,
+  type LocalCa,
   formatLogEntry,
   isLoopbackHost,
   startSimulatedTenant,
 } from "@c8ylink/sim";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { flag, int, parse, str, UsageError } from "../args.js";
 import type { Io } from "../io.js";
 
@@ -30,14 +37,29 @@ broker) with a JSON admin API, until Ctrl-C. Connect any MQTT device to it.
                               (repeatable; e.g. a Docker service name)
   --no-json-operations        refuse subscriptions to devicecontrol/notifications (operations
                               as JSON), like a broker without JSON via MQTT
+  --tls DIR                   also MQTT over TLS (mqtts://HOST:8883): creates or reuses a local
+                              CA in DIR (ca.pem, ca.key) and a server certificate for
+                              localhost/127.0.0.1 (server.pem, server.key), and trusts ca.pem
+                              for certificate logins with auto-registration (needs openssl)
+  --mqtts-port PORT           port of the TLS listener (default 8883; 0 = any free port)
+  --issue-cert ID             with --tls DIR: write a device certificate DIR/ID.pem + DIR/ID.key
+                              (CN = ID, signed by DIR's CA), print how to connect, and exit;
+                              repeatable. A running sim on DIR accepts it at once.
+  --rate-limit N[:Q]          at most N publishes per second per connection, Q more queued
+                              (default 0); beyond that the connection is closed (spec §1.11)
+  --allow-subscribe-before-device
+                              grant subscriptions before the device exists (the real platform
+                              refuses them, spec §2.5; so does this tenant by default)
   --quiet                     do not print the timeline
   -h, --help                  this help
 
 Admin API (JSON): GET /devices, /devices/:id, /measurements?device=, /events?device=,
 /alarms?device=, /operations?device=&status=, /operations/:id, /registrations, /errors,
-/connections; POST /registrations {deviceId}, /registrations/:id/accept,
-/registrations/:id/block, /operations {deviceId, fragments, description?};
-DELETE /devices/:id.
+/connections, /trusted-certificates; POST /registrations {deviceId},
+/registrations/:id/accept, /registrations/:id/block, /operations {deviceId, fragments,
+description?}, /alarms/:id/acknowledge, /alarms/:id/clear,
+/devices/:id/refuse-next-connect {code: 3|5}, /trusted-certificates (a CA PEM);
+DELETE /devices/:id, /trusted-certificates/:fingerprint.
 
 Every admin request needs the access token printed at start: open the printed URL
 (http://HOST:PORT/?token=…; the browser keeps it as a cookie) or send
@@ -54,6 +76,37 @@ const port = (value: number | undefined, fallback: number, name: string): number
   return p;
 };
 
+/** `--rate-limit N[:Q]`. */
+const rateLimitOf = (value: string | undefined): { perSecond: number; queue: number } | undefined => {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)(?::(\d+))?$/.exec(value);
+  const perSecond = Number(m?.[1]);
+  const queue = Number(m?.[2] ?? 0);
+  if (m === null || perSecond < 1 || !Number.isSafeInteger(perSecond) || !Number.isSafeInteger(queue))
+    throw new UsageError(`--rate-limit must be N or N:Q with N ≥ 1 publishes per second, got "${value}"`);
+  return { perSecond, queue };
+};
+
+/** `--issue-cert`: device certificates signed by the CA in `dir`, then exit. */
+const issueCertificates = (dir: string, ids: readonly string[], io: Io): number => {
+  const absolute = resolve(dir);
+  try {
+    const ca = createLocalCa(absolute);
+    for (const id of ids) {
+      const cert = issueDeviceCertificate(absolute, id);
+      io.out(`device certificate for ${id} (CN=${id}, signed by ${ca.caPem})
+  certificate: ${cert.cert}
+  key:         ${cert.key}
+  connect:     ClientId d:${id}, no username/password, TLS to the sim's mqtts:// port, trusting ${ca.caPem}
+  e.g.         mosquitto_pub -h 127.0.0.1 -p 8883 --cafile ${ca.caPem} --cert ${cert.cert} --key ${cert.key} -i d:${id} -t s/us -m 100`);
+    }
+  } catch (e) {
+    io.err(`c8ylink sim: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  return 0;
+};
+
 export const simCommand = async (argv: readonly string[], io: Io): Promise<number> => {
   const args = parse("sim", argv, {
     host: { type: "string" },
@@ -66,11 +119,35 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     token: { type: "string" },
     "allow-host": { type: "string", multiple: true },
     "no-json-operations": { type: "boolean" },
+    tls: { type: "string" },
+    "mqtts-port": { type: "string" },
+    "issue-cert": { type: "string", multiple: true },
+    "rate-limit": { type: "string" },
+    "allow-subscribe-before-device": { type: "boolean" },
     quiet: { type: "boolean" },
   });
   if (flag(args, "help")) {
     io.out(SIM_HELP);
     return 0;
+  }
+  const tlsDir = str(args, "tls");
+  const issue = args.values["issue-cert"];
+  const toIssue = Array.isArray(issue) ? issue : [];
+  if (toIssue.length > 0) {
+    if (tlsDir === undefined) throw new UsageError("--issue-cert needs --tls DIR (the CA that signs it)");
+    return issueCertificates(tlsDir, toIssue, io);
+  }
+  const rateLimit = rateLimitOf(str(args, "rate-limit"));
+  let ca: LocalCa | undefined;
+  if (tlsDir !== undefined) {
+    try {
+      ca = createLocalCa(resolve(tlsDir));
+    } catch (e) {
+      io.err(
+        `c8ylink sim: cannot create the TLS certificates: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return 1;
+    }
   }
   const wsPort = int(args, "ws-port");
   const tenantId = str(args, "tenant-id");
@@ -119,8 +196,18 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       ...(given === undefined ? {} : { adminToken: given.token }),
       ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
       jsonOperations: !flag(args, "no-json-operations"),
+      ...(ca === undefined
+        ? {}
+        : {
+            tls: {
+              ...readServerCredentials(ca),
+              port: port(int(args, "mqtts-port"), 8883, "mqtts-port"),
+            },
+          }),
       platform: {
         autoAccept: flag(args, "auto-accept"),
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+        ...(flag(args, "allow-subscribe-before-device") ? { refuseSubscribeBeforeDevice: false } : {}),
         ...(tenantId === undefined ? {} : { tenantId }),
         ...(bootstrapPassword === undefined ? {} : { bootstrapPassword }),
       },
@@ -135,6 +222,15 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     );
     return 1;
   }
+  if (ca !== undefined) {
+    const trusted = tenant.step({
+      type: "admin-trust-certificate",
+      certificate: describeTrustedCertificate(readFileSync(ca.caPem, "utf8"), {
+        name: "c8ylink sim local CA",
+      }),
+    });
+    if (!trusted.ok) io.err(`c8ylink sim: warning: the local CA was not trusted: ${trusted.detail}`);
+  }
   // The banner is the one place the token is printed (the timeline never carries it).
   const reachable =
     host === "0.0.0.0" || host === "::"
@@ -142,7 +238,11 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       : tenant.adminUrl;
   const token = tenant.adminToken;
   io.out(`simulated tenant ready
-  MQTT:      ${tenant.mqttUrl}${tenant.wsUrl === undefined ? "" : `\n  WebSocket: ${tenant.wsUrl}`}
+  MQTT:      ${tenant.mqttUrl}${tenant.wsUrl === undefined ? "" : `\n  WebSocket: ${tenant.wsUrl}`}${
+    tenant.mqttsUrl === undefined || ca === undefined
+      ? ""
+      : `\n  TLS:       ${tenant.mqttsUrl} (server certificate signed by ${ca.caPem}; device certificates of that CA log in with ClientId d:<CN>: c8ylink sim --tls ${tlsDir ?? ""} --issue-cert <deviceId>)`
+  }
   admin API: ${tenant.adminUrl} (every request needs the access token; ${given === undefined ? "a random one for this run" : `from ${given.source}`})
   open:      ${reachable}/?token=${token}
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
