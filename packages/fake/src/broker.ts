@@ -4,11 +4,20 @@
  * Owns: feeding `client-*` and `admin-*` inputs to the platform model on the virtual clock,
  * and routing each output back on the connection it belongs to (CONNACK, SUBACK, PUBACK,
  * deliveries, closes), with the broker-side faults (refused subscriptions, lost PUBACKs,
- * duplicated deliveries).
+ * duplicated deliveries). Deliveries are routed alike whatever their topic: JSON operation
+ * notifications (`devicecontrol/notifications`) meet the same duplicates, and in network.ts
+ * the same delays and reorders, as `s/ds` lines.
  */
-import type { EventInput } from "@c8ylink/core";
+import { TOPIC_OPERATION_NOTIFICATIONS, type EventInput } from "@c8ylink/core";
 import { platformStep, type PlatformInput, type PlatformOutput } from "@c8ylink/platform";
-import { EPOCH_MS, assertNever, type ClientInput, type OutputContext, type WorldContext } from "./context.js";
+import {
+  EPOCH_MS,
+  assertNever,
+  type ClientInput,
+  type Conn,
+  type OutputContext,
+  type WorldContext,
+} from "./context.js";
 import { breakConn, sendDown } from "./network.js";
 
 /** One input of the platform model; its outputs are routed, and returned to the caller. */
@@ -25,6 +34,20 @@ export const platformIn = (w: WorldContext, input: ClientInput, ctx: OutputConte
 
 /** An input of the tenant's administrator (not on any connection). */
 export const admin = (w: WorldContext, input: ClientInput): PlatformOutput[] => platformIn(w, input, {});
+
+/**
+ * The platform model keeps a subscription the broker's fault refused, but a real broker that
+ * answered 0x80 delivers nothing on it: JSON operation notifications of such a connection are
+ * held back until a later SUBACK grants the topic. (Only the JSON topic: `s/ds` keeps the
+ * behaviour the pinned static worlds were recorded with, where an engine refused `s/ds`
+ * reconnects anyway.)
+ */
+const noteJsonGrant = (conn: Conn, ref: number, granted: readonly number[]): void => {
+  const topics = conn.subscribeRefs.get(ref) ?? [];
+  topics.forEach((topic, i) => {
+    if (topic === TOPIC_OPERATION_NOTIFICATIONS) conn.jsonRefused = (granted[i] ?? 0x80) >= 0x80;
+  });
+};
 
 const route = (w: WorldContext, o: PlatformOutput, ctx: OutputContext): void => {
   switch (o.type) {
@@ -55,6 +78,7 @@ const route = (w: WorldContext, o: PlatformOutput, ctx: OutputContext): void => 
           w.trace(`FAULT broker refuses subscription #${i} of ${conn.key}`);
         }
       }
+      noteJsonGrant(conn, ctx.ref, granted);
       sendDown(w, conn, { type: "subscribed", connectionId: conn.id, ref: ctx.ref, granted }, null);
       return;
     }
@@ -72,6 +96,10 @@ const route = (w: WorldContext, o: PlatformOutput, ctx: OutputContext): void => 
     case "deliver": {
       const conn = w.conns.get(o.clientKey);
       if (conn === undefined) return;
+      if (o.topic === TOPIC_OPERATION_NOTIFICATIONS && conn.jsonRefused) {
+        w.trace(`BROKER ${conn.key} refused ${o.topic}: not delivered`);
+        return;
+      }
       const event: EventInput = {
         type: "message",
         connectionId: conn.id,

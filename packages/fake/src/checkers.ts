@@ -1,18 +1,13 @@
 /**
  * Invariants judged on the spot, as the trace unfolds (the world stops at the first violation).
  *
- * Owns: the size law and the SUBACK gate per publish (`checkPublish`), at-most-once hand-out of
- * operations (`checkHandOut`), and the findings that classify violations as known issues
- * (status rows processed twice, finished twins, arrival order of operation lines, granted
- * subscriptions). Kept apart so the publish laws can later come from one shared checker.
+ * Owns: feeding every engine step to the core's laws (`checkLaws`, the same
+ * `createInvariantChecker` the core's property tests use), at-most-once hand-out of operations
+ * per platform operation (`checkHandOut`), and the findings that classify violations as known
+ * issues under static rules (status rows processed twice, finished twins, arrival order of
+ * operation lines). Only what needs the platform's knowledge is written here.
  */
-import {
-  MAX_PUBLISH_BYTES,
-  publishPacketBytes,
-  utf8ByteLength,
-  type AnyOperation,
-  type Command,
-} from "@c8ylink/core";
+import type { AnyOperation, Command, EngineState, Event } from "@c8ylink/core";
 import type { Conn, CreatedOperation, Device, Findings, SentRow, WorldContext } from "./context.js";
 
 export const newFindings = (): Findings => ({
@@ -29,44 +24,83 @@ export const targetOf = (topic: string, device: string): string => {
   return level === undefined || level === "" ? device : level;
 };
 
-/** Size law and SUBACK gate for one publish command. */
-export const checkPublish = (
+/**
+ * The core's laws (`createInvariantChecker`: size law, SUBACK gate, in-flight window, outbox
+ * bounds and accounting, one running operation per fragment, reconnect delay, timers, counters)
+ * for one step of `dev`'s current life. A broken law is a violation named after it, never a
+ * known issue.
+ */
+export const checkLaws = (
   w: WorldContext,
   dev: Device,
-  conn: Conn | undefined,
-  c: Extract<Command, { type: "publish" }>,
+  before: EngineState,
+  event: Event,
+  after: EngineState,
+  commands: readonly Command[],
 ): void => {
-  const bytes = publishPacketBytes(c.topic, utf8ByteLength(c.payload), c.qos);
-  if (bytes > MAX_PUBLISH_BYTES) {
-    w.violate(
-      "size-law",
-      `${dev.id} published ${bytes} bytes on ${c.topic} (limit ${MAX_PUBLISH_BYTES}): ${c.payload.slice(0, 80)}…`,
-    );
-    return;
-  }
-  if (!/^[stqc]\/u[sc](\/|$)/.test(c.topic)) return;
-  const registrationOnly = c.payload.split("\n").every((l) => l.startsWith("100,") || l.startsWith("101,"));
-  if (registrationOnly) return;
-  const open =
-    conn !== undefined && conn.requested.size > 0 && [...conn.requested].every((t) => conn.granted.has(t));
-  if (!open) {
-    const missing =
-      conn === undefined ? ["(no connection)"] : [...conn.requested].filter((t) => !conn.granted.has(t));
-    w.violate(
-      "suback-gate",
-      `${dev.id} connection ${c.connectionId} published a data row on ${c.topic} before every subscription was granted ` +
-        `(not yet granted: ${missing.join(", ") || "nothing requested"}): ${c.payload.slice(0, 80)}`,
-    );
-  }
+  for (const v of dev.laws.check(before, event, after, commands))
+    w.violate(v.invariant, `${dev.id}.${dev.life} after ${event.type}: ${v.explanation}`);
 };
 
-/** At-most-once execution: an operation with a unique text must reach the application once. */
+/** The journal key of an operation the engine took from JSON: `id-<platform operation id>`. */
+const BY_ID_KEY = /^id-(.+)$/;
+
+/**
+ * The platform operation a hand-out stands for: exactly its id when the journal key carries
+ * it (by-id), else the operation with the same unique text (`c8y_Command`, `c8y_Configuration`:
+ * every text is world-unique); undefined when neither tells (an id-less restart or relay).
+ */
+const platformOperationOf = (
+  w: WorldContext,
+  key: string,
+  op: AnyOperation,
+): { readonly id: string; readonly byId: boolean } | undefined => {
+  const byId = BY_ID_KEY.exec(key)?.[1];
+  if (byId !== undefined) return { id: byId, byId: true };
+  const text = textOf(op);
+  if (text === undefined) return undefined;
+  const created = w.created.find((c) => c.text === text);
+  return { id: created?.id ?? `text ${text}`, byId: false };
+};
+
+const textOf = (op: AnyOperation): string | undefined =>
+  op.template === "511" ? op.text : op.template === "513" ? op.config : undefined;
+
+/**
+ * By id, the operation handed out must be the platform operation its key names: same
+ * fragment, same target, same text. Anything else executes one operation under another's id.
+ */
+const checkIdentity = (w: WorldContext, dev: Device, key: string, op: AnyOperation, id: string): void => {
+  const created = w.created.find((c) => c.id === id);
+  if (created === undefined) return;
+  const text = textOf(op);
+  const same =
+    created.fragment === op.fragment &&
+    created.target === op.deviceId &&
+    (text === undefined || text === created.text);
+  if (same) return;
+  w.violate(
+    "wrong-operation",
+    `${dev.id}.${dev.life} handed out ${key} as ${op.fragment} for ${op.deviceId}${text === undefined ? "" : ` "${text}"`}, ` +
+      `but platform operation ${id} is ${created.fragment} for ${created.target}${created.text === "" ? "" : ` "${created.text}"`}`,
+  );
+};
+
+/**
+ * At-most-once execution: a platform operation reaches the application once, across
+ * restarts, by whichever channel (JSON by id, or a static line) it came.
+ */
 export const checkHandOut = (w: WorldContext, dev: Device, key: string, op: AnyOperation): void => {
   const f = w.findings;
-  const text = op.template === "511" ? op.text : op.template === "513" ? op.config : undefined;
-  if (text === undefined) return;
-  const before = f.handedOut.get(text);
-  f.handedOut.set(text, `${dev.id}.${dev.life} ${key}`);
+  const identity = platformOperationOf(w, key, op);
+  if (identity === undefined) return;
+  if (identity.byId) {
+    checkIdentity(w, dev, key, op, identity.id);
+    if (w.finished) return;
+  }
+  const text = textOf(op);
+  const before = f.handedOut.get(identity.id);
+  f.handedOut.set(identity.id, `${dev.id}.${dev.life} ${key}`);
   if (before === undefined) return;
   const raw = (dev.state.journal.entries[key]?.raw ?? []).join(",");
   const twin = f.finishedTwins.get(`${dev.id} ${raw}`);
@@ -82,9 +116,10 @@ export const checkHandOut = (w: WorldContext, dev: Device, key: string, op: AnyO
         ? "status-replay: a replayed status of this fragment shifted the platform's view, so 500 brought it back"
         : undefined);
   f.doubles.push({ target: op.deviceId, fragment: op.fragment });
+  const what = text === undefined ? `operation ${identity.id}` : `operation "${text}"`;
   w.violate(
     "executed-twice",
-    `${dev.id} handed operation "${text}" (${op.fragment} for ${op.deviceId}) to the application again as ${key} ` +
+    `${dev.id} handed ${what} (${op.fragment} for ${op.deviceId}) to the application again as ${key} ` +
       `(first as ${before}); journal now: ${Object.values(dev.state.journal.entries)
         .map((e) => `${e.key} ${e.raw.join(",")} ${e.stage}${e.executingAcked ? " executing-acked" : ""}`)
         .join("; ")}`,
@@ -110,21 +145,6 @@ export const noteFinishedTwins = (w: WorldContext, dev: Device, payload: string)
       : `stale-500-answer: the line arrived after the PUBACK of the 501 of journal entry ${twin.key} (${twin.stage}) of ${dev.id}.${dev.life}: the platform re-pushed it for a 500 processed before that 501, and it was journaled as a new operation`;
     f.finishedTwins.set(`${dev.id} ${line}`, kind);
   }
-};
-
-/** The SUBACK gate as the engine sees it: topics granted on the connection. */
-export const noteGranted = (
-  dev: Device,
-  connectionId: number,
-  ref: number,
-  granted: readonly number[],
-): void => {
-  const conn = dev.conns.get(connectionId);
-  const topics = conn?.subscribeRefs.get(ref);
-  if (conn === undefined || topics === undefined) return;
-  topics.forEach((t, i) => {
-    if ((granted[i] ?? 0x80) < 0x80) conn.granted.add(t);
-  });
 };
 
 /** Operation status rows (50x) reaching the platform a second time are recorded as replays. */

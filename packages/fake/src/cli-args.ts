@@ -3,6 +3,7 @@
  * does). A bad flag or value becomes a `UsageError` that names it; the CLI exits 2 on it.
  */
 import { parseArgs } from "node:util";
+import type { OperationsMode } from "./context.js";
 
 export class UsageError extends Error {}
 
@@ -15,6 +16,8 @@ export interface SimulateArgs {
   readonly verbose: boolean;
   readonly none: boolean;
   readonly tolerateKnown: boolean;
+  readonly operations: OperationsMode;
+  readonly platformJson: boolean;
   readonly help: boolean;
 }
 
@@ -24,6 +27,7 @@ export const DEFAULTS = {
   devices: 3,
   faultMs: 120_000,
   healMs: 300_000,
+  operations: "by-id",
 } as const;
 
 export const USAGE = `usage: npm run simulate -- [options]
@@ -37,8 +41,13 @@ command that reproduces it, 2 on a usage error.
   --devices D       devices per world, at least 1 (default ${DEFAULTS.devices})
   --fault-ms X      virtual duration of the fault phase (default ${DEFAULTS.faultMs})
   --heal-ms Y       budget of the healing phase (default ${DEFAULTS.healMs})
+  --operations M    how the engines take operations: by-id (JSON notifications, status by
+                    id; default) or static (id-less s/ds lines)
+  --no-platform-json  the platform refuses devicecontrol/notifications: a by-id engine falls
+                    back to static, and the world judges it by static rules
   --no-faults       run without faults
   --tolerate-known  count violations matching a known engine issue instead of failing
+                    (static rules only: by-id knows no known issues)
   --verbose         print the full trace of failing worlds (and of the world, with --runs 1)
   -h, --help        print this help`;
 
@@ -50,6 +59,8 @@ const OPTIONS = {
   "heal-ms": { type: "string" },
   "no-faults": { type: "boolean" },
   "tolerate-known": { type: "boolean" },
+  operations: { type: "string" },
+  "no-platform-json": { type: "boolean" },
   verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -76,8 +87,21 @@ const parseStrictly = (argv: readonly string[]) => {
 };
 
 /** Parses the arguments after `npm run simulate --`; throws `UsageError` naming what is wrong. */
+const operationsMode = (raw: string | undefined): OperationsMode => {
+  if (raw === undefined) return DEFAULTS.operations;
+  if (raw === "by-id" || raw === "static") return raw;
+  throw new UsageError(`--operations must be "by-id" or "static" (got ${JSON.stringify(raw)})`);
+};
+
 export const parseSimulateArgs = (argv: readonly string[]): SimulateArgs => {
   const values = parseStrictly(argv);
+  const operations = operationsMode(values.operations);
+  const platformJson = values["no-platform-json"] !== true;
+  const tolerateKnown = values["tolerate-known"] === true;
+  if (tolerateKnown && operations === "by-id" && platformJson)
+    throw new UsageError(
+      "--tolerate-known needs static rules (--operations static, or --no-platform-json): by-id knows no known issues",
+    );
   return {
     seed: integer("seed", values.seed, DEFAULTS.seed, 0),
     runs: integer("runs", values.runs, DEFAULTS.runs, 0),
@@ -86,7 +110,9 @@ export const parseSimulateArgs = (argv: readonly string[]): SimulateArgs => {
     healMs: integer("heal-ms", values["heal-ms"], DEFAULTS.healMs, 0),
     verbose: values.verbose === true,
     none: values["no-faults"] === true,
-    tolerateKnown: values["tolerate-known"] === true,
+    tolerateKnown,
+    operations,
+    platformJson,
     help: values.help === true,
   };
 };

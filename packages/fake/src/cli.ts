@@ -1,15 +1,18 @@
 /**
- * `npm run simulate -- --seed N --runs M --devices D [--fault-ms X] [--heal-ms Y] [--no-faults]
- *  [--tolerate-known] [--verbose]`
+ * `npm run simulate -- --seed N --runs M --devices D [--operations by-id|static]
+ *  [--no-platform-json] [--fault-ms X] [--heal-ms Y] [--no-faults] [--tolerate-known] [--verbose]`
  *
  * Runs M seeded worlds starting at seed N, one line per world, then a summary. Exits 1 at the
  * first failing seed with its explanation and the command that reproduces it exactly.
  * `--verbose` prints the full trace of failing worlds (and, with --runs 1, of the world).
- * `--tolerate-known` counts violations matching a known engine issue instead of failing.
+ * `--operations` picks the engines' mode (default by-id), named in the summary and in the
+ * reproduce command; `--no-platform-json` simulates a tenant without JSON via MQTT.
+ * `--tolerate-known` counts violations matching a known engine issue instead of failing (static
+ * rules only).
  * Flags are parsed in cli-args.ts; a usage error names the flag and exits 2.
  */
 import { DEFAULTS, USAGE, UsageError, parseSimulateArgs } from "./cli-args.js";
-import { explain, reproduceCommand, summaryLine } from "./summary.js";
+import { explain, modeLabel, reproduceCommand, summaryLine } from "./summary.js";
 import { runWorld } from "./world.js";
 
 const main = (): number => {
@@ -18,6 +21,7 @@ const main = (): number => {
     console.log(USAGE);
     return 0;
   }
+  console.log(`operations ${modeLabel(args.operations, args.platformJson)}`);
   const started = process.hrtime.bigint();
   let worlds = 0;
   let messages = 0;
@@ -34,6 +38,8 @@ const main = (): number => {
       faults: args.none ? "none" : "swarm",
       trace: args.verbose,
       tolerateKnown: args.tolerateKnown,
+      operationsMode: args.operations,
+      platformJson: args.platformJson,
     });
     worlds++;
     messages += report.messages.accepted;
@@ -47,6 +53,7 @@ const main = (): number => {
     if (!report.ok) {
       console.log("");
       console.log(explain(report));
+      console.log(`\n1 of ${worlds} worlds failed (${modeLabel(args.operations, args.platformJson)})`);
       const extra =
         (args.faultMs === DEFAULTS.faultMs ? "" : ` --fault-ms ${args.faultMs}`) +
         (args.healMs === DEFAULTS.healMs ? "" : ` --heal-ms ${args.healMs}`) +
@@ -58,7 +65,7 @@ const main = (): number => {
   }
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   console.log(
-    `\n${worlds} worlds ok: ${messages} messages, ${operations} operations, ${crashes} crashes, ` +
+    `\n${worlds} worlds ok (${modeLabel(args.operations, args.platformJson)}): ${messages} messages, ${operations} operations, ${crashes} crashes, ` +
       `${(virtualMs / 60_000).toFixed(1)} virtual minutes in ${(wallMs / 1000).toFixed(1)} s`,
   );
   return 0;

@@ -7,7 +7,14 @@
  * the context; devices, network, broker, workload, chaos, checkers and verdict are free
  * functions taking it, as the platform model's modules take its `Tx`.
  */
-import type { AnyOperation, DistributiveOmit, EngineConfig, EngineState, EventInput } from "@c8ylink/core";
+import type {
+  AnyOperation,
+  DistributiveOmit,
+  EngineConfig,
+  EngineState,
+  EventInput,
+  InvariantChecker,
+} from "@c8ylink/core";
 import type { PlatformInput, PlatformState } from "@c8ylink/platform";
 import type { FaultPlan } from "./faults.js";
 import type { Rng, TraceHash } from "./prng.js";
@@ -22,6 +29,8 @@ export const SUPPORTED = ["c8y_Restart", "c8y_Command", "c8y_Configuration"];
 export const RESTART_REASON = "restarted while the operation was executing";
 
 export type OperationKind = "c8y_Restart" | "c8y_Command" | "c8y_Configuration" | "c8y_Relay";
+/** How the engines take operations (their config's `operations`). */
+export type OperationsMode = "by-id" | "static";
 export type AuthKind = "bootstrap" | "password" | "certificate";
 
 /** A switch that names every case ends here; a new case is a compile error, not a silent no-op. */
@@ -62,10 +71,13 @@ export interface Conn {
   tailAll: number;
   tailAcks: number;
   readonly tailTopic: Map<string, number>;
-  /** SUBACK gate bookkeeping: topics asked for (device session), granted as the engine saw it. */
-  readonly requested: Set<string>;
-  readonly granted: Set<string>;
+  /** Topics of each SUBSCRIBE by its ref, so the broker knows which topic a fault refuses. */
   readonly subscribeRefs: Map<number, readonly string[]>;
+  /**
+   * The JSON operation topic while the broker refused its subscription on this connection
+   * (fault): nothing of it is delivered, as a broker that answered 0x80 delivers nothing.
+   */
+  jsonRefused: boolean;
 }
 
 export interface SentRow {
@@ -108,6 +120,8 @@ export interface Device {
   rowIds: Map<number, string>;
   /** Identities of operation status rows the platform has processed. */
   readonly processedStatus: Set<string>;
+  /** The core's laws (`createInvariantChecker`), fresh for every life of the engine. */
+  laws: InvariantChecker;
 }
 
 export interface Message {
@@ -192,14 +206,24 @@ export interface Settings {
   readonly operationEveryMs: number;
   readonly operations: readonly OperationKind[];
   readonly trace: boolean;
+  /** What the engines are configured with. */
+  readonly operationsMode: OperationsMode;
+  /** Whether the platform grants `devicecontrol/notifications` (its `jsonOperations`). */
+  readonly platformJson: boolean;
+  /**
+   * The rules the world judges operations by: `by-id` only when the engines run by id against
+   * a platform that speaks JSON; a by-id engine refused JSON falls back to static and is
+   * judged as static. Only static rules know known issues.
+   */
+  readonly rules: OperationsMode;
 }
 
 /** What the on-the-spot checkers remember to classify later violations (checkers.ts). */
 export interface Findings {
   readonly replays: StatusReplay[];
-  /** Unique operation text → where it was handed out first. */
+  /** Platform operation (see `checkHandOut`) → where it was handed out first. */
   readonly handedOut: Map<string, string>;
-  /** Operations handed out twice. */
+  /** Operations handed out twice (by target and fragment, to classify later violations). */
   readonly doubles: { readonly target: string; readonly fragment: string }[];
   readonly finishedTwins: Map<string, string>;
   /** Operation line → order of its first arrival at its device. */
@@ -245,6 +269,9 @@ export interface WorldContext {
   /** Schedules `item` at the absolute virtual instant `atMs`. */
   atTime(atMs: number, item: Item): void;
   trace(line: string): void;
-  /** Records the first violation and stops the world (or, with `known` and `tolerateKnown`, notes it). */
+  /**
+   * Records the first violation and stops the world (or, with `known` and `tolerateKnown`,
+   * notes it). `known` is dropped under by-id rules: there, every violation is a failure.
+   */
   violate(invariant: string, explanation: string, known?: string): void;
 }

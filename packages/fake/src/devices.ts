@@ -8,6 +8,7 @@
  */
 import {
   DURABLE,
+  createInvariantChecker,
   decodeConfig,
   formatProblems,
   initialState,
@@ -17,7 +18,7 @@ import {
   type EventInput,
   type Report,
 } from "@c8ylink/core";
-import { checkHandOut, checkPublish, noteFinishedTwins, noteGranted } from "./checkers.js";
+import { checkHandOut, checkLaws, noteFinishedTwins } from "./checkers.js";
 import {
   BOOTSTRAP_PASSWORD,
   EPOCH_MS,
@@ -64,6 +65,7 @@ export const makeDevice = (w: WorldContext, index: number, auth: AuthKind): Devi
     // settling is a timing assumption of id-less status (see lifecycle/settling.ts).
     settleMs: 5_000,
     seed: rng.seed(),
+    operations: w.settings.operationsMode,
   };
   const decoded = decodeConfig(input);
   if (decoded._tag === "Left") throw new Error(`world built a bad config:\n${formatProblems(decoded.left)}`);
@@ -86,6 +88,7 @@ export const makeDevice = (w: WorldContext, index: number, auth: AuthKind): Devi
     pendingOps: new Set(),
     rowIds: new Map(),
     processedStatus: new Set(),
+    laws: createInvariantChecker(),
   };
 };
 
@@ -97,10 +100,12 @@ export const feed = (w: WorldContext, dev: Device, input: EventInput): void => {
   const event = { ...input, nowMs: localNow(w, dev) } as Event;
   w.stats["engineEvents"]!++;
   w.trace(`${dev.id}.${dev.life} <- ${JSON.stringify(event)}`);
-  if (event.type === "subscribed") noteGranted(dev, event.connectionId, event.ref, event.granted);
   if (event.type === "message" && event.topic === "s/ds") noteFinishedTwins(w, dev, event.payload);
-  const result = step(dev.state, event);
+  const before = dev.state;
+  const result = step(before, event);
   dev.state = result.state;
+  checkLaws(w, dev, before, event, result.state, result.commands);
+  if (w.finished) return;
   for (const command of result.commands) {
     execute(w, dev, command);
     if (w.finished) return;
@@ -120,9 +125,8 @@ const execute = (w: WorldContext, dev: Device, c: Command): void => {
         tailAll: 0,
         tailAcks: 0,
         tailTopic: new Map(),
-        requested: new Set(),
-        granted: new Set(),
         subscribeRefs: new Map(),
+        jsonRefused: false,
       };
       dev.conns.set(c.connectionId, conn);
       w.conns.set(conn.key, conn);
@@ -160,16 +164,16 @@ const execute = (w: WorldContext, dev: Device, c: Command): void => {
     case "subscribe": {
       const conn = dev.conns.get(c.connectionId);
       if (conn === undefined) return;
-      const topics = c.topics.map((t) => t.topic);
-      for (const t of topics) if (t !== "s/dcr") conn.requested.add(t);
-      conn.subscribeRefs.set(c.ref, topics);
+      conn.subscribeRefs.set(
+        c.ref,
+        c.topics.map((t) => t.topic),
+      );
       sendUp(w, conn, { type: "client-subscribe", clientKey: conn.key, topics: c.topics }, c.ref);
       return;
     }
     case "publish": {
       const conn = dev.conns.get(c.connectionId);
-      checkPublish(w, dev, conn, c);
-      if (conn === undefined || w.finished) return;
+      if (conn === undefined) return;
       const packet = dev.state.session.inflight[c.ref];
       const rows =
         packet?.source === "outbox"
@@ -317,6 +321,7 @@ export const boot = (w: WorldContext, dev: Device): void => {
   dev.up = true;
   dev.life++;
   dev.state = initialState(dev.config);
+  dev.laws = createInvariantChecker();
   dev.timers.clear();
   dev.conns = new Map();
   dev.persists = [];

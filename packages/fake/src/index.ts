@@ -10,6 +10,7 @@ export {
   type DeviceSummary,
   type EventInput,
   type OperationKind,
+  type OperationsMode,
   type Violation,
   type WorldOptions,
   type WorldReport,
@@ -26,4 +27,4 @@ export {
 } from "./faults.js";
 export { Rng, TraceHash } from "./prng.js";
 export { Agenda } from "./heap.js";
-export { summaryLine, reproduceCommand, explain } from "./summary.js";
+export { summaryLine, reproduceCommand, explain, modeLabel } from "./summary.js";

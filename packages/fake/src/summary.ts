@@ -17,15 +17,21 @@ export const summaryLine = (r: WorldReport): string => {
   );
 };
 
+/** The operations mode of a world as its output names it. */
+export const modeLabel = (mode: WorldReport["operationsMode"], platformJson: boolean): string =>
+  platformJson ? mode : `${mode}, platform without JSON (judged by static rules)`;
+
+/** The command that reruns `r` alone with its full trace (`extra`: flags off their defaults). */
 export const reproduceCommand = (r: WorldReport, extra = ""): string =>
-  `npm run simulate -- --seed ${r.seed} --runs 1 --devices ${r.devices}${extra} --verbose`;
+  `npm run simulate -- --seed ${r.seed} --runs 1 --devices ${r.devices} --operations ${r.operationsMode}` +
+  `${r.platformJson ? "" : " --no-platform-json"}${extra} --verbose`;
 
 /** The failure explanation: invariant, what happened, and the trace leading to it. */
 export const explain = (r: WorldReport, tailLines = 25): string => {
   if (r.violation === null) return `seed ${r.seed}: ok (trace ${r.traceHash})`;
   const v = r.violation;
   return [
-    `seed ${r.seed}: invariant "${v.invariant}" violated at ${v.atMs} ms (virtual)`,
+    `seed ${r.seed}: invariant "${v.invariant}" violated at ${v.atMs} ms (virtual); operations ${modeLabel(r.operationsMode, r.platformJson)}`,
     `  ${v.explanation}`,
     ...(v.known === undefined ? [] : [`  known issue (README "Known issues"): ${v.known}`]),
     `  faults: ${r.faults}; autoAccept ${r.autoAccept}; devices ${r.deviceSummaries

@@ -18,6 +18,7 @@ import {
   EPOCH_MS,
   RESTART_REASON,
   type AuthKind,
+  type OperationsMode,
   type StatusReplay,
   type Violation,
   type WorldContext,
@@ -27,6 +28,10 @@ import { describePlan, type FaultPlan } from "./faults.js";
 export interface WorldReport {
   readonly seed: number;
   readonly devices: number;
+  /** The engines' operations mode, whether the platform spoke JSON, and the rules judged by. */
+  readonly operationsMode: OperationsMode;
+  readonly platformJson: boolean;
+  readonly rules: OperationsMode;
   readonly plan: FaultPlan;
   readonly faults: string;
   readonly autoAccept: boolean;
@@ -234,10 +239,28 @@ const checkMessages = (w: WorldContext, present: Map<string, number>): void => {
   }
 };
 
+/**
+ * A restart that was executing when the run ended is never excused, in either mode: the
+ * device restarted (that is the execution) and must have said so.
+ */
+const checkRestarts = (w: WorldContext): void => {
+  const stuck = w.platform.operations.find(
+    (op) => op.status === "EXECUTING" && Object.hasOwn(op.fragments, "c8y_Restart"),
+  );
+  if (stuck === undefined) return;
+  w.violate(
+    "restart-stuck-executing",
+    `operation ${stuck.id} (${describeOp(stuck)}) stays EXECUTING: ${stuck.history
+      .map((h) => `${h.status} by "${h.cause}"`)
+      .join(" → ")}`,
+  );
+};
+
 /** Judges what is left to judge at the end of the run and builds the report. */
 export const report = (w: WorldContext): WorldReport => {
   const present = platformContent(w.platform);
   if (w.violation === null) checkOperations(w);
+  if (w.violation === null) checkRestarts(w);
   for (const op of w.platform.operations) {
     if (w.violation !== null || op.status === "SUCCESSFUL" || op.status === "FAILED") continue;
     if (replayExplains(w, op))
@@ -262,6 +285,9 @@ export const report = (w: WorldContext): WorldReport => {
   return {
     seed: w.seed,
     devices: w.devices.length,
+    operationsMode: w.settings.operationsMode,
+    platformJson: w.settings.platformJson,
+    rules: w.settings.rules,
     plan: w.plan,
     faults: describePlan(w.plan),
     autoAccept: w.autoAccept,

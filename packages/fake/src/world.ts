@@ -15,9 +15,12 @@
  *   results are scheduled as new agenda items (never fed back re-entrantly) (devices.ts).
  * - The platform model sees `client-*` inputs when packets arrive; its outputs travel back as
  *   packets of the connection they belong to (network.ts, broker.ts).
- * - Invariants that can be judged on the spot (size law, the SUBACK gate, oversize disconnects)
- *   are checked as the trace unfolds (checkers.ts); the rest (operations, message loss,
- *   liveness) at the end (verdict.ts).
+ * - Every engine step is judged by the core's laws (`createInvariantChecker`, one per life)
+ *   and, with the platform's knowledge, by the world's own checks (hand-outs per platform
+ *   operation, oversize disconnects) as the trace unfolds (checkers.ts); the rest (operations,
+ *   stuck restarts, message loss, liveness) at the end (verdict.ts).
+ * - `operationsMode` configures the engines; the rules the world judges by are by-id only when
+ *   the platform speaks JSON (`platformJson`), and only static rules know known issues.
  * Every draw of the `Rng` happens in the same order as before the split into modules: the
  * golden test (test/golden.test.ts) pins the trace hashes of many seeds.
  */
@@ -37,6 +40,7 @@ import {
   type Item,
   type Message,
   type OperationKind,
+  type OperationsMode,
   type Settings,
   type Violation,
   type WorldContext,
@@ -50,7 +54,7 @@ import { drained, report, type WorldReport } from "./verdict.js";
 import { adminAccept, adminOperation, operationDone, submit } from "./workload.js";
 
 export type { EventInput };
-export type { AuthKind, OperationKind, StatusReplay, Violation } from "./context.js";
+export type { AuthKind, OperationKind, OperationsMode, StatusReplay, Violation } from "./context.js";
 export type { DeviceSummary, WorldReport } from "./verdict.js";
 
 export interface WorldOptions {
@@ -74,8 +78,20 @@ export interface WorldOptions {
   /** Keep the full trace in the report (memory grows with the run). */
   readonly trace?: boolean;
   /**
+   * How the engines take operations (their config's `operations`): `by-id` (default), JSON
+   * notifications keyed by the platform's operation id, or `static` id-less `s/ds` lines.
+   */
+  readonly operationsMode?: OperationsMode;
+  /**
+   * Whether the platform model grants `devicecontrol/notifications` (its `jsonOperations`).
+   * Default true; false simulates a tenant without JSON via MQTT, where a by-id engine must
+   * fall back to static, and the world judges it by static rules.
+   */
+  readonly platformJson?: boolean;
+  /**
    * Record violations that match a known engine issue (README "Known issues") in
    * `knownIssues` instead of failing the world. Default false: every violation fails.
+   * Static rules only: by-id rules know no known issues, so asking for it there is an error.
    */
   readonly tolerateKnown?: boolean;
   /**
@@ -142,6 +158,8 @@ export class World implements WorldContext {
   constructor(options: WorldOptions) {
     this.seed = options.seed;
     this.rng = new Rng(options.seed ^ 0x9e3779b9);
+    const operationsMode = options.operationsMode ?? "by-id";
+    const platformJson = options.platformJson ?? true;
     this.settings = {
       devices: options.devices ?? 2,
       faultMs: options.faultMs ?? 120_000,
@@ -157,7 +175,15 @@ export class World implements WorldContext {
         "c8y_Relay",
       ],
       trace: options.trace ?? false,
+      operationsMode,
+      platformJson,
+      rules: platformJson ? operationsMode : "static",
     };
+    if (options.tolerateKnown === true && this.settings.rules === "by-id")
+      throw new Error(
+        'tolerateKnown applies to static rules only (operationsMode "static", or platformJson false): ' +
+          "a by-id world knows no known issues, every violation fails it",
+      );
     this.fullTrace = this.settings.trace ? [] : null;
     this.tolerateKnown = options.tolerateKnown ?? false;
     this.sabotage = options.sabotage;
@@ -183,6 +209,7 @@ export class World implements WorldContext {
       trustedCertificates: trusted,
       tokenLifetimeSeconds: this.rng.int(120, 900),
       autoAccept: this.autoAccept,
+      jsonOperations: this.settings.platformJson,
       seed: this.rng.seed(),
     });
   }
@@ -256,8 +283,9 @@ export class World implements WorldContext {
     this.fullTrace?.push(text);
   }
 
-  violate(invariant: string, explanation: string, known?: string): void {
+  violate(invariant: string, explanation: string, label?: string): void {
     if (this.firstViolation !== null) return;
+    const known = this.settings.rules === "static" ? label : undefined;
     if (known !== undefined && this.tolerateKnown) {
       this.stats["knownIssues"]!++;
       this.knownIssues.push(`${invariant} [${known}]: ${explanation}`);

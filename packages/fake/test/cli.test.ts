@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, UsageError, parseSimulateArgs } from "../src/cli-args.js";
+import { reproduceCommand, runWorld } from "../src/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -33,8 +34,10 @@ describe("simulate flags", () => {
       verbose: false,
       none: false,
       tolerateKnown: false,
+      platformJson: true,
       help: false,
     });
+    expect(DEFAULTS.operations).toBe("by-id");
   });
 
   it("reads every flag, in either spelling of a value", () => {
@@ -51,6 +54,9 @@ describe("simulate flags", () => {
         "9000",
         "--no-faults",
         "--tolerate-known",
+        "--operations",
+        "static",
+        "--no-platform-json",
         "--verbose",
         "-h",
       ]),
@@ -63,8 +69,12 @@ describe("simulate flags", () => {
       verbose: true,
       none: true,
       tolerateKnown: true,
+      operations: "static",
+      platformJson: false,
       help: true,
     });
+    expect(parseSimulateArgs(["--operations=by-id"]).operations).toBe("by-id");
+    expect(parseSimulateArgs(["--no-platform-json", "--tolerate-known"]).tolerateKnown).toBe(true);
   });
 
   it("names the flag and the value it refuses", () => {
@@ -76,6 +86,20 @@ describe("simulate flags", () => {
     expect(usageError(["--fault-ms"])).toContain("'--fault-ms <value>' argument missing");
     expect(usageError(["--verbose=yes"])).toContain("--verbose");
     expect(usageError(["12"])).toContain("'12'");
+    expect(usageError(["--operations", "json"])).toBe(
+      '--operations must be "by-id" or "static" (got "json")',
+    );
+    expect(usageError(["--tolerate-known"])).toContain("--tolerate-known needs static rules");
+  });
+
+  it("names the mode in the reproduce command", () => {
+    const options = { seed: 5, devices: 1, faultMs: 5000, faults: "none" as const };
+    expect(reproduceCommand(runWorld({ ...options, operationsMode: "static" }), " --fault-ms 5000")).toBe(
+      "npm run simulate -- --seed 5 --runs 1 --devices 1 --operations static --fault-ms 5000 --verbose",
+    );
+    expect(reproduceCommand(runWorld({ ...options, platformJson: false }))).toBe(
+      "npm run simulate -- --seed 5 --runs 1 --devices 1 --operations by-id --no-platform-json --verbose",
+    );
   });
 });
 
@@ -84,6 +108,8 @@ describe("npm run simulate", () => {
     const r = simulate("--help");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("--tolerate-known");
+    expect(r.stdout).toContain("--operations");
+    expect(r.stdout).toContain("--no-platform-json");
   });
 
   it("exits 2 on a usage error, naming the flag, without a stack trace", () => {
@@ -101,6 +127,26 @@ describe("npm run simulate", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^seed 3 devices 1 faults \[none\].*→ ok$/m);
     expect(r.stdout).toMatch(/^seed 4 devices 1 /m);
-    expect(r.stdout).toContain("2 worlds ok");
+    expect(r.stdout).toContain("2 worlds ok (by-id)");
+    expect(r.stdout).toMatch(/^operations by-id$/m);
+  });
+
+  it("runs static worlds with --operations static and names the mode", () => {
+    const r = simulate(
+      "--seed",
+      "3",
+      "--runs",
+      "1",
+      "--devices",
+      "1",
+      "--fault-ms",
+      "5000",
+      "--no-faults",
+      "--operations",
+      "static",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("1 worlds ok (static)");
   });
 });

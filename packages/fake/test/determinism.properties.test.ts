@@ -7,11 +7,25 @@ import { fc, test } from "@fast-check/vitest";
 import { explain, runWorld } from "../src/index.js";
 
 describe("determinism", () => {
-  test.prop([fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 3 })], { numRuns: 60 })(
-    "the same seed gives the same trace hash and the same report",
-    (seed, devices) => {
-      const a = runWorld({ seed, devices, faultMs: 60_000, tolerateKnown: true });
-      const b = runWorld({ seed, devices, faultMs: 60_000, tolerateKnown: true });
+  test.prop(
+    [
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.constantFrom("static" as const, "by-id" as const),
+    ],
+    { numRuns: 60 },
+  )(
+    "the same seed gives the same trace hash and the same report, in either operations mode",
+    (seed, devices, operationsMode) => {
+      const options = {
+        seed,
+        devices,
+        faultMs: 60_000,
+        operationsMode,
+        ...(operationsMode === "static" ? { tolerateKnown: true } : {}),
+      };
+      const a = runWorld(options);
+      const b = runWorld(options);
       expect(b.traceHash).toBe(a.traceHash);
       expect(b.virtualMs).toBe(a.virtualMs);
       expect(b.messages).toEqual(a.messages);
@@ -23,7 +37,14 @@ describe("determinism", () => {
   test.prop([fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 3 })], { numRuns: 150 })(
     "a fault-free world always drains (only the application's own restarts disturb it)",
     (seed, devices) => {
-      const r = runWorld({ seed, devices, faults: "none", faultMs: 90_000, tolerateKnown: true });
+      const r = runWorld({
+        seed,
+        devices,
+        faults: "none",
+        faultMs: 90_000,
+        operationsMode: "static",
+        tolerateKnown: true,
+      });
       expect(r.ok, explain(r)).toBe(true);
       const { onPlatform, accepted, lostAtCrash, droppedByPolicy } = r.messages;
       expect(onPlatform).toBeGreaterThanOrEqual(accepted - lostAtCrash - droppedByPolicy);

@@ -53,6 +53,7 @@ describe("the fake world", () => {
       devices: 2,
       faults: { ...NO_FAULTS, persistFail: 0.3, crash: 1 },
       operations: ["c8y_Configuration"],
+      operationsMode: "static",
       tolerateKnown: true,
     });
     expectOk(r);
@@ -70,6 +71,7 @@ describe("the fake world", () => {
       auth: "bootstrap",
       faults: { ...NO_FAULTS, dropConnection: 2, refuseConnect: 0.3, delayDownstream: 0.02 },
       operations: ["c8y_Configuration"],
+      operationsMode: "static",
       tolerateKnown: true,
     });
     expectOk(r);
@@ -90,6 +92,7 @@ describe("the fake world", () => {
         reorderDownstream: 0.5,
       },
       operations: ["c8y_Configuration", "c8y_Relay"],
+      operationsMode: "static",
       tolerateKnown: true,
     });
     expectOk(r);
@@ -114,6 +117,7 @@ describe("the fake world", () => {
         faults: { ...NO_FAULTS, crash: 3, dropConnection: 3 },
         operations: ["c8y_Configuration"],
         sabotage: "lying-disk",
+        operationsMode: "static",
         tolerateKnown: true,
       }),
     );
@@ -142,7 +146,9 @@ describe("the fake world", () => {
  * run strictly (no tolerance) on the seed that first showed it.
  */
 describe("engine bugs found by the world (regressions)", () => {
+  // Issues of the id-less mode: judged by static rules, with no tolerance.
   const commandsOnly = {
+    operationsMode: "static" as const,
     devices: 1,
     faultMs: 90_000,
     operations: ["c8y_Command"] as const,
