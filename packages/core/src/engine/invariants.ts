@@ -14,7 +14,7 @@ import type { EngineState } from "./state.js";
 import { heldCount } from "./outbox.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../smartrest/size.js";
 import { utf8ByteLength } from "../smartrest/text.js";
-import { TOPIC_CREDENTIALS_DOWN } from "../smartrest/topics.js";
+import { TOPIC_CREDENTIALS_DOWN, TOPIC_OPERATION_NOTIFICATIONS } from "../smartrest/topics.js";
 
 export type InvariantName =
   /** No publish packet exceeds the platform's 16,184-byte limit. */
@@ -217,6 +217,9 @@ export const createGateTracker = (): GateTracker => {
       const set = granted.get(event.connectionId) ?? new Set<string>();
       topics.forEach((t, i) => {
         if ((event.granted[i] ?? 0x80) < 0x80) set.add(t);
+        // A refused JSON operations topic is not retried: the session falls back to s/ds
+        // (lifecycle/session.ts), so the gate no longer waits for it.
+        else if (t === TOPIC_OPERATION_NOTIFICATIONS) requested.get(event.connectionId)?.delete(t);
       });
       granted.set(event.connectionId, set);
     },

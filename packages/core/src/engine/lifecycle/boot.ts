@@ -5,7 +5,8 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import type { OperationOutcome } from "../events.js";
-import { restore, markUncertain, type OutboxEntry } from "../outbox.js";
+import { markUncertain, type OutboxEntry } from "../outbox.js";
+import { restoreEntry } from "./outbox-pump.js";
 import { DurableJournalEntryCodec, openEntries, putEntry, type JournalEntry } from "../journal.js";
 import {
   DurableOutboxEntryCodec,
@@ -100,12 +101,10 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     }
   }
   tx.set({ finishedIds });
-  let outbox = tx.s.outbox;
   for (const { durableAfter: _durable, ...entry } of outboxEntries.sort((a, b) => a.ref - b.ref)) {
-    outbox = restore(outbox, markUncertain(entry)); // read back from storage: durable
+    restoreEntry(tx, markUncertain(entry)); // read back from storage: durable
   }
-  tx.set({ outbox, nextRef: Math.max(tx.s.nextRef, maxRef + 1) });
-  tx.count((c) => ({ admitted: c.admitted + outboxEntries.length }));
+  tx.set({ nextRef: Math.max(tx.s.nextRef, maxRef + 1) });
   recoverAfterRestart(tx, journalUnreadable);
 };
 

@@ -5,7 +5,7 @@
  */
 import { DURABLE } from "../durable.js";
 import { emptySession, gateOpen } from "../state.js";
-import { admit, markUncertain, requeue, takePacket, type OutboxEntry } from "../outbox.js";
+import { admit, markUncertain, requeue, restore, takePacket, type OutboxEntry } from "../outbox.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
 import type { Tx } from "./tx.js";
 
@@ -75,6 +75,40 @@ export const publishPacket = (
 
 /** Admits an entry into the outbox (reporting drops) and persists it. */
 export const enqueue = (tx: Tx, entry: OutboxEntry): boolean => {
+  if (!admitWithinLimits(tx, entry)) return false;
+  tx.persist(DURABLE.outboxKey(entry.ref), entry);
+  return true;
+};
+
+/**
+ * An entry read back from storage at start, held to today's class limits like a new one:
+ * a deletion whose write failed before the crash (or a lower limit in the new configuration)
+ * must not leave a class over its bound. Statuses are never dropped.
+ */
+export const restoreEntry = (tx: Tx, entry: OutboxEntry): void => {
+  if (entry.cls === "operation-status") {
+    tx.set({ outbox: restore(tx.s.outbox, entry) });
+    tx.count((c) => ({ admitted: c.admitted + 1 }));
+    return;
+  }
+  if (admitWithinLimits(tx, entry)) return;
+  // Larger than today's whole class budget: dropped as an overflow would drop it.
+  const reason = `${entry.cls}-overflow`;
+  tx.count((c) => ({
+    admitted: c.admitted + 1,
+    dropped: c.dropped + 1,
+    droppedByReason: { ...c.droppedByReason, [reason]: (c.droppedByReason[reason] ?? 0) + 1 },
+  }));
+  tx.persist(DURABLE.outboxKey(entry.ref), null);
+  const why = `${entry.cls} outbox budget smaller than this stored row: dropped`;
+  tx.report(
+    entry.tag === undefined
+      ? { kind: "dropped", ref: entry.ref, class: entry.cls, reason: why }
+      : { kind: "dropped", ref: entry.ref, class: entry.cls, reason: why, tag: entry.tag },
+  );
+};
+
+const admitWithinLimits = (tx: Tx, entry: OutboxEntry): boolean => {
   const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls]);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
@@ -97,6 +131,5 @@ export const enqueue = (tx: Tx, entry: OutboxEntry): boolean => {
         : { kind: "dropped", ref: d.ref, class: d.cls, reason, tag: d.tag },
     );
   }
-  tx.persist(DURABLE.outboxKey(entry.ref), entry);
   return true;
 };
