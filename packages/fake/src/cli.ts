@@ -2,8 +2,9 @@
  * `npm run simulate -- --seed N --runs M --devices D [--operations by-id|static]
  *  [--no-platform-json] [--fault-ms X] [--heal-ms Y] [--no-faults] [--tolerate-known] [--verbose]`
  *
- * Runs M seeded worlds starting at seed N, one line per world, then a summary. Exits 1 at the
- * first failing seed with its explanation and the command that reproduces it exactly.
+ * Runs M seeded worlds starting at seed N, one line per world, then a summary: every world
+ * asked for runs; each failing one is explained with the command that reproduces it exactly,
+ * and the summary counts them (by invariant). Exits 1 when any world failed.
  * `--verbose` prints the full trace of failing worlds (and, with --runs 1, of the world).
  * `--operations` picks the engines' mode (default by-id), named in the summary and in the
  * reproduce command; `--no-platform-json` simulates a tenant without JSON via MQTT.
@@ -28,6 +29,12 @@ const main = (): number => {
   let operations = 0;
   let crashes = 0;
   let virtualMs = 0;
+  const failures: { seed: number; invariant: string; reproduce: string }[] = [];
+  const extra =
+    (args.faultMs === DEFAULTS.faultMs ? "" : ` --fault-ms ${args.faultMs}`) +
+    (args.healMs === DEFAULTS.healMs ? "" : ` --heal-ms ${args.healMs}`) +
+    (args.none ? " --no-faults" : "") +
+    (args.tolerateKnown ? " --tolerate-known" : "");
   for (let k = 0; k < args.runs; k++) {
     const seed = args.seed + k;
     const report = runWorld({
@@ -51,24 +58,32 @@ const main = (): number => {
       for (const line of report.trace ?? []) console.log(`  | ${line}`);
     }
     if (!report.ok) {
+      const reproduce = reproduceCommand(report, extra);
+      failures.push({ seed, invariant: report.violation?.invariant ?? "not drained", reproduce });
       console.log("");
       console.log(explain(report));
-      console.log(`\n1 of ${worlds} worlds failed (${modeLabel(args.operations, args.platformJson)})`);
-      const extra =
-        (args.faultMs === DEFAULTS.faultMs ? "" : ` --fault-ms ${args.faultMs}`) +
-        (args.healMs === DEFAULTS.healMs ? "" : ` --heal-ms ${args.healMs}`) +
-        (args.none ? " --no-faults" : "") +
-        (args.tolerateKnown ? " --tolerate-known" : "");
-      console.log(`\nreproduce: ${reproduceCommand(report, extra)}`);
-      return 1;
+      console.log(`reproduce: ${reproduce}\n`);
     }
   }
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const mode = modeLabel(args.operations, args.platformJson);
+  const totals =
+    `${messages} messages, ${operations} operations, ${crashes} crashes, ` +
+    `${(virtualMs / 60_000).toFixed(1)} virtual minutes in ${(wallMs / 1000).toFixed(1)} s`;
+  if (failures.length === 0) {
+    console.log(`\n${worlds} worlds ok (${mode}): ${totals}`);
+    return 0;
+  }
+  const byInvariant = new Map<string, number>();
+  for (const f of failures) byInvariant.set(f.invariant, (byInvariant.get(f.invariant) ?? 0) + 1);
   console.log(
-    `\n${worlds} worlds ok (${modeLabel(args.operations, args.platformJson)}): ${messages} messages, ${operations} operations, ${crashes} crashes, ` +
-      `${(virtualMs / 60_000).toFixed(1)} virtual minutes in ${(wallMs / 1000).toFixed(1)} s`,
+    `\n${failures.length} of ${worlds} worlds failed (${mode}; ` +
+      `${((100 * failures.length) / worlds).toFixed(2)}%): ` +
+      [...byInvariant].map(([k, n]) => `${k} ${n}`).join(", ") +
+      `; ${totals}`,
   );
-  return 0;
+  for (const f of failures) console.log(`  seed ${f.seed} (${f.invariant}): ${f.reproduce}`);
+  return 1;
 };
 
 try {
