@@ -1,0 +1,663 @@
+// The simulated tenant's page: the device tree, the selected device (status, charts,
+// operations, alarms, events, inventory, errors), registrations and the tenant's timeline.
+// Data comes from the JSON admin API; `/live` (server-sent events) says what changed and
+// carries new measurements, so nothing is polled and the page never reloads.
+import { api, ApiError, seg } from "./api.js";
+import { ChartBoard } from "./charts.js";
+import { ago, clock, fill, h } from "./dom.js";
+
+/** Parameters offered for well-known operations when the form switches to them. */
+const PARAMETER_TEMPLATES = {
+  c8y_Command: { text: "echo hello" },
+  c8y_Restart: {},
+  c8y_Configuration: { config: "key=value" },
+  c8y_Firmware: { name: "firmware", version: "1.0.1", url: "" },
+  c8y_SoftwareUpdate: [{ name: "app", version: "1.0.0", url: "", action: "install" }],
+  c8y_DownloadConfigFile: { url: "", type: "" },
+  c8y_LogfileRequest: { logFile: "syslog", dateFrom: "", dateTo: "", searchText: "", maximumLines: 100 },
+};
+const OTHER = "(other fragment)";
+const SHOWN_EVENTS = 100;
+const SHOWN_ERRORS = 50;
+const TIMELINE_LINES = 300;
+
+const state = {
+  devices: [],
+  sessions: [],
+  registrations: [],
+  alarms: [],
+  events: [],
+  operations: [],
+  errors: [],
+  lastMessages: {},
+  /** External id of the device shown in the panel. */
+  selected: null,
+};
+
+const $ = (id) => document.getElementById(id);
+const byExternal = () => new Map(state.devices.map((d) => [d.externalId, d]));
+const selectedDevice = () => state.devices.find((d) => d.externalId === state.selected);
+
+// ------------------------------------------------------------------------------------------
+// Notices
+
+let noticeTimer;
+const notice = (text, kind = "info") => {
+  const el = $("notice");
+  el.textContent = text;
+  el.dataset.kind = kind;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (el.textContent = ""), kind === "error" ? 10_000 : 4_000);
+};
+
+/** Runs an admin action from a button or form; reports its outcome. */
+const act = async (what, run) => {
+  try {
+    await run();
+    notice(`${what}: done`);
+  } catch (e) {
+    notice(`${what}: ${e instanceof ApiError ? e.message : String(e)}`, "error");
+  }
+};
+
+// ------------------------------------------------------------------------------------------
+// Loading (each collection at most once at a time; a change during a load loads it again)
+
+const loaders = {
+  devices: async () => {
+    state.devices = await api("GET", "/devices");
+    if (state.selected === null || selectedDevice() === undefined) {
+      const first = state.devices.find((d) => d.parent === null) ?? state.devices[0];
+      if (first !== undefined) select(first.externalId);
+      else if (state.selected !== null) select(null);
+    }
+    renderTree();
+    renderDeviceHeader();
+    renderOperationForm();
+  },
+  sessions: async () => {
+    state.sessions = (await api("GET", "/connections")).sessions;
+    renderTree();
+    renderStatus();
+  },
+  registrations: async () => {
+    state.registrations = await api("GET", "/registrations");
+    renderRegistrations();
+  },
+  alarms: async () => {
+    state.alarms = await api("GET", "/alarms");
+    renderTree();
+    renderAlarms();
+  },
+  events: async () => {
+    const id = state.selected;
+    state.events = id === null ? [] : await api("GET", `/events?device=${seg(id)}`);
+    renderEvents();
+  },
+  operations: async () => {
+    const id = state.selected;
+    state.operations = id === null ? [] : await api("GET", `/operations?device=${seg(id)}`);
+    renderOperations();
+  },
+  errors: async () => {
+    state.errors = await api("GET", "/errors");
+    renderErrors();
+  },
+  measurements: async () => {
+    const id = state.selected;
+    const list = id === null ? [] : await api("GET", `/measurements?device=${seg(id)}`);
+    if (id === state.selected) panel.charts?.reset(list);
+  },
+};
+
+const loading = new Map();
+const load = (name) => {
+  const entry = loading.get(name);
+  if (entry !== undefined) {
+    entry.again = true;
+    return entry.done;
+  }
+  const mine = { again: false, done: undefined };
+  mine.done = (async () => {
+    try {
+      do {
+        mine.again = false;
+        try {
+          await loaders[name]();
+        } catch (e) {
+          notice(`loading ${name}: ${e instanceof ApiError ? e.message : String(e)}`, "error");
+        }
+      } while (mine.again);
+    } finally {
+      loading.delete(name);
+    }
+  })();
+  loading.set(name, mine);
+  return mine.done;
+};
+const loadAll = () => Promise.all(Object.keys(loaders).map(load));
+
+// ------------------------------------------------------------------------------------------
+// Device tree
+
+const isOnline = (externalId) => state.sessions.some((s) => s.kind === "device" && s.deviceId === externalId);
+
+/** "online", "via agent" (an ancestor's session is up) or "offline". */
+const connectionOf = (device, devices) => {
+  if (isOnline(device.externalId)) return "online";
+  for (let p = device.parent; p !== null; p = devices.get(p)?.parent ?? null) {
+    if (isOnline(p)) return "via-agent";
+  }
+  return "offline";
+};
+
+const activeAlarms = (device) =>
+  state.alarms.filter((a) => a.sourceId === device.id && a.status !== "CLEARED").length;
+
+const renderTree = () => {
+  const devices = byExternal();
+  const node = (device, seen) => {
+    if (seen.has(device.externalId)) return null;
+    seen.add(device.externalId);
+    const connection = connectionOf(device, devices);
+    const alarms = activeAlarms(device);
+    const kids = [...device.children, ...device.services].flatMap((id) => devices.get(id) ?? []);
+    return h(
+      "li",
+      {
+        role: "treeitem",
+        "data-device": device.externalId,
+        "aria-selected": String(device.externalId === state.selected),
+      },
+      h(
+        "button.tree-item",
+        { type: "button", onclick: () => select(device.externalId), title: device.externalId },
+        h("span.dot", { "data-connection": connection, title: connection }),
+        h("span.name", {}, device.name || device.externalId),
+        device.kind === "service" ? h("span.tag", {}, "service") : null,
+        alarms > 0 ? h("span.count", { title: `${alarms} open alarms` }, String(alarms)) : null,
+        h("span.xid", {}, device.externalId),
+      ),
+      kids.length > 0
+        ? h(
+            "ul",
+            { role: "group" },
+            kids.map((k) => node(k, seen)),
+          )
+        : null,
+    );
+  };
+  const seen = new Set();
+  const roots = state.devices.filter((d) => d.parent === null || !devices.has(d.parent));
+  fill(
+    $("device-tree"),
+    roots.map((d) => node(d, seen)),
+  );
+  $("no-devices").hidden = state.devices.length > 0;
+  const online = state.sessions.filter((s) => s.kind === "device").length;
+  $("tenant-summary").textContent =
+    `${state.devices.length} managed object${state.devices.length === 1 ? "" : "s"}, ${online} device session${online === 1 ? "" : "s"}`;
+};
+
+// ------------------------------------------------------------------------------------------
+// The selected device's panel: built once per selection, its sections filled as data changes
+
+const panel = { charts: null };
+
+const select = (externalId) => {
+  if (externalId === state.selected && panel.header !== undefined) return;
+  state.selected = externalId;
+  panel.charts?.destroy();
+  const root = $("device-panel");
+  if (externalId === null) {
+    Object.assign(panel, { charts: null, header: undefined });
+    fill(root, h("p.muted", {}, "Select a device."));
+    return;
+  }
+  const section = (title, ...content) => h("section.card", {}, h("h3", {}, title), ...content);
+  panel.header = h("div.device-header", {});
+  panel.status = h("dl.status", {});
+  panel.chartBox = h("div.charts", {});
+  panel.form = h("div", {});
+  panel.operations = h("ol.items", { id: "operation-list" });
+  panel.alarms = h("ol.items", { id: "alarm-list" });
+  panel.events = h("ol.items", { id: "event-list" });
+  panel.fragments = h("div.fragments", {});
+  panel.errors = h("ol.items", { id: "error-list" });
+  panel.formFor = null;
+  fill(
+    root,
+    panel.header,
+    panel.status,
+    section("Measurements", panel.chartBox),
+    section("Operations", panel.form, panel.operations),
+    h("div.columns", {}, section("Alarms", panel.alarms), section("Events", panel.events)),
+    section("Inventory", panel.fragments),
+    section("Errors sent to the device (s/e)", panel.errors),
+  );
+  panel.charts = new ChartBoard(panel.chartBox);
+  renderTree();
+  renderDeviceHeader();
+  renderStatus();
+  renderOperationForm();
+  renderAlarms();
+  renderErrors();
+  fill(panel.operations);
+  fill(panel.events);
+  void load("measurements");
+  void load("events");
+  void load("operations");
+};
+
+const renderDeviceHeader = () => {
+  const d = selectedDevice();
+  if (d === undefined || panel.header === undefined) return;
+  fill(
+    panel.header,
+    h("h2", {}, d.name || d.externalId),
+    h(
+      "p.muted",
+      {},
+      `${d.kind} · type ${d.type || "—"} · external id ${d.externalId} · id ${d.id} · owner ${d.owner}`,
+      d.parent === null ? "" : ` · parent ${d.parent}`,
+    ),
+    h(
+      "button.danger",
+      {
+        type: "button",
+        onclick: () => {
+          if (!window.confirm(`Delete ${d.externalId} (and its children) from the tenant?`)) return;
+          void act(`delete ${d.externalId}`, () => api("DELETE", `/devices/${seg(d.externalId)}`));
+        },
+      },
+      "Delete device",
+    ),
+  );
+  fill(
+    panel.fragments,
+    Object.keys(d.fragments).length === 0
+      ? h("p.muted", {}, "No fragments.")
+      : Object.entries(d.fragments).map(([name, value]) =>
+          h(
+            "details.fragment",
+            { open: name === "c8y_Hardware" || name === "c8y_SupportedOperations" ? true : undefined },
+            h("summary", {}, name),
+            h("pre", {}, JSON.stringify(value, null, 2)),
+          ),
+        ),
+  );
+  renderStatus();
+};
+
+/** Availability as the model reports it (`c8y_Availability`, `c8y_Connection`), if it does. */
+const availabilityOf = (d) => {
+  const f = d.fragments;
+  const parts = [];
+  if (f.c8y_Availability?.status !== undefined) parts.push(`availability ${f.c8y_Availability.status}`);
+  if (f.c8y_Connection?.status !== undefined) parts.push(`connection ${f.c8y_Connection.status}`);
+  const interval = f.c8y_RequiredAvailability?.responseInterval;
+  if (interval !== undefined) parts.push(`required interval ${interval} min`);
+  return parts.length === 0 ? null : parts.join(" · ");
+};
+
+const renderStatus = () => {
+  const d = selectedDevice();
+  if (d === undefined || panel.status === undefined) return;
+  const connection = connectionOf(d, byExternal());
+  const last = state.lastMessages[d.externalId];
+  const row = (term, ...value) => [h("dt", {}, term), h("dd", {}, ...value)];
+  fill(
+    panel.status,
+    row(
+      "MQTT",
+      h(
+        "span.badge",
+        { "data-connection": connection },
+        connection === "via-agent" ? "via its agent" : connection,
+      ),
+    ),
+    row("Availability", availabilityOf(d) ?? h("span.muted", {}, "not reported")),
+    row(
+      "Last message",
+      last === undefined
+        ? h("span.muted", {}, "none since the page opened the tenant's stream")
+        : [
+            h("code", {}, last.topic),
+            " ",
+            h("code.payload", {}, last.payload),
+            h("span.muted", {}, ` ${clock(last.atMs)} (${ago(last.atMs)}) from ${last.clientId}`),
+          ],
+    ),
+  );
+};
+
+// ------------------------------------------------------------------------------------------
+// Operations
+
+const supportedOperations = (d) =>
+  Array.isArray(d?.fragments?.c8y_SupportedOperations)
+    ? d.fragments.c8y_SupportedOperations.filter((s) => typeof s === "string")
+    : [];
+
+const renderOperationForm = () => {
+  const d = selectedDevice();
+  if (d === undefined || panel.form === undefined) return;
+  const supported = supportedOperations(d);
+  const key = `${d.externalId}|${supported.join(",")}`;
+  if (panel.formFor === key) return;
+  panel.formFor = key;
+  const choices = [...supported, OTHER];
+  const fragment = h(
+    "select",
+    { name: "fragment", "aria-label": "operation" },
+    choices.map((c) => h("option", { value: c }, c)),
+  );
+  const custom = h("input", { name: "custom", placeholder: "fragment name, e.g. c8y_Custom", hidden: true });
+  const parameters = h("textarea", {
+    name: "parameters",
+    rows: 3,
+    spellcheck: "false",
+    "aria-label": "parameters (JSON)",
+  });
+  const description = h("input", { name: "description", placeholder: "description (optional)" });
+  const problem = h("p.problem", { role: "alert" });
+  const applyTemplate = () => {
+    const name = fragment.value === OTHER ? custom.value : fragment.value;
+    custom.hidden = fragment.value !== OTHER;
+    parameters.value = JSON.stringify(PARAMETER_TEMPLATES[name] ?? {}, null, 0);
+  };
+  fragment.addEventListener("change", applyTemplate);
+  const form = h(
+    "form.operation-form",
+    { id: "operation-form" },
+    h(
+      "div.row",
+      {},
+      h("label", {}, "Operation ", fragment),
+      custom,
+      h("label.grow", {}, "Parameters (JSON) ", parameters),
+    ),
+    h("div.row", {}, description, h("button", { type: "submit" }, "Create operation")),
+    supported.length === 0
+      ? h("p.muted", {}, "The device lists no c8y_SupportedOperations; name a fragment yourself.")
+      : null,
+    problem,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    problem.textContent = "";
+    const name = fragment.value === OTHER ? custom.value.trim() : fragment.value;
+    if (name === "") {
+      problem.textContent = "Name the operation's fragment.";
+      return;
+    }
+    let params;
+    try {
+      params = parameters.value.trim() === "" ? {} : JSON.parse(parameters.value);
+    } catch (err) {
+      problem.textContent = `Parameters are not JSON: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    const body = { deviceId: d.externalId, fragments: { [name]: params } };
+    if (description.value.trim() !== "") body.description = description.value.trim();
+    void act(`create ${name}`, async () => {
+      await api("POST", "/operations", body);
+      await load("operations");
+    });
+  });
+  fill(panel.form, form);
+  applyTemplate();
+};
+
+/** What an operation produced: `result` of its fragments (e.g. `c8y_Command.result`). */
+const resultsOf = (op) =>
+  Object.entries(op.fragments).flatMap(([name, value]) =>
+    value !== null && typeof value === "object" && "result" in value
+      ? [`${name}: ${String(value.result)}`]
+      : [],
+  );
+
+const renderOperations = () => {
+  if (panel.operations === undefined) return;
+  const ops = [...state.operations].reverse();
+  fill(
+    panel.operations,
+    ops.length === 0
+      ? h("li.muted", {}, "No operations.")
+      : ops.map((op) =>
+          h(
+            "li.item",
+            { "data-operation-id": op.id, "data-status": op.status },
+            h(
+              "div.item-head",
+              {},
+              h("span.badge", { "data-status": op.status }, op.status),
+              h("strong", {}, Object.keys(op.fragments).join(", ")),
+              h("span.muted", {}, ` #${op.id} ${op.description ? `· ${op.description}` : ""}`),
+            ),
+            h(
+              "div.history",
+              {},
+              op.history.map((t) =>
+                h("span.step", { title: t.cause }, `${t.status} ${clock(t.atMs)} (${t.cause})`),
+              ),
+            ),
+            op.failureReason === undefined ? null : h("p.failure", {}, `Failure: ${op.failureReason}`),
+            resultsOf(op).map((r) => h("pre.result", {}, r)),
+            h(
+              "details",
+              {},
+              h("summary", {}, "fragments"),
+              h("pre", {}, JSON.stringify(op.fragments, null, 2)),
+            ),
+          ),
+        ),
+  );
+};
+
+// ------------------------------------------------------------------------------------------
+// Alarms, events, errors
+
+const renderAlarms = () => {
+  const d = selectedDevice();
+  if (d === undefined || panel.alarms === undefined) return;
+  const alarms = state.alarms.filter((a) => a.sourceId === d.id).reverse();
+  const change = (alarm, action) =>
+    act(`${action} ${alarm.type}`, async () => {
+      try {
+        await api("POST", `/alarms/${seg(alarm.id)}/${action}`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404 && /no route/.test(e.message))
+          throw new ApiError(404, `this tenant's admin API cannot ${action} alarms (${e.message})`);
+        throw e;
+      }
+      await load("alarms");
+    });
+  fill(
+    panel.alarms,
+    alarms.length === 0
+      ? h("li.muted", {}, "No alarms.")
+      : alarms.map((a) =>
+          h(
+            "li.item",
+            { "data-alarm-id": a.id, "data-status": a.status },
+            h(
+              "div.item-head",
+              {},
+              h("span.badge", { "data-severity": a.severity }, a.severity),
+              h("span.badge", { "data-alarm-status": a.status }, a.status),
+              h("strong", {}, a.type),
+              a.count > 1 ? h("span.count", { title: "times raised" }, `×${a.count}`) : null,
+            ),
+            h("p", {}, a.text),
+            h("p.muted", {}, `${clock(a.time)} · first ${clock(a.firstOccurrenceTime)} · ${a.mode}`),
+            a.status === "CLEARED"
+              ? null
+              : h(
+                  "div.actions",
+                  {},
+                  a.status === "ACTIVE"
+                    ? h("button", { type: "button", onclick: () => change(a, "acknowledge") }, "Acknowledge")
+                    : null,
+                  h("button", { type: "button", onclick: () => change(a, "clear") }, "Clear"),
+                ),
+          ),
+        ),
+  );
+};
+
+const renderEvents = () => {
+  if (panel.events === undefined) return;
+  const events = state.events.slice(-SHOWN_EVENTS).reverse();
+  fill(
+    panel.events,
+    events.length === 0
+      ? h("li.muted", {}, "No events.")
+      : events.map((e) =>
+          h(
+            "li.item",
+            { "data-event-id": e.id },
+            h(
+              "div.item-head",
+              {},
+              h("strong", {}, e.type),
+              h("span.muted", {}, ` ${clock(e.time)} · ${e.mode}`),
+            ),
+            h("p", {}, e.text),
+          ),
+        ),
+  );
+};
+
+const renderErrors = () => {
+  const d = selectedDevice();
+  if (d === undefined || panel.errors === undefined) return;
+  const errors = state.errors
+    .filter((e) => e.deviceId === d.externalId)
+    .slice(-SHOWN_ERRORS)
+    .reverse();
+  fill(
+    panel.errors,
+    errors.length === 0
+      ? h("li.muted", {}, "None.")
+      : errors.map((e) =>
+          h(
+            "li.item",
+            {},
+            h("code", {}, e.line),
+            h("span.muted", {}, ` ${clock(e.atMs)}${e.delivered ? "" : " (not delivered: not subscribed)"}`),
+          ),
+        ),
+  );
+};
+
+// ------------------------------------------------------------------------------------------
+// Registrations
+
+const renderRegistrations = () => {
+  const list = [...state.registrations].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  fill(
+    $("registration-list"),
+    list.length === 0
+      ? h("li.muted", {}, "None.")
+      : list.map((r) =>
+          h(
+            "li.registration",
+            { "data-registration": r.deviceId, "data-status": r.status },
+            h("span.name", {}, r.deviceId),
+            h("span.badge", { "data-registration-status": r.status }, r.status.replaceAll("_", " ")),
+            h(
+              "span.actions",
+              {},
+              r.status === "PENDING_ACCEPTANCE"
+                ? h(
+                    "button",
+                    {
+                      type: "button",
+                      onclick: () =>
+                        act(`accept ${r.deviceId}`, () =>
+                          api("POST", `/registrations/${seg(r.deviceId)}/accept`),
+                        ),
+                    },
+                    "Accept",
+                  )
+                : null,
+              r.status === "BLOCKED"
+                ? null
+                : h(
+                    "button.danger",
+                    {
+                      type: "button",
+                      onclick: () =>
+                        act(`block ${r.deviceId}`, () =>
+                          api("POST", `/registrations/${seg(r.deviceId)}/block`),
+                        ),
+                    },
+                    "Block",
+                  ),
+            ),
+          ),
+        ),
+  );
+};
+
+$("register-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = e.currentTarget.elements.namedItem("deviceId");
+  const deviceId = input.value.trim();
+  void act(`register ${deviceId}`, async () => {
+    await api("POST", "/registrations", { deviceId });
+    input.value = "";
+    await load("registrations");
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Timeline and the live stream
+
+const addTimeline = (lines) => {
+  const list = $("timeline-list");
+  for (const line of lines) list.prepend(h("li", {}, line));
+  while (list.childElementCount > TIMELINE_LINES) list.lastElementChild.remove();
+};
+
+const setLive = (liveState, text) => {
+  const el = $("live-status");
+  el.dataset.state = liveState;
+  el.textContent = text;
+};
+
+const connect = () => {
+  const source = new EventSource("/live");
+  source.addEventListener("hello", (e) => {
+    const hello = JSON.parse(e.data);
+    state.lastMessages = { ...hello.lastMessages };
+    fill($("timeline-list"));
+    addTimeline(hello.timeline);
+    setLive("live", "live");
+    void loadAll();
+  });
+  source.addEventListener("change", (e) => {
+    const change = JSON.parse(e.data);
+    Object.assign(state.lastMessages, change.lastMessages);
+    addTimeline(change.timeline);
+    const device = selectedDevice();
+    for (const name of change.changed) {
+      if (name === "measurements") continue;
+      void load(name);
+    }
+    if (change.measurementsReset) void load("measurements");
+    else if (device !== undefined && panel.charts !== null)
+      panel.charts.add(change.measurements.filter((m) => m.sourceId === device.id));
+    if (Object.keys(change.lastMessages).length > 0) renderStatus();
+  });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) {
+      setLive("closed", "disconnected: open the URL with ?token= from the tenant's banner again");
+    } else setLive("reconnecting", "reconnecting…");
+  });
+};
+
+// "3 s ago" stays true.
+setInterval(renderStatus, 5_000);
+connect();
