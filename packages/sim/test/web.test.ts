@@ -145,7 +145,7 @@ describe.skipIf(!haveChromium)("the web page in Chromium", () => {
     expect(
       await page.locator('figure.chart[data-series="c8y_Temperature.T"] canvas').count(),
     ).toBeGreaterThan(0);
-    await page.locator('#alarm-list [data-status="ACTIVE"]:has-text("too hot")').waitFor({ timeout: SHOWN });
+    await page.locator('#alarm-list li[data-status="ACTIVE"]:has-text("too hot")').waitFor({ timeout: SHOWN });
     await page.locator("#device-panel .status code", { hasText: "s/us" }).first().waitFor({ timeout: SHOWN });
 
     // An operation from the form: offered from c8y_SupportedOperations, executed by the engine.
@@ -157,7 +157,7 @@ describe.skipIf(!haveChromium)("the web page in Chromium", () => {
     await form.locator('textarea[name="parameters"]').fill('{"text":"echo from the page"}');
     await form.locator('input[name="description"]').fill("said from the browser");
     await form.locator('button[type="submit"]').click();
-    const done = page.locator('#operation-list [data-status="SUCCESSFUL"]', { hasText: "c8y_Command" });
+    const done = page.locator('#operation-list li[data-status="SUCCESSFUL"]', { hasText: "c8y_Command" });
     await done.waitFor({ timeout: SHOWN });
     await done.locator("pre.result", { hasText: "ran echo from the page" }).waitFor({ timeout: SHOWN });
     const operationId = await done.getAttribute("data-operation-id");
