@@ -145,7 +145,9 @@ describe.skipIf(!haveChromium)("the web page in Chromium", () => {
     expect(
       await page.locator('figure.chart[data-series="c8y_Temperature.T"] canvas').count(),
     ).toBeGreaterThan(0);
-    await page.locator('#alarm-list li[data-status="ACTIVE"]:has-text("too hot")').waitFor({ timeout: SHOWN });
+    await page
+      .locator('#alarm-list li[data-status="ACTIVE"]:has-text("too hot")')
+      .waitFor({ timeout: SHOWN });
     await page.locator("#device-panel .status code", { hasText: "s/us" }).first().waitFor({ timeout: SHOWN });
 
     // An operation from the form: offered from c8y_SupportedOperations, executed by the engine.
