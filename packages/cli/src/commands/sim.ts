@@ -39,8 +39,11 @@ Admin API (JSON): GET /devices, /devices/:id, /measurements?device=, /events?dev
 /registrations/:id/block, /operations {deviceId, fragments, description?};
 DELETE /devices/:id.
 
+The printed URL (http://HOST:PORT/?token=…) opens the tenant's web page: the device tree,
+live measurement charts, operations, alarms, events and registrations.
+
 Every admin request needs the access token printed at start: open the printed URL
-(http://HOST:PORT/?token=…; the browser keeps it as a cookie) or send
+(the browser keeps it as a cookie) or send
   curl -H "Authorization: Bearer $C8YLINK_SIM_TOKEN" http://127.0.0.1:8080/devices
 Requests from other web sites, other origins or other Host names are refused. MQTT
 clients need the platform credentials as on a real tenant (never anonymous).`;
@@ -140,7 +143,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   io.out(`simulated tenant ready
   MQTT:      ${tenant.mqttUrl}${tenant.wsUrl === undefined ? "" : `\n  WebSocket: ${tenant.wsUrl}`}
   admin API: ${tenant.adminUrl} (every request needs the access token; ${given === undefined ? "a random one for this run" : `from ${given.source}`})
-  open:      ${reachable}/?token=${token}
+  open:      ${reachable}/?token=${token}  (the web page: devices, live charts, operations)
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept"}
   operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
