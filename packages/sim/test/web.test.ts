@@ -12,8 +12,8 @@
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { findOperation, findRegistration, listMeasurements } from "@c8ylink/platform";
-import { Fixture, ONLINE_TIMEOUT, fastEngine, waitUntil } from "./support.js";
+import { findOperation, findRegistration, listAlarms, listMeasurements } from "@c8ylink/platform";
+import { Fixture, ONLINE_TIMEOUT, fastEngine, http, waitUntil } from "./support.js";
 
 const CHROMIUM = process.env.C8YLINK_CHROMIUM ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -179,6 +179,43 @@ describe.skipIf(!haveChromium)("the web page in Chromium", () => {
     }
 
     expect(reloads).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("acknowledges and clears an alarm from the page", async ({ skip }) => {
+    if (browser === undefined) throw new Error("no browser");
+    const { tenant } = await fx.tenant({
+      platform: { users: [{ username: "device_web-alarm", password: "pw-web-alarm" }] },
+    });
+    // The buttons call POST /alarms/:id/acknowledge and /clear; they exist once the admin API has them.
+    const index = (await http(tenant, "GET", "/")).body as { routes: string[] };
+    if (
+      !index.routes.includes("POST /alarms/:id/acknowledge") ||
+      !index.routes.includes("POST /alarms/:id/clear")
+    )
+      skip("this admin API has no POST /alarms/:id/acknowledge and /clear routes yet");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(`${tenant.adminUrl}/?token=${tenant.adminToken}`);
+    await page.locator('#live-status[data-state="live"]').waitFor({ timeout: SHOWN });
+    const device = await fx.client(tenant.mqttUrl, {
+      clientId: "web-alarm",
+      username: "t100/device_web-alarm",
+      password: "pw-web-alarm",
+    });
+    await device.publishAsync("s/us", "100,Alarm box,c8y_AlarmBox", { qos: 1 });
+    await device.publishAsync("s/us", "302,c8y_DoorOpen,door open", { qos: 1 });
+    const alarm = page.locator("#alarm-list li", { hasText: "c8y_DoorOpen" });
+    await alarm.and(page.locator('[data-status="ACTIVE"]')).waitFor({ timeout: SHOWN });
+    await alarm.locator("button", { hasText: "Acknowledge" }).click();
+    await alarm.and(page.locator('[data-status="ACKNOWLEDGED"]')).waitFor({ timeout: SHOWN });
+    await alarm.locator("button", { hasText: "Clear" }).click();
+    await alarm.and(page.locator('[data-status="CLEARED"]')).waitFor({ timeout: SHOWN });
+    expect(listAlarms(tenant.state(), "web-alarm").map((a) => a.status)).toEqual(["CLEARED"]);
+    expect(await alarm.locator("button").count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   });
