@@ -8,6 +8,7 @@ import { request, type IncomingMessage } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { Fixture, http } from "./support.js";
 import type { SimulatedTenant } from "../src/index.js";
+import { ASSET_PATHS } from "../src/web/assets.js";
 
 interface Reply {
   readonly status: number;
@@ -111,15 +112,13 @@ const login = async (tenant: SimulatedTenant): Promise<string> => {
   return setCookie.split(";")[0] ?? "";
 };
 
-const PAGE_PATHS = [
-  "/",
-  "/ui/app.js",
-  "/ui/api.js",
-  "/ui/dom.js",
-  "/ui/charts.js",
-  "/ui/style.css",
-  "/ui/uplot.js",
-];
+/** Every file the page is made of (from the server's own table), and the page itself. */
+const PAGE_PATHS = ASSET_PATHS;
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+};
 
 describe("the web page's routes", () => {
   const fx = new Fixture();
@@ -162,12 +161,23 @@ describe("the web page's routes", () => {
     expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(page.body).not.toMatch(/<style|style="/);
 
-    for (const path of PAGE_PATHS.slice(1)) {
+    expect(PAGE_PATHS.length).toBeGreaterThan(8);
+    for (const path of PAGE_PATHS.filter((p) => p !== "/")) {
       const file = await get(tenant, path, { cookie });
       expect(file.status, path).toBe(200);
-      expect(file.headers["content-type"], path).toMatch(/^text\/(javascript|css); charset=utf-8$/);
+      expect(file.headers["content-type"], path).toBe(TYPES[path.split(".").at(-1) ?? ""]);
       expect(file.body.length, path).toBeGreaterThan(100);
     }
+    // Every module the page imports is served (a missing one would break the page).
+    let imports = 0;
+    for (const path of PAGE_PATHS.filter((p) => p.endsWith(".js") && p !== "/ui/uplot.js")) {
+      const text = (await get(tenant, path, { cookie })).body;
+      for (const [, imported] of text.matchAll(/from "\.\/([a-z]+\.js)"/g)) {
+        imports += 1;
+        expect(PAGE_PATHS, `${path} imports ${imported}`).toContain(`/ui/${imported}`);
+      }
+    }
+    expect(imports).toBeGreaterThan(10);
     // uPlot comes from node_modules, as an ES module.
     expect((await get(tenant, "/ui/uplot.js", { cookie })).body).toContain("export { uPlot as default }");
 

@@ -1,24 +1,17 @@
 // The simulated tenant's page: the device tree, the selected device (status, charts,
 // operations, alarms, events, inventory, errors), registrations and the tenant's timeline.
 // Data comes from the JSON admin API; `/live` (server-sent events) says what changed and
-// carries new measurements, so nothing is polled and the page never reloads.
+// carries new measurements, so nothing is polled and the page never reloads. This module holds
+// the state, loads it and puts the views (tree.js, operations.js, records.js, registrations.js,
+// charts.js) in place.
 import { api, ApiError, seg } from "./api.js";
 import { ChartBoard } from "./charts.js";
 import { ago, clock, fill, h } from "./dom.js";
+import { operationForm, operationItems, supportedOperations } from "./operations.js";
+import { alarmItems, errorItems, eventItems } from "./records.js";
+import { registrationItems } from "./registrations.js";
+import { connectionOf, treeItems } from "./tree.js";
 
-/** Parameters offered for well-known operations when the form switches to them. */
-const PARAMETER_TEMPLATES = {
-  c8y_Command: { text: "echo hello" },
-  c8y_Restart: {},
-  c8y_Configuration: { config: "key=value" },
-  c8y_Firmware: { name: "firmware", version: "1.0.1", url: "" },
-  c8y_SoftwareUpdate: [{ name: "app", version: "1.0.0", url: "", action: "install" }],
-  c8y_DownloadConfigFile: { url: "", type: "" },
-  c8y_LogfileRequest: { logFile: "syslog", dateFrom: "", dateTo: "", searchText: "", maximumLines: 100 },
-};
-const OTHER = "(other fragment)";
-const SHOWN_EVENTS = 100;
-const SHOWN_ERRORS = 50;
 const TIMELINE_LINES = 300;
 
 const state = {
@@ -140,59 +133,8 @@ const loadAll = () => Promise.all(Object.keys(loaders).map(load));
 // ------------------------------------------------------------------------------------------
 // Device tree
 
-const isOnline = (externalId) => state.sessions.some((s) => s.kind === "device" && s.deviceId === externalId);
-
-/** "online", "via agent" (an ancestor's session is up) or "offline". */
-const connectionOf = (device, devices) => {
-  if (isOnline(device.externalId)) return "online";
-  for (let p = device.parent; p !== null; p = devices.get(p)?.parent ?? null) {
-    if (isOnline(p)) return "via-agent";
-  }
-  return "offline";
-};
-
-const activeAlarms = (device) =>
-  state.alarms.filter((a) => a.sourceId === device.id && a.status !== "CLEARED").length;
-
 const renderTree = () => {
-  const devices = byExternal();
-  const node = (device, seen) => {
-    if (seen.has(device.externalId)) return null;
-    seen.add(device.externalId);
-    const connection = connectionOf(device, devices);
-    const alarms = activeAlarms(device);
-    const kids = [...device.children, ...device.services].flatMap((id) => devices.get(id) ?? []);
-    return h(
-      "li",
-      {
-        role: "treeitem",
-        "data-device": device.externalId,
-        "aria-selected": String(device.externalId === state.selected),
-      },
-      h(
-        "button.tree-item",
-        { type: "button", onclick: () => select(device.externalId), title: device.externalId },
-        h("span.dot", { "data-connection": connection, title: connection }),
-        h("span.name", {}, device.name || device.externalId),
-        device.kind === "service" ? h("span.tag", {}, "service") : null,
-        alarms > 0 ? h("span.count", { title: `${alarms} open alarms` }, String(alarms)) : null,
-        h("span.xid", {}, device.externalId),
-      ),
-      kids.length > 0
-        ? h(
-            "ul",
-            { role: "group" },
-            kids.map((k) => node(k, seen)),
-          )
-        : null,
-    );
-  };
-  const seen = new Set();
-  const roots = state.devices.filter((d) => d.parent === null || !devices.has(d.parent));
-  fill(
-    $("device-tree"),
-    roots.map((d) => node(d, seen)),
-  );
+  fill($("device-tree"), treeItems(state, select));
   $("no-devices").hidden = state.devices.length > 0;
   const online = state.sessions.filter((s) => s.kind === "device").length;
   $("tenant-summary").textContent =
@@ -303,7 +245,7 @@ const availabilityOf = (d) => {
 const renderStatus = () => {
   const d = selectedDevice();
   if (d === undefined || panel.status === undefined) return;
-  const connection = connectionOf(d, byExternal());
+  const connection = connectionOf(d, byExternal(), state.sessions);
   const last = state.lastMessages[d.externalId];
   const row = (term, ...value) => [h("dt", {}, term), h("dd", {}, ...value)];
   fill(
@@ -334,125 +276,26 @@ const renderStatus = () => {
 // ------------------------------------------------------------------------------------------
 // Operations
 
-const supportedOperations = (d) =>
-  Array.isArray(d?.fragments?.c8y_SupportedOperations)
-    ? d.fragments.c8y_SupportedOperations.filter((s) => typeof s === "string")
-    : [];
-
 const renderOperationForm = () => {
   const d = selectedDevice();
   if (d === undefined || panel.form === undefined) return;
-  const supported = supportedOperations(d);
-  const key = `${d.externalId}|${supported.join(",")}`;
+  // Built again only when the device or its supported operations change (not while typing).
+  const key = `${d.externalId}|${supportedOperations(d).join(",")}`;
   if (panel.formFor === key) return;
   panel.formFor = key;
-  const choices = [...supported, OTHER];
-  const fragment = h(
-    "select",
-    { name: "fragment", "aria-label": "operation" },
-    choices.map((c) => h("option", { value: c }, c)),
-  );
-  const custom = h("input", { name: "custom", placeholder: "fragment name, e.g. c8y_Custom", hidden: true });
-  const parameters = h("textarea", {
-    name: "parameters",
-    rows: 3,
-    spellcheck: "false",
-    "aria-label": "parameters (JSON)",
-  });
-  const description = h("input", { name: "description", placeholder: "description (optional)" });
-  const problem = h("p.problem", { role: "alert" });
-  const applyTemplate = () => {
-    const name = fragment.value === OTHER ? custom.value : fragment.value;
-    custom.hidden = fragment.value !== OTHER;
-    parameters.value = JSON.stringify(PARAMETER_TEMPLATES[name] ?? {}, null, 0);
-  };
-  fragment.addEventListener("change", applyTemplate);
-  const form = h(
-    "form.operation-form",
-    { id: "operation-form" },
-    h(
-      "div.row",
-      {},
-      h("label", {}, "Operation ", fragment),
-      custom,
-      h("label.grow", {}, "Parameters (JSON) ", parameters),
+  fill(
+    panel.form,
+    operationForm(d, (body, name) =>
+      act(`create ${name}`, async () => {
+        await api("POST", "/operations", body);
+        await load("operations");
+      }),
     ),
-    h("div.row", {}, description, h("button", { type: "submit" }, "Create operation")),
-    supported.length === 0
-      ? h("p.muted", {}, "The device lists no c8y_SupportedOperations; name a fragment yourself.")
-      : null,
-    problem,
   );
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    problem.textContent = "";
-    const name = fragment.value === OTHER ? custom.value.trim() : fragment.value;
-    if (name === "") {
-      problem.textContent = "Name the operation's fragment.";
-      return;
-    }
-    let params;
-    try {
-      params = parameters.value.trim() === "" ? {} : JSON.parse(parameters.value);
-    } catch (err) {
-      problem.textContent = `Parameters are not JSON: ${err instanceof Error ? err.message : String(err)}`;
-      return;
-    }
-    const body = { deviceId: d.externalId, fragments: { [name]: params } };
-    if (description.value.trim() !== "") body.description = description.value.trim();
-    void act(`create ${name}`, async () => {
-      await api("POST", "/operations", body);
-      await load("operations");
-    });
-  });
-  fill(panel.form, form);
-  applyTemplate();
 };
 
-/** What an operation produced: `result` of its fragments (e.g. `c8y_Command.result`). */
-const resultsOf = (op) =>
-  Object.entries(op.fragments).flatMap(([name, value]) =>
-    value !== null && typeof value === "object" && "result" in value
-      ? [`${name}: ${String(value.result)}`]
-      : [],
-  );
-
 const renderOperations = () => {
-  if (panel.operations === undefined) return;
-  const ops = [...state.operations].reverse();
-  fill(
-    panel.operations,
-    ops.length === 0
-      ? h("li.muted", {}, "No operations.")
-      : ops.map((op) =>
-          h(
-            "li.item",
-            { "data-operation-id": op.id, "data-status": op.status },
-            h(
-              "div.item-head",
-              {},
-              h("span.badge", { "data-status": op.status }, op.status),
-              h("strong", {}, Object.keys(op.fragments).join(", ")),
-              h("span.muted", {}, ` #${op.id} ${op.description ? `· ${op.description}` : ""}`),
-            ),
-            h(
-              "div.history",
-              {},
-              op.history.map((t) =>
-                h("span.step", { title: t.cause }, `${t.status} ${clock(t.atMs)} (${t.cause})`),
-              ),
-            ),
-            op.failureReason === undefined ? null : h("p.failure", {}, `Failure: ${op.failureReason}`),
-            resultsOf(op).map((r) => h("pre.result", {}, r)),
-            h(
-              "details",
-              {},
-              h("summary", {}, "fragments"),
-              h("pre", {}, JSON.stringify(op.fragments, null, 2)),
-            ),
-          ),
-        ),
-  );
+  if (panel.operations !== undefined) fill(panel.operations, operationItems(state.operations));
 };
 
 // ------------------------------------------------------------------------------------------
@@ -461,7 +304,6 @@ const renderOperations = () => {
 const renderAlarms = () => {
   const d = selectedDevice();
   if (d === undefined || panel.alarms === undefined) return;
-  const alarms = state.alarms.filter((a) => a.sourceId === d.id).reverse();
   const change = (alarm, action) =>
     act(`${action} ${alarm.type}`, async () => {
       try {
@@ -475,131 +317,34 @@ const renderAlarms = () => {
     });
   fill(
     panel.alarms,
-    alarms.length === 0
-      ? h("li.muted", {}, "No alarms.")
-      : alarms.map((a) =>
-          h(
-            "li.item",
-            { "data-alarm-id": a.id, "data-status": a.status },
-            h(
-              "div.item-head",
-              {},
-              h("span.badge", { "data-severity": a.severity }, a.severity),
-              h("span.badge", { "data-alarm-status": a.status }, a.status),
-              h("strong", {}, a.type),
-              a.count > 1 ? h("span.count", { title: "times raised" }, `×${a.count}`) : null,
-            ),
-            h("p", {}, a.text),
-            h("p.muted", {}, `${clock(a.time)} · first ${clock(a.firstOccurrenceTime)} · ${a.mode}`),
-            a.status === "CLEARED"
-              ? null
-              : h(
-                  "div.actions",
-                  {},
-                  a.status === "ACTIVE"
-                    ? h("button", { type: "button", onclick: () => change(a, "acknowledge") }, "Acknowledge")
-                    : null,
-                  h("button", { type: "button", onclick: () => change(a, "clear") }, "Clear"),
-                ),
-          ),
-        ),
+    alarmItems(
+      state.alarms.filter((a) => a.sourceId === d.id),
+      change,
+    ),
   );
 };
 
 const renderEvents = () => {
-  if (panel.events === undefined) return;
-  const events = state.events.slice(-SHOWN_EVENTS).reverse();
-  fill(
-    panel.events,
-    events.length === 0
-      ? h("li.muted", {}, "No events.")
-      : events.map((e) =>
-          h(
-            "li.item",
-            { "data-event-id": e.id },
-            h(
-              "div.item-head",
-              {},
-              h("strong", {}, e.type),
-              h("span.muted", {}, ` ${clock(e.time)} · ${e.mode}`),
-            ),
-            h("p", {}, e.text),
-          ),
-        ),
-  );
+  if (panel.events !== undefined) fill(panel.events, eventItems(state.events));
 };
 
 const renderErrors = () => {
   const d = selectedDevice();
   if (d === undefined || panel.errors === undefined) return;
-  const errors = state.errors
-    .filter((e) => e.deviceId === d.externalId)
-    .slice(-SHOWN_ERRORS)
-    .reverse();
-  fill(
-    panel.errors,
-    errors.length === 0
-      ? h("li.muted", {}, "None.")
-      : errors.map((e) =>
-          h(
-            "li.item",
-            {},
-            h("code", {}, e.line),
-            h("span.muted", {}, ` ${clock(e.atMs)}${e.delivered ? "" : " (not delivered: not subscribed)"}`),
-          ),
-        ),
-  );
+  fill(panel.errors, errorItems(state.errors.filter((e) => e.deviceId === d.externalId)));
 };
 
 // ------------------------------------------------------------------------------------------
 // Registrations
 
-const renderRegistrations = () => {
-  const list = [...state.registrations].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+const renderRegistrations = () =>
   fill(
     $("registration-list"),
-    list.length === 0
-      ? h("li.muted", {}, "None.")
-      : list.map((r) =>
-          h(
-            "li.registration",
-            { "data-registration": r.deviceId, "data-status": r.status },
-            h("span.name", {}, r.deviceId),
-            h("span.badge", { "data-registration-status": r.status }, r.status.replaceAll("_", " ")),
-            h(
-              "span.actions",
-              {},
-              r.status === "PENDING_ACCEPTANCE"
-                ? h(
-                    "button",
-                    {
-                      type: "button",
-                      onclick: () =>
-                        act(`accept ${r.deviceId}`, () =>
-                          api("POST", `/registrations/${seg(r.deviceId)}/accept`),
-                        ),
-                    },
-                    "Accept",
-                  )
-                : null,
-              r.status === "BLOCKED"
-                ? null
-                : h(
-                    "button.danger",
-                    {
-                      type: "button",
-                      onclick: () =>
-                        act(`block ${r.deviceId}`, () =>
-                          api("POST", `/registrations/${seg(r.deviceId)}/block`),
-                        ),
-                    },
-                    "Block",
-                  ),
-            ),
-          ),
-        ),
+    registrationItems(state.registrations, {
+      accept: (id) => act(`accept ${id}`, () => api("POST", `/registrations/${seg(id)}/accept`)),
+      block: (id) => act(`block ${id}`, () => api("POST", `/registrations/${seg(id)}/block`)),
+    }),
   );
-};
 
 $("register-form").addEventListener("submit", (e) => {
   e.preventDefault();
