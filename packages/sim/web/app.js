@@ -84,12 +84,17 @@ const loaders = {
   },
   events: async () => {
     const id = state.selected;
-    state.events = id === null ? [] : await api("GET", `/events?device=${seg(id)}`);
+    const events = id === null ? [] : await api("GET", `/events?device=${seg(id)}`);
+    // A fetch for a device no longer selected is dropped (selecting loads again).
+    if (id !== state.selected) return;
+    state.events = events;
     renderEvents();
   },
   operations: async () => {
     const id = state.selected;
-    state.operations = id === null ? [] : await api("GET", `/operations?device=${seg(id)}`);
+    const operations = id === null ? [] : await api("GET", `/operations?device=${seg(id)}`);
+    if (id !== state.selected) return;
+    state.operations = operations;
     renderOperations();
   },
   errors: async () => {

@@ -6,6 +6,8 @@ import { clock, h } from "./dom.js";
 
 /** Points kept per series (the oldest are dropped beyond this). */
 const MAX_POINTS = 2000;
+/** Measurements remembered for a redraw. */
+const MAX_KEPT = 20_000;
 const HEIGHT = 150;
 const COLORS = ["#1776bf", "#d9534f", "#2e9e5b", "#b36b00", "#7a4fbf", "#00838f"];
 
@@ -33,19 +35,29 @@ export class ChartBoard {
     this.charts = new Map();
     /** Ids of the measurements drawn (the stream and a fetch may both bring one). */
     this.seen = new Set();
+    /** The measurements drawn, oldest first (at most MAX_KEPT), for `reset`. */
+    this.drawn = [];
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(container);
     this.empty = h("p.muted", {}, "No measurements yet.");
     container.append(this.empty);
   }
 
-  /** Draws exactly `measurements` (the device's, oldest first). */
+  /**
+   * Draws `measurements` (the device's, fetched, oldest first) and whatever the stream brought
+   * that is newer than the newest of them: ids grow with every stored item, so those were
+   * stored after the fetch was answered and must not be lost while it was under way.
+   */
   reset(measurements) {
+    const newest = measurements.reduce((max, m) => Math.max(max, Number(m.id)), -Infinity);
+    const later = this.drawn.filter((m) => Number(m.id) > newest);
     for (const chart of this.charts.values()) chart.plot.destroy();
     this.charts.clear();
     this.seen.clear();
+    this.drawn = [];
     this.container.replaceChildren(this.empty);
     this.add(measurements);
+    this.add(later);
   }
 
   /** Appends the points of `measurements` (already filtered to this device). */
@@ -54,6 +66,7 @@ export class ChartBoard {
     for (const m of measurements) {
       if (this.seen.has(m.id)) continue;
       this.seen.add(m.id);
+      this.drawn.push(m);
       for (const p of pointsOf(m)) {
         const chart = this.charts.get(p.key) ?? this.create(p);
         insert(chart, p.x, p.value);
@@ -61,6 +74,7 @@ export class ChartBoard {
         touched.add(chart);
       }
     }
+    if (this.drawn.length > MAX_KEPT) this.drawn.splice(0, this.drawn.length - MAX_KEPT);
     for (const chart of touched) {
       chart.plot.setData([chart.xs, chart.ys]);
       chart.element.dataset.points = String(chart.xs.length);
