@@ -267,7 +267,7 @@ const renderStatus = () => {
     row(
       "Last message",
       last === undefined
-        ? h("span.muted", {}, "none since the page opened the tenant's stream")
+        ? h("span.muted", {}, "none since the tenant started")
         : [
             h("code", {}, last.topic),
             " ",
