@@ -16,6 +16,26 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", URL: "readonly", console: "readonly" } },
   },
   {
+    // The simulated tenant's web page: plain ES modules that run in the browser.
+    files: ["packages/sim/web/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        fetch: "readonly",
+        EventSource: "readonly",
+        ResizeObserver: "readonly",
+        Node: "readonly",
+        HTMLElement: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        console: "readonly",
+      },
+    },
+  },
+  {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },

@@ -41,6 +41,7 @@ import {
 } from "@c8ylink/platform";
 import type { AccessRequest, AccessVerdict } from "./access.js";
 import { describeTrustedCertificate } from "./certs.js";
+import { WEB_ROUTE_LINES, type WebHandler } from "./web/routes.js";
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
 export type SimAdminInput = DistributiveOmit<
@@ -72,6 +73,8 @@ export interface AdminContext {
   guard(request: AccessRequest): AccessVerdict;
   /** Told about every refused request (path without its query, which may hold a token). */
   refused(request: { method: string; path: string; status: number; reason: string }): void;
+  /** The web page's routes (`web/routes.ts`), tried before the JSON routes once the guard allowed a request. */
+  web?: WebHandler;
 }
 
 /** Largest accepted request body. */
@@ -218,7 +221,10 @@ const routes = (ctx: AdminContext): readonly Route[] => {
       GET: (_req, _params, url) => {
         queryOf(url, []);
         return ok({
-          routes: list.flatMap((r) => Object.keys(r.methods).map((m) => `${m} /${r.pattern.join("/")}`)),
+          routes: [
+            ...list.flatMap((r) => Object.keys(r.methods).map((m) => `${m} /${r.pattern.join("/")}`)),
+            ...(ctx.web === undefined ? [] : WEB_ROUTE_LINES),
+          ],
         });
       },
     }),
@@ -456,6 +462,7 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
         );
         return;
     }
+    if (ctx.web !== undefined && (await ctx.web(req, res, url))) return;
     const parts = url.pathname.split("/").filter((s) => s !== "");
     for (const r of table) {
       const params = match(r.pattern, parts);

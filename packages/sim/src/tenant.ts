@@ -25,6 +25,8 @@ import { adminHandler, type SimAdminInput, type SimAdminResult } from "./admin.j
 import { MqttSide } from "./broker.js";
 import { Hub, type Outputs } from "./hub.js";
 import type { SimLogEntry } from "./log.js";
+import { LiveFeed } from "./web/live.js";
+import { webHandler } from "./web/routes.js";
 
 export interface SimulatedTenantOptions {
   /** Interface every listener binds to. Default `127.0.0.1`. */
@@ -170,6 +172,8 @@ export const startSimulatedTenant = async (
   const now = options.clock ?? Date.now;
   const onLog = options.onLog;
   const log = (entry: SimLogEntry): void => {
+    // The broker and the hub log only once connections or inputs arrive, after `live` exists.
+    live.logged(entry);
     if (onLog === undefined) return;
     try {
       onLog(entry);
@@ -187,9 +191,14 @@ export const startSimulatedTenant = async (
       ...options.platform,
       ...(options.jsonOperations === undefined ? {} : { jsonOperations: options.jsonOperations }),
     }),
-    (input: PlatformInput, outputs: Outputs) => mqtt.execute(input, outputs),
+    (input: PlatformInput, outputs: Outputs) => {
+      mqtt.execute(input, outputs);
+      live.stepped();
+    },
     (message) => log({ kind: "problem", atMs: now(), message }),
   );
+  // The web page's event stream.
+  const live = new LiveFeed({ state: () => hub.state() });
 
   const admin = (input: SimAdminInput, via: "http" | "api"): SimAdminResult => {
     if (!ADMIN_TYPES.has((input as { type?: unknown }).type as string))
@@ -253,6 +262,7 @@ export const startSimulatedTenant = async (
           status: r.status,
           reason: r.reason,
         }),
+      web: webHandler(live),
     }),
   );
   let wss: WebSocketServer | undefined;
@@ -277,6 +287,7 @@ export const startSimulatedTenant = async (
 
   const shutdown = async (): Promise<void> => {
     if (ticker !== undefined) clearInterval(ticker);
+    live.close();
     const closing = [closeServer(tcp), closeServer(http)];
     if (tlsServer !== undefined) closing.push(closeServer(tlsServer));
     if (wss !== undefined) {

@@ -47,7 +47,11 @@ Then prints what the tenant holds, writes the event logs and replays them.
   --state-dir DIR    engine state directory (default: a temporary directory, removed after)
   --timeout SECONDS  give up after this long (default 60)
   --quiet            no timeline, only the summary
-  -h, --help         this help`;
+  --stay             keep the tenant and its web page open after the demo, until Ctrl-C
+  -h, --help         this help
+
+The tenant's web page (device tree, live charts, operations, alarms, registrations) is at the
+"web page:" address printed at the start; it carries this run's access token.`;
 
 const DEVICE = "demo-pump-1";
 const VALVE = "demo-pump-1-valve";
@@ -183,6 +187,7 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
     "state-dir": { type: "string" },
     timeout: { type: "string" },
     quiet: { type: "boolean" },
+    stay: { type: "boolean" },
   });
   if (flag(args, "help")) {
     io.out(DEMO_HELP);
@@ -213,6 +218,8 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
       onLog: (entry) => line(`${formatLogEntry(entry)}`),
     });
     const t = tenant;
+    // Like the banner of `c8ylink sim`, the one line that carries the token (the timeline never does).
+    io.out(`web page: ${t.adminUrl}/?token=${t.adminToken}`);
     await adminApi(t, "POST", "/registrations", { deviceId: DEVICE });
 
     let restartRequested = false;
@@ -336,6 +343,10 @@ export const demoCommand = async (argv: readonly string[], io: Io): Promise<numb
         ? "\ndemo finished: every operation SUCCESSFUL, every log replays"
         : "\ndemo finished with problems (see above)",
     );
+    if (flag(args, "stay")) {
+      io.out(`the tenant stays open: web page ${t.adminUrl}/?token=${t.adminToken} (Ctrl-C to stop)`);
+      await io.interrupted;
+    }
     return ok ? 0 : 1;
   } catch (e) {
     io.err(`c8ylink demo: ${e instanceof Error ? e.message : String(e)}`);

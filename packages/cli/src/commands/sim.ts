@@ -61,8 +61,11 @@ description?}, /alarms/:id/acknowledge, /alarms/:id/clear,
 /devices/:id/refuse-next-connect {code: 3|5}, /trusted-certificates (a CA PEM);
 DELETE /devices/:id, /trusted-certificates/:fingerprint.
 
+The printed URL (http://HOST:PORT/?token=…) opens the tenant's web page: the device tree,
+live measurement charts, operations, alarms, events and registrations.
+
 Every admin request needs the access token printed at start: open the printed URL
-(http://HOST:PORT/?token=…; the browser keeps it as a cookie) or send
+(the browser keeps it as a cookie) or send
   curl -H "Authorization: Bearer $C8YLINK_SIM_TOKEN" http://127.0.0.1:8080/devices
 Requests from other web sites, other origins or other Host names are refused. MQTT
 clients need the platform credentials as on a real tenant (never anonymous).`;
@@ -244,7 +247,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       : `\n  TLS:       ${tenant.mqttsUrl} (server certificate signed by ${ca.caPem}; device certificates of that CA log in with ClientId d:<CN>: c8ylink sim --tls ${tlsDir ?? ""} --issue-cert <deviceId>)`
   }
   admin API: ${tenant.adminUrl} (every request needs the access token; ${given === undefined ? "a random one for this run" : `from ${given.source}`})
-  open:      ${reachable}/?token=${token}
+  open:      ${reachable}/?token=${token}  (the web page: devices, live charts, operations)
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept"}
   operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
