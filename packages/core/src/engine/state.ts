@@ -211,6 +211,13 @@ export interface EngineState {
    * a redelivered id is never run again. Durable; bounded by `config.finishedOperations`.
    */
   readonly finishedIds: Readonly<Record<string, number>>;
+  /**
+   * (device, fragment) groups whose id-less 501 was re-sent while it may already have been
+   * applied (lifecycle/settling.ts): once the group has no open operation, `507,<fragment>`
+   * fails whatever EXECUTING operation that replay may have started. In memory: a restart
+   * re-derives it from the restored statuses.
+   */
+  readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string])[];
   readonly counters: Counters;
 }
 
@@ -233,6 +240,7 @@ export const initialState = (config: EngineConfig): EngineState => ({
   persistedUpTo: 0,
   tombstones: [],
   finishedIds: {},
+  cleanupGroups: [],
   counters: zeroCounters,
 });
 

@@ -29,6 +29,7 @@ import {
 import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import { notificationCandidate } from "./candidates.js";
+import { expireTombstones } from "./operations.js";
 import type { Tx } from "./tx.js";
 
 /** Journals a JSON operation, or absorbs it as a redelivery. Returns the journal key, if any. */
@@ -60,15 +61,36 @@ export const onOperationNotification = (tx: Tx, payload: string): string | undef
     staticRow.length === 0
       ? undefined
       : openEntries(tx.s.journal).find(
-          (e) =>
-            e.operationId === null && e.xid === null && e.stage !== "finished" && sameRow(e.raw, staticRow),
+          (e) => e.operationId === null && e.xid === null && sameRow(e.raw, staticRow),
         );
   if (twin !== undefined) {
-    // The same operation, journaled from its `s/ds` line: from now on its status goes by id.
-    const adopted: JournalEntry = { ...twin, operationId, json: payload, persistRef: tx.pendingPersistRef() };
+    // The same operation, journaled from its `s/ds` line (whatever its stage): it takes the id,
+    // so later redeliveries match by id and the id is remembered once it ends. Statuses not yet
+    // queued go by id; a queued id-less one stays as it is.
+    const adopted: JournalEntry = {
+      ...twin,
+      operationId,
+      json: payload,
+      persistRef: twin.persistRef ?? tx.pendingPersistRef(),
+    };
     tx.set({ journal: putEntry(tx.s.journal, adopted) });
     tx.persist(DURABLE.journalKey(twin.key), toDurable(adopted), { journalKey: twin.key });
     return absorb(tx, adopted);
+  }
+  expireTombstones(tx);
+  const buried =
+    staticRow.length === 0
+      ? -1
+      : tx.s.tombstones.findIndex((t) => t.xid === null && sameRow(t.raw, staticRow));
+  if (buried >= 0) {
+    // A line-born operation that ended a moment ago: a stale notification of it. Absorbed like
+    // its line would be (a genuine twin comes back with the 500 sent when the tombstone expires).
+    const t = tx.s.tombstones[buried]!;
+    tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
+    tx.set({
+      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
+    });
+    return undefined;
   }
   if (status === "SUCCESSFUL" || status === "FAILED") {
     tx.report({

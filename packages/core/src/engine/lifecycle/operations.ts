@@ -174,6 +174,7 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
   if (entry.operationId !== null) rememberFinished(tx, entry.operationId);
+  cleanUpIfQuiet(tx, entry);
   // Keep the line a while: a 500 answer produced before our statuses were processed can
   // still be on its way (found by the fake world). In memory only: bounded by time.
   const tombstone: Tombstone = {
@@ -184,6 +185,34 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   };
   tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
   scheduleTombstones(tx);
+};
+
+/** Notes that (device, fragment) of `entry` needs a `507` once quiet (see `cleanupGroups`). */
+export const markForCleanup = (tx: Tx, entry: JournalEntry): void => {
+  if (tx.s.cleanupGroups.some(([d, f]) => d === entry.deviceId && f === entry.fragment)) return;
+  tx.set({ cleanupGroups: [...tx.s.cleanupGroups, [entry.deviceId, entry.fragment]] });
+};
+
+/**
+ * Once a marked group has no open operation, `507,<fragment>` fails any EXECUTING operation of
+ * that fragment on that device: none is ours (every one of ours has ended and its status was
+ * acknowledged), so it can only be one a replayed 501 started. Statuses go out in order, so a
+ * later operation's 501 cannot be overtaken by this 507.
+ */
+const cleanUpIfQuiet = (tx: Tx, ended: JournalEntry): void => {
+  const marked = tx.s.cleanupGroups.findIndex(([d, f]) => d === ended.deviceId && f === ended.fragment);
+  if (marked < 0) return;
+  const open = openEntries(tx.s.journal).some(
+    (e) => e.deviceId === ended.deviceId && e.fragment === ended.fragment,
+  );
+  if (open) return;
+  tx.set({ cleanupGroups: tx.s.cleanupGroups.filter((_, i) => i !== marked) });
+  enqueueStatus(
+    tx,
+    ended,
+    ["507", ended.fragment, "c8ylink: a status row may have been applied twice"],
+    undefined,
+  );
 };
 
 /**

@@ -7,7 +7,7 @@ import { openEntries, type JournalEntry } from "../journal.js";
 import { replaceQueued, type OutboxEntry } from "../outbox.js";
 import { toArray } from "../queue.js";
 import { DURABLE } from "../durable.js";
-import { advanceAll, onStatusDelivered } from "./operations.js";
+import { advanceAll, markForCleanup, onStatusDelivered } from "./operations.js";
 import { pump } from "./outbox-pump.js";
 import { journalKeyOf } from "./statuses.js";
 import { maybeFinishStop } from "./stop.js";
@@ -136,7 +136,12 @@ const resolveUncertain = (tx: Tx, settle: SettleState): void => {
       anchor !== undefined &&
       (entry.order < anchor.order || (entry.key === anchor.key && row.template === "501"));
     if (wasApplied) applied.push(row);
-    else kept.push(row.uncertain === true ? { ...row, uncertain: false } : row);
+    else {
+      kept.push(row.uncertain === true ? { ...row, uncertain: false } : row);
+      // Re-sending a 501 that may already have been applied can start another PENDING
+      // operation of its fragment, one this device never hears of: clean up after the group.
+      if (row.uncertain === true && row.template === "501" && entry !== undefined) markForCleanup(tx, entry);
+    }
   }
   tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", kept, applied) });
   if (applied.length === 0) return;
