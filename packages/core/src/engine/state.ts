@@ -176,6 +176,8 @@ export interface Tombstone {
   readonly xid: string | null;
   readonly untilMs: number;
   readonly duplicates: number;
+  /** The ended operation's id, when it had one (then only its id can match it again). */
+  readonly operationId: string | null;
 }
 
 export interface EngineState {

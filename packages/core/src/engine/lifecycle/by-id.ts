@@ -81,7 +81,9 @@ export const onOperationNotification = (tx: Tx, payload: string): string | undef
   const buried =
     staticRow.length === 0
       ? -1
-      : tx.s.tombstones.findIndex((t) => t.xid === null && sameRow(t.raw, staticRow));
+      : tx.s.tombstones.findIndex(
+          (t) => t.xid === null && t.operationId === null && sameRow(t.raw, staticRow),
+        );
   if (buried >= 0) {
     // A line-born operation that ended a moment ago: a stale notification of it. Absorbed like
     // its line would be (a genuine twin comes back with the 500 sent when the tombstone expires).

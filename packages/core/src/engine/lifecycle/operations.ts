@@ -182,6 +182,7 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
     xid: entry.xid,
     untilMs: tx.now + tx.config.tombstoneMs,
     duplicates: entry.duplicates,
+    operationId: entry.operationId,
   };
   tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
   scheduleTombstones(tx);
