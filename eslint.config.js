@@ -7,7 +7,16 @@ const impure =
   "packages/core and packages/platform are pure: time and randomness arrive in inputs/state, I/O belongs to interpreters";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/.c8ylink/**", "coverage/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "**/.c8ylink/**",
+      "coverage/**",
+      "reports/**",
+      ".stryker-tmp/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,16 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// The core's own tests, for StrykerJS (`npm run mutate`). Stryker runs them in a sandbox copy
+// of the repository whose node_modules is a link to the real one, so the workspace link
+// `@c8ylink/core` would lead back to the unmutated sources: the alias points it at the
+// sandbox's own copy instead.
+const coreEntry = fileURLToPath(new URL("./packages/core/src/index.ts", import.meta.url));
+
+export default defineConfig({
+  resolve: { alias: { "@c8ylink/core": coreEntry } },
+  test: {
+    include: ["packages/core/test/**/*.test.ts"],
+    testTimeout: 60_000,
+  },
+});
