@@ -6,11 +6,13 @@ import { defineConfig } from "vitest/config";
 // `@c8ylink/core` would lead back to the unmutated sources: the alias points it at the
 // sandbox's own copy instead.
 const coreEntry = fileURLToPath(new URL("./packages/core/src/index.ts", import.meta.url));
+const setup = fileURLToPath(new URL("./test/support/mutation-setup.ts", import.meta.url));
 
 export default defineConfig({
   resolve: { alias: { "@c8ylink/core": coreEntry } },
   test: {
     include: ["packages/core/test/**/*.test.ts"],
+    setupFiles: [setup],
     testTimeout: 60_000,
   },
 });
