@@ -97,6 +97,8 @@ export interface BrokerOptions {
   readonly persistence?: boolean;
   /** Extra lines for the listener (e.g. TLS: cafile, certfile, keyfile, require_certificate). */
   readonly listener?: readonly string[];
+  /** Extra global lines (e.g. `max_packet_size 16184`). */
+  readonly global?: readonly string[];
 }
 
 export class Broker {
@@ -119,6 +121,7 @@ export class Broker {
     const dir = await mkdtemp(join(tmpdir(), "c8ylink-mosquitto-"));
     const port = await freePort();
     const conf = [
+      ...(options.global ?? []),
       `listener ${port} 127.0.0.1`,
       ...(options.listener ?? []),
       "allow_anonymous true",
