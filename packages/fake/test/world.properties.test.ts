@@ -24,8 +24,21 @@ const totals = {
   faultKinds: 0,
 };
 
+/**
+ * Known-issue violations tolerated at the default fixed seed (600 worlds), counted when this
+ * bound was set. A bound, not a blank cheque: more of them fails; fewer means an engine fix
+ * landed and the bound should come down with it.
+ */
+const KNOWN_AT_FIXED_SEED = 13;
+
 afterAll(() => {
   if (totals.worlds === 0) return; // filtered run
+  console.info(
+    `[world.properties] ${totals.worlds} worlds, ${totals.known} known-issue violations tolerated`,
+  );
+  if (worldSeed().seed === 20261125 && totals.worlds === 600) {
+    expect(totals.known).toBeLessThanOrEqual(KNOWN_AT_FIXED_SEED);
+  }
   // Coverage guard: the swarm must actually reach the interesting parts.
   expect(totals.messages).toBeGreaterThan(totals.worlds * 20);
   expect(totals.operations).toBeGreaterThan(totals.worlds * 3);
@@ -53,19 +66,25 @@ describe("the world, for any seed", () => {
     // must not flip on luck. Explore fresh worlds with WORLD_SEED=random, or
     // `npm run simulate`; a failure prints the seed either way.
     { numRuns: 600, ...worldSeed() },
-  )("converges and keeps every safety invariant through a swarm of faults", (seed, devices, faultMs) => {
-    const r = runWorld({ seed, devices, faultMs, healMs: 300_000, tolerateKnown: true });
-    totals.worlds++;
-    totals.messages += r.messages.accepted;
-    totals.operations += r.operations.created;
-    totals.crashes += r.stats["crashes"] ?? 0;
-    totals.restarts += r.stats["restartOperations"] ?? 0;
-    totals.drops += r.stats["connectionsBroken"] ?? 0;
-    totals.known += r.knownIssues.length;
-    totals.faultKinds += r.faults === "none" ? 0 : r.faults.split(" ").length;
-    const fault = faultMs === 120_000 ? "" : ` --fault-ms ${faultMs}`;
-    expect(r.ok, `${explain(r)}\nreproduce: ${reproduceCommand(r, fault)}`).toBe(true);
-    expect(r.drainedAtMs).not.toBeNull();
-    expect(r.stats["oversizeDisconnects"]).toBe(0);
-  });
+  )(
+    "converges and keeps every safety invariant through a swarm of faults",
+    (seed, devices, faultMs) => {
+      const r = runWorld({ seed, devices, faultMs, healMs: 300_000, tolerateKnown: true });
+      totals.worlds++;
+      totals.messages += r.messages.accepted;
+      totals.operations += r.operations.created;
+      totals.crashes += r.stats["crashes"] ?? 0;
+      totals.restarts += r.stats["restartOperations"] ?? 0;
+      totals.drops += r.stats["connectionsBroken"] ?? 0;
+      totals.known += r.knownIssues.length;
+      totals.faultKinds += r.faults === "none" ? 0 : r.faults.split(" ").length;
+      const fault = faultMs === 120_000 ? "" : ` --fault-ms ${faultMs}`;
+      expect(r.ok, `${explain(r)}\nreproduce: ${reproduceCommand(r, fault)}`).toBe(true);
+      expect(r.drainedAtMs).not.toBeNull();
+      expect(r.stats["oversizeDisconnects"]).toBe(0);
+    },
+    // 600 whole worlds, CPU-bound and bounded: on a shared, loaded machine they outlast the
+    // default 60 s without anything being wrong.
+    300_000,
+  );
 });
