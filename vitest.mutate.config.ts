@@ -8,10 +8,17 @@ import { defineConfig } from "vitest/config";
 const coreEntry = fileURLToPath(new URL("./packages/core/src/index.ts", import.meta.url));
 const setup = fileURLToPath(new URL("./test/support/mutation-setup.ts", import.meta.url));
 
+// MUTATE_TESTS="csv,control" limits the run to those core test files (a quicker, smaller
+// score for one module); unset, every core test file takes part.
+const only = process.env.MUTATE_TESTS?.split(",").filter((name) => name !== "");
+
 export default defineConfig({
   resolve: { alias: { "@c8ylink/core": coreEntry } },
   test: {
-    include: ["packages/core/test/**/*.test.ts"],
+    include:
+      only === undefined || only.length === 0
+        ? ["packages/core/test/**/*.test.ts"]
+        : only.map((name) => `packages/core/test/${name}.test.ts`),
     setupFiles: [setup],
     testTimeout: 60_000,
   },
