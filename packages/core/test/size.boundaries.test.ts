@@ -5,7 +5,7 @@
  * the random cases of size.test.ts did not reach these points.)
  */
 import { describe, expect, it } from "vitest";
-import { isRight } from "fp-ts/lib/Either.js";
+import { isLeft, isRight } from "fp-ts/lib/Either.js";
 import { maxPayloadBytes, packRows, publishPacketBytes } from "../src/smartrest/size.js";
 import { encodeRemainingLength, publishSize } from "../../../test/support/mqtt-oracle.js";
 
@@ -59,5 +59,17 @@ describe("packRows fills a publish to the last byte", () => {
     const full = ["400", "a", "x".repeat(budget - 6)];
     const packed = packRows("s/us", [full, ["400", "b", "c"], ["400", "d", "e"]], 1);
     expect(isRight(packed) && packed.right.map((p) => p.rowCount)).toEqual([1, 2]);
+  });
+});
+
+describe("packRows when nothing fits", () => {
+  it("names the row that cannot fit, with an empty template id for an empty row", () => {
+    const tooSmall = publishSize("s/us", "", 1) - 1;
+    const packed = packRows("s/us", [[]], 1, tooSmall);
+    expect(isLeft(packed) && packed.left).toMatchObject({
+      kind: "row-too-large",
+      templateId: "",
+      rowIndex: 0,
+    });
   });
 });
