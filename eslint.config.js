@@ -7,7 +7,17 @@ const impure =
   "packages/core and packages/platform are pure: time and randomness arrive in inputs/state, I/O belongs to interpreters";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/.c8ylink/**", "coverage/**", "tmp/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "**/.c8ylink/**",
+      "coverage/**",
+      "reports/**",
+      ".stryker-tmp/**",
+      "tmp/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

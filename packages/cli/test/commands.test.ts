@@ -3,7 +3,7 @@
  * real TCP on 127.0.0.1: the demo, the run agent (stdin pipe, shell handler, refusals,
  * unreachable broker), the sim command, and usage errors.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,8 +81,16 @@ describe("c8ylink demo", () => {
 });
 
 describe("c8ylink run", () => {
+  /** Engine settings no test here is about: a short 500 answer window (default 5 s). */
+  const fastConfig = (): string => {
+    const path = join(tmp(), "fast.json");
+    writeFileSync(path, JSON.stringify({ engine: { settleMs: 100 } }));
+    return path;
+  };
   const login = (url: string) => [
     "run",
+    "--config",
+    fastConfig(),
     "--url",
     url,
     "--device-id",

@@ -27,6 +27,9 @@ const totals = {
 
 afterAll(() => {
   if (totals.worlds === 0) return; // filtered run
+  console.info(
+    `[world.properties] ${totals.worlds} worlds, ${totals.known} known-issue violations tolerated`,
+  );
   // Coverage guard: the swarm must actually reach the interesting parts.
   expect(totals.messages).toBeGreaterThan(totals.worlds * 20);
   expect(totals.operations).toBeGreaterThan(totals.worlds * 3);
@@ -39,8 +42,12 @@ afterAll(() => {
   );
 });
 
-/** Known issues tolerated over the fixed-seed run (8 measured on 2026-11-29), with a little room. */
-const KNOWN_BOUND = 10;
+/**
+ * Known issues tolerated over the fixed-seed run: 15 measured on 2026-11-29 once a replay-started
+ * c8y_Restart is failed by the 507 cleanup instead of staying EXECUTING (a strict failure before).
+ * More fails; fewer means an engine fix landed and the bound should come down with it.
+ */
+const KNOWN_BOUND = 15;
 
 const worldSeed = (): { seed?: number } => {
   const given = process.env.WORLD_SEED;
@@ -60,26 +67,32 @@ describe("the world, for any seed", () => {
     // must not flip on luck. Explore fresh worlds with WORLD_SEED=random, or
     // `npm run simulate`; a failure prints the seed either way.
     { numRuns: 600, ...worldSeed() },
-  )("converges and keeps every safety invariant through a swarm of faults", (seed, devices, faultMs) => {
-    const r = runWorld({
-      seed,
-      devices,
-      faultMs,
-      healMs: 300_000,
-      operationsMode: "static",
-      tolerateKnown: true,
-    });
-    totals.worlds++;
-    totals.messages += r.messages.accepted;
-    totals.operations += r.operations.created;
-    totals.crashes += r.stats["crashes"] ?? 0;
-    totals.restarts += r.stats["restartOperations"] ?? 0;
-    totals.drops += r.stats["connectionsBroken"] ?? 0;
-    totals.known += r.knownIssues.length;
-    totals.faultKinds += r.faults === "none" ? 0 : r.faults.split(" ").length;
-    const fault = `${faultMs === 120_000 ? "" : ` --fault-ms ${faultMs}`} --tolerate-known`;
-    expect(r.ok, `${explain(r)}\nreproduce: ${reproduceCommand(r, fault)}`).toBe(true);
-    expect(r.drainedAtMs).not.toBeNull();
-    expect(r.stats["oversizeDisconnects"]).toBe(0);
-  });
+  )(
+    "converges and keeps every safety invariant through a swarm of faults",
+    (seed, devices, faultMs) => {
+      const r = runWorld({
+        seed,
+        devices,
+        faultMs,
+        healMs: 300_000,
+        operationsMode: "static",
+        tolerateKnown: true,
+      });
+      totals.worlds++;
+      totals.messages += r.messages.accepted;
+      totals.operations += r.operations.created;
+      totals.crashes += r.stats["crashes"] ?? 0;
+      totals.restarts += r.stats["restartOperations"] ?? 0;
+      totals.drops += r.stats["connectionsBroken"] ?? 0;
+      totals.known += r.knownIssues.length;
+      totals.faultKinds += r.faults === "none" ? 0 : r.faults.split(" ").length;
+      const fault = `${faultMs === 120_000 ? "" : ` --fault-ms ${faultMs}`} --tolerate-known`;
+      expect(r.ok, `${explain(r)}\nreproduce: ${reproduceCommand(r, fault)}`).toBe(true);
+      expect(r.drainedAtMs).not.toBeNull();
+      expect(r.stats["oversizeDisconnects"]).toBe(0);
+    },
+    // 600 whole worlds, CPU-bound and bounded: on a shared, loaded machine they outlast the
+    // default 60 s without anything being wrong.
+    300_000,
+  );
 });

@@ -23,7 +23,7 @@
  * Atomicity: one batch is atomic within its file. A batch that changes `credentials` and
  * other records touches two files; the log line is written first, then the credentials file.
  */
-import { open, mkdir, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import type { DurableChange } from "@c8ylink/core";
 import type { Storage } from "./storage.js";
@@ -36,6 +36,30 @@ export interface StoreProblem {
   readonly reason: string;
 }
 
+/** The part of an open file the store uses (a subset of node's `FileHandle`). */
+export interface StoreFileHandle {
+  write(buffer: Uint8Array, offset: number, length: number): Promise<unknown>;
+  writeFile(data: string, encoding: "utf8"): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<{ readonly size: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file-system calls the store makes (a subset of `node:fs/promises`, the default).
+ * Injectable so tests can observe every fsync and make writes fail (ENOSPC, EACCES).
+ */
+export interface StoreFs {
+  open(path: string, flags: "a" | "w" | "r", mode?: number): Promise<StoreFileHandle>;
+  mkdir(path: string, options: { recursive: true; mode: number }): Promise<unknown>;
+  readFile(path: string, encoding: "utf8"): Promise<string>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: true }): Promise<void>;
+}
+
 export interface FileStoreOptions {
   /** Compact when `store.log` exceeds this many bytes. Default 4 MiB. */
   readonly compactAtBytes?: number;
@@ -43,6 +67,8 @@ export interface FileStoreOptions {
   readonly onProblem?: (problem: StoreProblem) => void;
   /** fsync after writes (default true). Turning it off trades crash safety for speed. */
   readonly fsync?: boolean;
+  /** The file system (default `node:fs/promises`). */
+  readonly fs?: StoreFs;
 }
 
 export const CREDENTIALS_KEY = "credentials";
@@ -69,9 +95,10 @@ export class FileStore implements Storage {
   private readonly compactAtBytes: number;
   private readonly onProblem: (problem: StoreProblem) => void;
   private readonly fsync: boolean;
+  private readonly fs: StoreFs;
   /** Every record except the credentials, as applied so far (what a compaction writes). */
   private readonly records = new Map<string, unknown>();
-  private log: FileHandle | null = null;
+  private log: StoreFileHandle | null = null;
   private logBytes = 0;
   private pending: PendingBatch[] = [];
   private writing = false;
@@ -89,6 +116,7 @@ export class FileStore implements Storage {
     this.compactAtBytes = options.compactAtBytes ?? 4 * 1024 * 1024;
     this.onProblem = options.onProblem ?? (() => {});
     this.fsync = options.fsync ?? true;
+    this.fs = options.fs ?? nodeFs;
   }
 
   private path(file: string): string {
@@ -97,7 +125,7 @@ export class FileStore implements Storage {
 
   async load(): Promise<Record<string, unknown>> {
     if (this.log !== null) throw new Error("FileStore.load() called twice");
-    await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+    await this.fs.mkdir(this.dir, { recursive: true, mode: DIR_MODE });
     const result: Record<string, unknown> = {};
 
     const credentials = await this.readJson(CREDENTIALS_FILE);
@@ -114,7 +142,7 @@ export class FileStore implements Storage {
 
     let logText = "";
     try {
-      logText = await readFile(this.path(LOG_FILE), "utf8");
+      logText = await this.fs.readFile(this.path(LOG_FILE), "utf8");
     } catch (e) {
       if (!isMissing(e)) this.onProblem({ file: LOG_FILE, reason: `unreadable: ${errorText(e)}` });
     }
@@ -141,7 +169,7 @@ export class FileStore implements Storage {
     });
     for (const [k, v] of this.records) result[k] = v;
 
-    this.log = await open(this.path(LOG_FILE), "a", FILE_MODE);
+    this.log = await this.fs.open(this.path(LOG_FILE), "a", FILE_MODE);
     this.logBytes = (await this.log.stat()).size;
     if (damaged) await this.compact();
     return result;
@@ -150,7 +178,7 @@ export class FileStore implements Storage {
   private async readJson(file: string): Promise<unknown> {
     let text: string;
     try {
-      text = await readFile(this.path(file), "utf8");
+      text = await this.fs.readFile(this.path(file), "utf8");
     } catch (e) {
       if (!isMissing(e)) this.onProblem({ file, reason: `unreadable: ${errorText(e)}` });
       return undefined;
@@ -224,7 +252,7 @@ export class FileStore implements Storage {
   private async writeCredentials(value: unknown): Promise<void> {
     const target = this.path(CREDENTIALS_FILE);
     if (value === null) {
-      await rm(target, { force: true });
+      await this.fs.rm(target, { force: true });
     } else {
       await this.writeAtomically(CREDENTIALS_FILE, JSON.stringify(value));
     }
@@ -234,7 +262,7 @@ export class FileStore implements Storage {
   /** temp file (0600) → write → fsync → rename over the target. The caller syncs the directory. */
   private async writeAtomically(file: string, text: string): Promise<void> {
     const tmp = this.path(`${file}.tmp`);
-    const handle = await open(tmp, "w", FILE_MODE);
+    const handle = await this.fs.open(tmp, "w", FILE_MODE);
     try {
       await handle.writeFile(text, "utf8");
       await handle.chmod(FILE_MODE); // an old temp file may have had another mode
@@ -242,12 +270,12 @@ export class FileStore implements Storage {
     } finally {
       await handle.close();
     }
-    await rename(tmp, this.path(file));
+    await this.fs.rename(tmp, this.path(file));
   }
 
   private async syncDir(): Promise<void> {
     if (!this.fsync) return;
-    const dir = await open(this.dir, "r");
+    const dir = await this.fs.open(this.dir, "r");
     try {
       await dir.sync();
     } finally {

@@ -31,7 +31,13 @@ export {
   type StepRecorder,
   type TlsOptions,
 } from "./driver.js";
-export { FileStore, type FileStoreOptions, type StoreProblem } from "./file-store.js";
+export {
+  FileStore,
+  type FileStoreOptions,
+  type StoreFileHandle,
+  type StoreFs,
+  type StoreProblem,
+} from "./file-store.js";
 export { Recorder, type RecorderOptions } from "./recorder.js";
 export { MemoryStorage, type Storage } from "./storage.js";
 export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";

@@ -11,6 +11,7 @@ export { staticRows } from "./operations.js";
 export { readStaticRow, STATIC_UPSTREAM_IDS } from "./rows.js";
 export { isoFromMs } from "./time.js";
 export { ErrorCode } from "./errors.js";
+export { incomingPublishBytes, PLATFORM_MAX_MESSAGE_BYTES } from "./packet-size.js";
 export { BOOTSTRAP_TENANT, BOOTSTRAP_USER } from "./sessions.js";
 export { operationNotification, TOPIC_OPERATION_NOTIFICATIONS } from "./notifications.js";
 export { parseJsonTopic, TOPIC_JSON_ERRORS, type JsonTopic } from "./jsonapi.js";

@@ -3,10 +3,10 @@
  * to the module that owns its template (spec §1.7, §2, §4, §5, §6).
  *
  * Decisions:
- * - A publish larger than 16184 bytes (whole PUBLISH packet, `publishPacketBytes`) or to a
- *   topic the session may not publish on (unknown topics, downstream topics, `s/ucr` from a
- *   device session, anything but `s/ucr` from a bootstrap session) closes the connection;
- *   nothing of it is processed.
+ * - A publish larger than 16184 bytes (whole PUBLISH packet, measured by the platform's own
+ *   `incomingPublishBytes`, not the device core's size code) or to a topic the session may not
+ *   publish on (unknown topics, downstream topics, `s/ucr` from a device session, anything but
+ *   `s/ucr` from a bootstrap session) closes the connection; nothing of it is processed.
  * - A payload that is not well-formed CSV is refused as a whole with one
  *   `42,<row>,Malformed request: …`; otherwise rows are processed one by one in order, each bad
  *   row getting its own `s/e` line while the others still take effect.
@@ -24,10 +24,8 @@ import * as E from "fp-ts/lib/Either.js";
 import {
   DOWNSTREAM_SPECS,
   DOWNSTREAM_CODECS,
-  MAX_PUBLISH_BYTES,
   parseRows,
   parseUpTopic,
-  publishPacketBytes,
   serializeRow,
   TOPIC_STATIC_DOWN,
   UPSTREAM_TEMPLATE_IDS,
@@ -36,6 +34,7 @@ import {
   type UpstreamMessage,
 } from "@c8ylink/core";
 import { handleCustomPublish, handleTemplatePublish } from "./custom.js";
+import { incomingPublishBytes, PLATFORM_MAX_MESSAGE_BYTES } from "./packet-size.js";
 import { applyData } from "./data.js";
 import { ErrorCode, reportError, rowError } from "./errors.js";
 import { applyInventory, ensureRoot, resolveTarget, type RowContext } from "./inventory.js";
@@ -147,8 +146,13 @@ export const publish = (tx: Tx, input: ClientPublish): void => {
 
   const qos = input.qos === 0 || input.qos === 1 || input.qos === 2 ? input.qos : undefined;
   if (qos === undefined) return close(`invalid QoS ${input.qos}`);
-  const bytes = publishPacketBytes(topic, input.payloadBytes ?? utf8ByteLength(payload), qos);
-  if (!(bytes <= MAX_PUBLISH_BYTES)) return close(`message of ${bytes} bytes exceeds ${MAX_PUBLISH_BYTES}`);
+  const bytes = incomingPublishBytes(
+    utf8ByteLength(topic),
+    input.payloadBytes ?? utf8ByteLength(payload),
+    qos,
+  );
+  if (!(bytes <= PLATFORM_MAX_MESSAGE_BYTES))
+    return close(`message of ${bytes} bytes exceeds ${PLATFORM_MAX_MESSAGE_BYTES}`);
   const jsonTopic = parseJsonTopic(topic);
   if (jsonTopic !== undefined) {
     if (session.kind === "bootstrap") return close(`bootstrap sessions may not publish on ${topic}`);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import mqtt, { type MqttClient } from "mqtt";
-import { MAX_PUBLISH_BYTES, maxPayloadBytes } from "@c8ylink/core";
+import { payloadForPacketSize, publishSize } from "../../../test/support/mqtt-oracle.js";
 import type { SimLogEntry } from "../src/index.js";
 import { Fixture, sleep, waitUntil } from "./support.js";
 
@@ -127,9 +127,12 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     client.on("message", (_t, p) => errors.push(p.toString("utf8")));
     await client.publishAsync("s/us", "100", { qos: 1 });
     await client.subscribeAsync({ "s/e": { qos: 0 } });
-    // The largest payload that fits is accepted (PUBACK) — a malformed row, answered on s/e.
-    const fits = maxPayloadBytes("s/us", 1);
-    await client.publishAsync("s/us", `999,${"x".repeat(fits - 4)}`, { qos: 1 });
+    // A PUBLISH of exactly 16184 bytes (by the independent encoder) is accepted (PUBACK) —
+    // a malformed row, answered on s/e.
+    const fits = payloadForPacketSize("s/us", 1, 16_184)!.length;
+    const largest = `999,${"x".repeat(fits - 4)}`;
+    expect(publishSize("s/us", largest, 1)).toBe(16_184);
+    await client.publishAsync("s/us", largest, { qos: 1 });
     await waitUntil(() => errors.length === 1, 5_000, "the s/e line");
     expect(errors[0]).toMatch(/^40,999,/);
     expect(client.connected).toBe(true);
@@ -137,7 +140,10 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     const gone = closed(client);
     let acked = false;
     // MQTT.js only settles the in-flight publish at end(): check that no PUBACK came.
-    client.publishAsync("s/us", `200,c8y_T,T,${"1".repeat(fits)}`, { qos: 1 }).then(
+    // One byte more: 16185 bytes.
+    const over = `999,${"x".repeat(fits - 3)}`;
+    expect(publishSize("s/us", over, 1)).toBe(16_185);
+    client.publishAsync("s/us", over, { qos: 1 }).then(
       () => (acked = true),
       () => {},
     );
@@ -145,7 +151,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     await sleep(100);
     expect(acked).toBe(false);
     const dropped = tenant.state().connectionLog.find((e) => e.event === "dropped");
-    expect(dropped?.reason).toMatch(new RegExp(`exceeds ${MAX_PUBLISH_BYTES}`));
+    expect(dropped?.reason).toBe("message of 16185 bytes exceeds 16184");
     expect(entries).toContainEqual(
       expect.objectContaining<Partial<SimLogEntry>>({
         kind: "disconnect",

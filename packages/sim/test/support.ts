@@ -39,6 +39,8 @@ export const fastEngine = {
   bootstrapPollMs: 500,
   backoff: { floorMs: 200, capMs: 1_000, stableMs: 60_000 },
   stopDeadlineMs: 3_000,
+  // The simulated tenant answers the 500 in milliseconds: no 5 s default wait per session.
+  settleMs: 100,
   seed: 7,
 } as const;
 

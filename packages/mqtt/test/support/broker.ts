@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { describe } from "vitest";
+import { describeRequiring } from "../../../../test/support/required-tool.js";
 
 const findMosquitto = (): string | null => {
   const candidates = [
@@ -39,20 +39,8 @@ export const MOSQUITTO = findMosquitto();
  * `describe` when mosquitto is available; without it: a failing suite on CI, a skipped one
  * (with a warning) elsewhere.
  */
-export const describeWithBroker = (name: string, body: () => void): void => {
-  if (MOSQUITTO !== null) {
-    describe(name, body);
-  } else if (process.env.CI !== undefined && process.env.CI !== "") {
-    describe(name, () => {
-      body();
-    });
-  } else {
-    console.warn(
-      `[c8ylink/mqtt] mosquitto not found: skipping "${name}" (install mosquitto or set MOSQUITTO_BIN)`,
-    );
-    describe.skip(name, body);
-  }
-};
+export const describeWithBroker = (name: string, body: () => void): void =>
+  describeRequiring("mosquitto", MOSQUITTO !== null, "install mosquitto or set MOSQUITTO_BIN", name, body);
 
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -97,6 +85,8 @@ export interface BrokerOptions {
   readonly persistence?: boolean;
   /** Extra lines for the listener (e.g. TLS: cafile, certfile, keyfile, require_certificate). */
   readonly listener?: readonly string[];
+  /** Extra global lines (e.g. `max_packet_size 16184`). */
+  readonly global?: readonly string[];
 }
 
 export class Broker {
@@ -119,6 +109,7 @@ export class Broker {
     const dir = await mkdtemp(join(tmpdir(), "c8ylink-mosquitto-"));
     const port = await freePort();
     const conf = [
+      ...(options.global ?? []),
       `listener ${port} 127.0.0.1`,
       ...(options.listener ?? []),
       "allow_anonymous true",

@@ -17,6 +17,9 @@ export const passwordConfig = (extra: Partial<EngineConfigInput> = {}): EngineCo
   connectTimeoutMs: 5_000,
   backoff: { floorMs: 200, capMs: 2_000, stableMs: 60_000 },
   stopDeadlineMs: 5_000,
+  // The 500 answer arrives in milliseconds over loopback: no test here is about the 5 s
+  // default window, which would only make every operation wait.
+  settleMs: 100,
   seed: 1234,
   ...extra,
 });
