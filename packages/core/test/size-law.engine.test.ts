@@ -17,6 +17,8 @@ const config = {
   supportedOperations: ["c8y_Command"],
   inflightWindow: 1,
   seed: 3,
+  // Operations arrive as s/ds lines here, so the id-less mode (status 501–503).
+  operations: "static",
 };
 
 /** The bytes the engine's publish command puts on the wire, by the oracle. */

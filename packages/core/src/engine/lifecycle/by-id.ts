@@ -63,16 +63,17 @@ export const onOperationNotification = (tx: Tx, payload: string): string | undef
       : openEntries(tx.s.journal).find(
           (e) => e.operationId === null && e.xid === null && sameRow(e.raw, staticRow),
         );
+  if (twin !== undefined && twin.stage !== "received") {
+    // A line-born operation with this content has had an id-less status (501 acts on "the
+    // oldest PENDING" of the fragment): whether it was this id cannot be known. Not run now;
+    // counted on the entry, so when it ends the engine asks for PENDING operations again (500)
+    // and this id, if still PENDING, comes back and runs (lifecycle/operations.ts, tombstones).
+    return absorb(tx, twin);
+  }
   if (twin !== undefined) {
-    // The same operation, journaled from its `s/ds` line (whatever its stage): it takes the id,
-    // so later redeliveries match by id and the id is remembered once it ends. Statuses not yet
-    // queued go by id; a queued id-less one stays as it is.
-    const adopted: JournalEntry = {
-      ...twin,
-      operationId,
-      json: payload,
-      persistRef: twin.persistRef ?? tx.pendingPersistRef(),
-    };
+    // The same operation, journaled from its `s/ds` line and not started: it takes the id, so
+    // its statuses go by id and later redeliveries match by id.
+    const adopted: JournalEntry = { ...twin, operationId, json: payload, persistRef: tx.pendingPersistRef() };
     tx.set({ journal: putEntry(tx.s.journal, adopted) });
     tx.persist(DURABLE.journalKey(twin.key), toDurable(adopted), { journalKey: twin.key });
     return absorb(tx, adopted);
