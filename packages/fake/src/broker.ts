@@ -72,7 +72,11 @@ const route = (w: WorldContext, o: PlatformOutput, ctx: OutputContext): void => 
       let granted = [...o.granted];
       if (w.faultsOn && w.rng.chance(w.plan.refuseSubscription)) {
         const i = w.rng.int(0, granted.length - 1);
-        if ((granted[i] ?? 0x80) < 0x80) {
+        // A tenant that speaks JSON via MQTT does not refuse its operations topic at random:
+        // the engine's fallback to id-less operations is exercised by `platformJson: false`
+        // worlds (judged by static rules), not injected into by-id worlds.
+        const jsonTopic = (conn.subscribeRefs.get(ctx.ref) ?? [])[i] === TOPIC_OPERATION_NOTIFICATIONS;
+        if ((granted[i] ?? 0x80) < 0x80 && !(jsonTopic && w.settings.platformJson)) {
           granted = granted.map((g, j) => (j === i ? 0x80 : g));
           w.stats["refusedSubscriptions"]!++;
           w.trace(`FAULT broker refuses subscription #${i} of ${conn.key}`);
