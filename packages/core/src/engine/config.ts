@@ -385,7 +385,7 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     floorMs: c.backoff?.floorMs ?? 1_000,
     capMs: c.backoff?.capMs ?? 300_000,
     stableMs: c.backoff?.stableMs ?? 60_000,
-    configErrorDelayMs: c.backoff?.configErrorDelayMs ?? 600_000,
+    configErrorDelayMs: c.backoff?.configErrorDelayMs ?? 60_000,
   };
   if (backoff.capMs < backoff.floorMs)
     problems.push({ path: "backoff.capMs", message: "must be ≥ backoff.floorMs" });

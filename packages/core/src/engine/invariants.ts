@@ -133,12 +133,12 @@ const checkTimers = (
       expected[c.key] = c.atMs;
       if (c.key !== "reconnect") continue;
       const delay = c.atMs - event.nowMs;
-      const inBackoff = delay >= floorMs && delay <= capMs;
-      const inConfigError = delay >= configErrorDelayMs * 0.75 && delay <= configErrorDelayMs * 1.25;
-      if (!inBackoff && !inConfigError) {
+      // Backoff within [floor, cap]; configuration errors back off to configErrorDelayMs.
+      const upper = Math.max(capMs, configErrorDelayMs);
+      if (!(delay >= floorMs && delay <= upper)) {
         out.push({
           invariant: "reconnect-delay",
-          explanation: `reconnect delay ${delay} ms outside [${floorMs}, ${capMs}] and not ${configErrorDelayMs} ms ±25%`,
+          explanation: `reconnect delay ${delay} ms outside [${floorMs}, ${upper}]`,
         });
       }
     } else if (c.type === "timer-cancel") delete expected[c.key];

@@ -37,9 +37,10 @@
  * before the device can hear the platform's answer.
  *
  * Backoff: every failed attempt waits min(cap, floor·2^attempt) with equal jitter, never
- * below the floor. The attempt counter resets only after a session stayed up `stableMs`.
+ * below the floor. The attempt counter resets when a session reaches online (so a short outage
+ * after a good session retries at the floor), and after a connection stayed up `stableMs`.
  * CONNACK 3 and 5 are transient; 1, 2 and 4 are configuration errors retried slowly
- * (`configErrorDelayMs` ±25%). CONNACK 4 with credentials obtained by bootstrap: after
+ * (backing off up to `configErrorDelayMs`, 60 s by default). CONNACK 4 with credentials obtained by bootstrap: after
  * `credentialRejectLimit` consecutive refusals the credentials are discarded (persisted
  * deletion) and the device bootstraps again: a device deleted and re-registered on the
  * platform recovers on its own instead of failing forever.
@@ -234,11 +235,19 @@ const onMessage = (tx: Tx, topic: string, payload: string): void => {
   }
 };
 
+const ERROR_CODES_KEPT = 32;
+
 /** An `s/e` line: counted and reported, correlated with recently published rows of its template. */
 const onErrorLine = (tx: Tx, row: Row): void => {
   const line = decodeErrorLine(row);
-  const key = String(line.code);
-  tx.count((c) => ({ platformErrors: { ...c.platformErrors, [key]: (c.platformErrors[key] ?? 0) + 1 } }));
+  // Bounded: the first ERROR_CODES_KEPT distinct codes, then "other" (a payload of 10,000
+  // distinct codes once took 33 s in one step when every code got its own key).
+  const code = String(line.code);
+  tx.count((c) => {
+    const key =
+      code in c.platformErrors || Object.keys(c.platformErrors).length < ERROR_CODES_KEPT ? code : "other";
+    return { platformErrors: { ...c.platformErrors, [key]: (c.platformErrors[key] ?? 0) + 1 } };
+  });
   const reference = line.reference ?? null;
   const correlated =
     reference === null ? [] : tx.s.recent.filter((r) => r.template === reference).map((r) => r.ref);

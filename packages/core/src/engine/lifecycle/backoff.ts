@@ -44,13 +44,20 @@ export const scheduleReconnect = (tx: Tx, cause: Cause, as: "bootstrap" | "devic
       delay = backoffDelay(tx);
     } else delay = backoffDelay(tx);
   } else if (configError) {
-    const { configErrorDelayMs } = tx.config.backoff;
-    delay = Math.round(configErrorDelayMs * (0.75 + 0.5 * tx.random()));
+    // Still backing off and jittered, but never longer than configErrorDelayMs (default 60 s):
+    // a fixed password or an accepted registration is picked up within a minute.
+    delay = backoffDelay(tx, tx.config.backoff.configErrorDelayMs);
   } else {
     delay = backoffDelay(tx);
   }
   if (cause.kind === "refused") {
-    tx.report({ kind: "connect-refused", code: cause.code, meaning: describeCause(cause), retryInMs: delay });
+    const hint = configError ? `; ${whatToCheck(cause.code, as, tx)}` : "";
+    tx.report({
+      kind: "connect-refused",
+      code: cause.code,
+      meaning: `${describeCause(cause)}${hint}`,
+      retryInMs: delay,
+    });
   } else {
     tx.report({ kind: "connection-lost", cause: describeCause(cause), retryInMs: delay });
   }
@@ -58,9 +65,27 @@ export const scheduleReconnect = (tx: Tx, cause: Cause, as: "bootstrap" | "devic
   tx.setTimer("reconnect", tx.now + delay);
 };
 
-/** Exponential backoff with equal jitter within [floorMs, capMs]; advances the attempt counter. */
-export const backoffDelay = (tx: Tx): number => {
-  const { floorMs, capMs } = tx.config.backoff;
+/** What a configuration error asks the operator to check. */
+const whatToCheck = (code: number, as: "bootstrap" | "device", tx: Tx): string => {
+  if (code === 1) return "check that the broker speaks MQTT 3.1.1";
+  if (code === 2) return `check the device id "${tx.config.deviceId}" (the ClientId d:<id>)`;
+  if (as === "bootstrap")
+    return (
+      "check the bootstrap user (management/devicebootstrap) and the bootstrap password your platform " +
+      `operator gave you, and that "${tx.config.deviceId}" is registered in Device management → Registration`
+    );
+  return tx.config.auth.mode === "certificate"
+    ? "check the device certificate (CN = device id) and that its CA is a trusted certificate of the tenant"
+    : "check the tenant, user and password of the device";
+};
+
+/**
+ * Exponential backoff with equal jitter within [floorMs, cap] (cap: `capMs` unless given);
+ * advances the attempt counter.
+ */
+export const backoffDelay = (tx: Tx, cap?: number): number => {
+  const { floorMs } = tx.config.backoff;
+  const capMs = Math.max(floorMs, cap ?? tx.config.backoff.capMs);
   const attempt = tx.s.backoffAttempt;
   const ceiling = Math.min(capMs, floorMs * 2 ** Math.min(attempt, 40));
   const jittered = ceiling / 2 + (tx.random() * ceiling) / 2;

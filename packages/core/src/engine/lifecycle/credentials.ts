@@ -73,7 +73,14 @@ export const onTokenLine = (tx: Tx, row: Row): void => {
   tx.setTimer("token-refresh", tx.now + refreshInMs);
 };
 
-/** Half the token's lifetime (exp − iat), or 30 min when the JWT does not say (spec §8.1: ≥ 5 min). */
+/** The longest wait before asking for a fresh token: every timer stays a finite, small number. */
+const MAX_TOKEN_REFRESH_MS = 24 * 3_600_000;
+
+/**
+ * Half the token's lifetime (exp − iat), or 30 min when the JWT does not say (spec §8.1:
+ * ≥ 5 min); between 1 min and 24 h whatever the claims say (a lifetime that overflows to
+ * Infinity once set a timer that serialised as null and broke replay).
+ */
 export const tokenRefreshDelay = (token: string): number => {
   const fallback = 30 * 60_000;
   const claims = token.split(".")[1];
@@ -83,7 +90,10 @@ export const tokenRefreshDelay = (token: string): number => {
     if (typeof json !== "object" || json === null) return fallback;
     const { exp, iat } = json as { exp?: unknown; iat?: unknown };
     if (typeof exp !== "number" || typeof iat !== "number" || !(exp > iat)) return fallback;
-    return Math.max(60_000, Math.round(((exp - iat) * 1000) / 2));
+    const half = Math.round(((exp - iat) * 1000) / 2);
+    return Number.isFinite(half)
+      ? Math.min(MAX_TOKEN_REFRESH_MS, Math.max(60_000, half))
+      : MAX_TOKEN_REFRESH_MS;
   } catch {
     return fallback;
   }

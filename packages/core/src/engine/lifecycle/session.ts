@@ -206,6 +206,8 @@ export const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): v
   if (refused.length === 0) {
     tx.cancelTimer("resubscribe");
     tx.enter({ name: "online" }, "every subscription granted");
+    // A session that reached online ends the outage: the next one starts again at the floor.
+    tx.set({ backoffAttempt: 0 });
     if (needsSettling(tx)) startSettling(tx);
     else advanceAll(tx); // operations known by id start as soon as the gate is open
     if (tx.config.auth.mode === "certificate") requestToken(tx);
