@@ -14,7 +14,11 @@ import type { EngineState } from "./state.js";
 import { heldCount } from "./outbox.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../smartrest/size.js";
 import { utf8ByteLength } from "../smartrest/text.js";
-import { TOPIC_CREDENTIALS_DOWN, TOPIC_OPERATION_NOTIFICATIONS } from "../smartrest/topics.js";
+import {
+  TOPIC_CREDENTIALS_DOWN,
+  TOPIC_OPERATION_NOTIFICATIONS,
+  TOPIC_STATIC_DOWN,
+} from "../smartrest/topics.js";
 
 export type InvariantName =
   /** No publish packet exceeds the platform's 16,184-byte limit. */
@@ -215,11 +219,16 @@ export const createGateTracker = (): GateTracker => {
       const topics = asked.get(`${event.connectionId}:${event.ref}`);
       if (topics === undefined) return; // stale or unknown: the engine ignores it too
       const set = granted.get(event.connectionId) ?? new Set<string>();
+      const grantedTopic = (topic: string): boolean => {
+        const i = topics.indexOf(topic);
+        return i >= 0 && (event.granted[i] ?? 0x80) < 0x80;
+      };
       topics.forEach((t, i) => {
         if ((event.granted[i] ?? 0x80) < 0x80) set.add(t);
-        // A refused JSON operations topic is not retried: the session falls back to s/ds
-        // (lifecycle/session.ts), so the gate no longer waits for it.
-        else if (t === TOPIC_OPERATION_NOTIFICATIONS) requested.get(event.connectionId)?.delete(t);
+        // The JSON operations topic refused while s/ds is granted is not retried: the session
+        // falls back to s/ds (lifecycle/session.ts), so the gate no longer waits for it.
+        else if (t === TOPIC_OPERATION_NOTIFICATIONS && grantedTopic(TOPIC_STATIC_DOWN))
+          requested.get(event.connectionId)?.delete(t);
       });
       granted.set(event.connectionId, set);
     },

@@ -193,7 +193,13 @@ export const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): v
     const qos = granted[i];
     return qos === undefined || qos >= 0x80;
   });
-  if (denied.some((r) => r.topic === TOPIC_OPERATION_NOTIFICATIONS)) {
+  // Only a refusal of the JSON topic while `s/ds` is granted says "no JSON via MQTT here"; when
+  // everything is refused (e.g. the device does not exist yet, spec §2.5) all is asked again.
+  const noJson =
+    denied.some((r) => r.topic === TOPIC_OPERATION_NOTIFICATIONS) &&
+    !denied.some((r) => r.topic === TOPIC_STATIC_DOWN) &&
+    phase.pending.some((r) => r.topic === TOPIC_STATIC_DOWN);
+  if (noJson) {
     // No JSON via MQTT on this platform: id-less operations (s/ds, 501–503) for this session.
     tx.setSession({ operationsById: false });
     tx.report({
@@ -202,7 +208,7 @@ export const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): v
       reason: `the platform refused the ${TOPIC_OPERATION_NOTIFICATIONS} subscription: operations without ids (s/ds) for this session`,
     });
   }
-  const refused = denied.filter((r) => r.topic !== TOPIC_OPERATION_NOTIFICATIONS);
+  const refused = noJson ? denied.filter((r) => r.topic !== TOPIC_OPERATION_NOTIFICATIONS) : denied;
   if (refused.length === 0) {
     tx.cancelTimer("resubscribe");
     tx.enter({ name: "online" }, "every subscription granted");
