@@ -64,6 +64,14 @@ DELETE /devices/:id, /trusted-certificates/:fingerprint.
 The printed URL (http://HOST:PORT/?token=…) opens the tenant's web page: the device tree,
 live measurement charts, operations, alarms, events and registrations.
 
+A new device, step by step (as on a real tenant):
+  1. register its serial: POST /registrations {"deviceId":"<id>"} (or on the web page);
+  2. start it with the bootstrap user: c8ylink run --url mqtt://127.0.0.1:<port>
+     --device-id <id> --bootstrap-password <password> (it polls s/ucr and waits);
+  3. accept it: POST /registrations/<id>/accept (or Accept on the page); the device
+     receives its credentials (70 on s/dcr), reconnects as itself and comes online.
+  With --auto-accept, steps 1 and 3 happen by themselves when the device asks.
+
 Every admin request needs the access token printed at start: open the printed URL
 (the browser keeps it as a cookie) or send
   curl -H "Authorization: Bearer $C8YLINK_SIM_TOKEN" http://127.0.0.1:8080/devices
@@ -249,7 +257,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   admin API: ${tenant.adminUrl} (every request needs the access token; ${given === undefined ? "a random one for this run" : `from ${given.source}`})
   open:      ${reachable}/?token=${token}  (the web page: devices, live charts, operations)
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
-  bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept"}
+  bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept (the whole sequence: c8ylink sim --help)"}
   operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
 Ctrl-C to stop.`);
   await io.interrupted;
