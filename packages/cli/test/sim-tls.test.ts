@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
+import { connackCode } from "../../sim/test/support.js";
 
 const bin = fileURLToPath(new URL("../bin/c8ylink.js", import.meta.url));
 
@@ -28,27 +28,6 @@ const waitFor = async (ready: () => boolean, what: string, timeoutMs = 30_000): 
     await new Promise((r) => setTimeout(r, 50));
   }
 };
-
-const connackCode = (url: string, options: mqtt.IClientOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
-    });
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new Error("no CONNACK"));
-    }, 8_000);
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      client.end(true);
-      resolve(code);
-    };
-    client.once("connect", () => finish(0));
-    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
-  });
 
 describe("c8ylink sim --tls (real process)", () => {
   it("issues device certificates, serves mqtts:// and logs certificate devices in", async () => {
@@ -113,8 +92,8 @@ describe("c8ylink sim --tls (real process)", () => {
       key: await read(`${issuer}/tls-dev.key`),
       cert: await read(`${issuer}/tls-dev.pem`),
     });
-    expect(await connackCode(url, await options("ca"))).toBe(0);
-    expect(await connackCode(url, await options("other"))).toBe(5);
+    expect(await connackCode(url, await options("ca"), 8_000)).toBe(0);
+    expect(await connackCode(url, await options("other"), 8_000)).toBe(5);
 
     child.kill("SIGINT");
     expect(await exited).toBe(0);

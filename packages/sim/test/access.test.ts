@@ -5,7 +5,6 @@
  * headers, and never writes the token to its timeline; MQTT never lets an anonymous client in.
  */
 import { request } from "node:http";
-import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { listRegistrations } from "@c8ylink/platform";
 import {
@@ -16,7 +15,7 @@ import {
   type SimLogEntry,
   type SimulatedTenant,
 } from "../src/index.js";
-import { Fixture, http } from "./support.js";
+import { Fixture, http, connackCode } from "./support.js";
 
 interface RawReply {
   readonly status: number;
@@ -336,28 +335,6 @@ describe("admin API access", () => {
   });
 });
 
-/** Connects and resolves with the CONNACK code (0 = accepted). */
-const connack = (url: string, options: mqtt.IClientOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
-    });
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new Error("no CONNACK"));
-    }, 5_000);
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      client.end(true);
-      resolve(code);
-    };
-    client.once("connect", () => finish(0));
-    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
-  });
-
 describe("MQTT access", () => {
   const fx = new Fixture();
   afterEach(() => fx.cleanup());
@@ -376,11 +353,11 @@ describe("MQTT access", () => {
         { clientId: "d:dev-1", username: "t100/device_dev-1", password: "" },
         { clientId: "dev-2", username: "management/devicebootstrap" },
       ]) {
-        expect({ url, options, code: await connack(url, options) }).toEqual({ url, options, code: 5 });
+        expect({ url, options, code: await connackCode(url, options) }).toEqual({ url, options, code: 5 });
       }
       // The platform credentials still work exactly as before.
       expect(
-        await connack(url, { clientId: "d:dev-1", username: "t100/device_dev-1", password: "pw-1" }),
+        await connackCode(url, { clientId: "d:dev-1", username: "t100/device_dev-1", password: "pw-1" }),
       ).toBe(0);
     }
     const codes = entries.flatMap((e) => (e.kind === "connect" ? [e.code] : []));

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import mqtt, { type MqttClient } from "mqtt";
 import { findDevice, listAlarms, listEvents, listMeasurements } from "@c8ylink/platform";
-import { Fixture, http, waitUntil } from "./support.js";
+import { Fixture, http, waitUntil, connackCode } from "./support.js";
 
 const USERS = [
   { username: "device_dev-1", password: "pw-1" },
@@ -20,28 +20,6 @@ const collect = (client: MqttClient): string[] => {
   client.on("message", (topic, payload) => got.push(`${topic} ${payload.toString("utf8")}`));
   return got;
 };
-
-/** CONNACK code of one attempt (0 = accepted). */
-const connackCode = (url: string, options: mqtt.IClientOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
-    });
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new Error("no CONNACK"));
-    }, 5_000);
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      client.end(true);
-      resolve(code);
-    };
-    client.once("connect", () => finish(0));
-    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
-  });
 
 /** Granted codes of one SUBSCRIBE as the SUBACK carries them. */
 const suback = (client: MqttClient, topics: readonly string[]): Promise<readonly number[]> =>

@@ -4,10 +4,10 @@
  * PUBACK), duplicate ClientIds, unsubscribe, no forwarding between clients, close().
  */
 import { afterEach, describe, expect, it } from "vitest";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { payloadForPacketSize, publishSize } from "../../../test/support/mqtt-oracle.js";
 import type { SimLogEntry } from "../src/index.js";
-import { Fixture, sleep, waitUntil } from "./support.js";
+import { Fixture, sleep, waitUntil, connackCode } from "./support.js";
 
 const USERS = [
   { username: "device_raw-1", password: "pw-1" },
@@ -23,28 +23,6 @@ const closed = (client: MqttClient): Promise<void> =>
       return;
     }
     client.once("close", () => resolve());
-  });
-
-/** Connects and resolves with the CONNACK refusal code (or 0). */
-const connackCode = (url: string, options: mqtt.IClientOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
-    });
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new Error("no CONNACK"));
-    }, 5_000);
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      client.end(true);
-      resolve(code);
-    };
-    client.once("connect", () => finish(0));
-    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
   });
 
 describe("simulated tenant broker (raw MQTT clients)", () => {

@@ -180,3 +180,25 @@ export class Fixture {
     this.logPaths.splice(0);
   }
 }
+
+/** Resolves with the CONNACK code (0 = accepted) of one connection attempt by a raw client. */
+export const connackCode = (url: string, options: IClientOptions, timeoutMs = 5_000): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      ...options,
+    });
+    const timer = setTimeout(() => {
+      client.end(true);
+      reject(new Error("no CONNACK"));
+    }, timeoutMs);
+    const finish = (code: number) => {
+      clearTimeout(timer);
+      client.end(true);
+      resolve(code);
+    };
+    client.once("connect", () => finish(0));
+    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
+  });

@@ -9,33 +9,11 @@ import { join } from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import mqtt, { type IClientOptions } from "mqtt";
+import type { IClientOptions } from "mqtt";
 import { createLocalCa, issueDeviceCertificate, readServerCredentials, type LocalCa } from "../src/index.js";
-import { Fixture, http, waitUntil } from "./support.js";
+import { Fixture, http, waitUntil, connackCode } from "./support.js";
 
 const pemOf = (path: string) => readFileSync(path, "utf8");
-
-/** Resolves with the CONNACK code (0 = accepted) of one connection attempt. */
-const connackCode = (url: string, options: IClientOptions): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
-    });
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new Error("no CONNACK"));
-    }, 5_000);
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      client.end(true);
-      resolve(code);
-    };
-    client.once("connect", () => finish(0));
-    client.once("error", (e) => finish((e as { code?: number }).code ?? -1));
-  });
 
 describe("TLS listener and certificate logins", () => {
   const fx = new Fixture();
