@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  addInflight,
+  emptyInflight,
   checkStep,
   createInvariantChecker,
   type Command,
@@ -74,8 +76,10 @@ describe("checkStep", () => {
 
   it("inflight-window: more publishes in flight than the window", () => {
     const s = goodStep();
-    const packet = { source: "outbox" as const, entries: [] };
-    const inflight = { 1001: packet, 1002: packet, 1003: packet };
+    const inflight = [1001, 1002, 1003].reduce(
+      (f, ref) => addInflight(f, { ref, source: "outbox", entries: [] }),
+      emptyInflight(),
+    );
     expect(names({ ...s, after: { ...s.after, session: { ...s.after.session, inflight } } })).toEqual([
       "inflight-window",
     ]);

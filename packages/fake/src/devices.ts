@@ -11,6 +11,7 @@ import {
   createInvariantChecker,
   decodeConfig,
   formatProblems,
+  findInflight,
   initialState,
   step,
   type Command,
@@ -174,7 +175,7 @@ const execute = (w: WorldContext, dev: Device, c: Command): void => {
     case "publish": {
       const conn = dev.conns.get(c.connectionId);
       if (conn === undefined) return;
-      const packet = dev.state.session.inflight[c.ref];
+      const packet = findInflight(dev.state.session.inflight, c.ref);
       const rows =
         packet?.source === "outbox"
           ? packet.entries.map((e) => ({ id: rowId(dev, e.ref), topic: e.topic, line: e.line }))

@@ -101,7 +101,7 @@ export const notDrained = (w: WorldContext): string[] => {
     if (s.phase.name !== "online") what.push(`phase ${s.phase.name}`);
     const held = heldCount(s.outbox);
     if (held > 0) what.push(`${held} rows held in the outbox`);
-    const inflight = Object.keys(s.session.inflight).length;
+    const inflight = s.session.inflight.count;
     if (inflight > 0) what.push(`${inflight} publishes in flight`);
     const journal = Object.values(s.journal.entries);
     if (journal.length > 0)

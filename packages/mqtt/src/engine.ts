@@ -420,7 +420,7 @@ class EngineImpl implements Engine {
 
   whenDrained(timeoutMs?: number): Promise<void> {
     return this.wait(
-      (s) => heldCount(s.outbox) === 0 && Object.keys(s.session.inflight).length === 0,
+      (s) => heldCount(s.outbox) === 0 && s.session.inflight.count === 0,
       timeoutMs,
       "drained",
     );

@@ -19,3 +19,11 @@ export {
 export { type Outbox, type OutboxEntry, heldCount, queuedCount } from "./outbox.js";
 export * as Queue from "./queue.js";
 export * from "./log.js";
+export {
+  addInflight,
+  emptyInflight,
+  findInflight,
+  inflightPackets,
+  type Inflight,
+  type InflightPacket,
+} from "./inflight.js";

@@ -182,7 +182,7 @@ export const checkStep = (
     const tooLarge = checkPublishSize(c);
     if (tooLarge !== undefined) out.push(tooLarge);
   }
-  const inflight = Object.keys(after.session.inflight).length;
+  const inflight = after.session.inflight.count;
   if (inflight > after.config.inflightWindow) {
     out.push({
       invariant: "inflight-window",

@@ -3,10 +3,14 @@
  * (the outbox) are persistent structures so a step never copies them whole.
  */
 import type { EngineConfig } from "./config.js";
-import type { Outbox, OutboxEntry } from "./outbox.js";
+import type { Outbox } from "./outbox.js";
 import { emptyOutbox } from "./outbox.js";
 import { toArray } from "./queue.js";
 import type { Journal } from "./journal.js";
+import { emptyInflight, inflightPackets, type Inflight } from "./inflight.js";
+import { emptyRecent, recentRows, type Recent } from "./recent.js";
+
+export type { Recent } from "./recent.js";
 import { emptyJournal } from "./journal.js";
 
 /**
@@ -73,12 +77,6 @@ export const isConnected = (phase: Phase): boolean =>
 /** Past the SUBACK gate: every subscription granted, so anything may be published. */
 export const gateOpen = (phase: Phase): boolean => phase.name === "online" || phase.name === "stopping";
 
-/** A QoS 1 publish waiting for its PUBACK. `session` rows are regenerated on the next session. */
-export interface InflightPacket {
-  readonly source: "outbox" | "session";
-  readonly entries: readonly OutboxEntry[];
-}
-
 export interface Counters {
   /** Application submissions accepted / rejected. */
   readonly accepted: number;
@@ -140,8 +138,8 @@ export interface SettleState {
  * outbox rows go back to the outbox first; session rows are rebuilt on the next session).
  */
 export interface SessionState {
-  /** QoS 1 publishes waiting for their PUBACK, by ref. */
-  readonly inflight: Readonly<Record<number, InflightPacket>>;
+  /** QoS 1 publishes waiting for their PUBACK, oldest first (see inflight.ts). */
+  readonly inflight: Inflight;
   /** Registration rows (100/101): may go before the SUBACK gate. */
   readonly registrationRows: Outbox;
   /** Changed inventory and 500: only after the SUBACK gate. */
@@ -157,7 +155,7 @@ export interface SessionState {
 }
 
 export const emptySession = (): SessionState => ({
-  inflight: {},
+  inflight: emptyInflight(),
   registrationRows: emptyOutbox(),
   afterGateRows: emptyOutbox(),
   settle: null,
@@ -202,7 +200,7 @@ export interface EngineState {
   /** Inventory rows (topic + line, keyed by topic and template) last acknowledged by the platform. */
   readonly inventoryAcked: Readonly<Record<string, string>>;
   /** Recently published rows (template id and ref), newest last, for `s/e` correlation. */
-  readonly recent: readonly { readonly template: string; readonly ref: number }[];
+  readonly recent: Recent;
   readonly persistWaiters: Readonly<Record<number, PersistWaiter>>;
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
@@ -237,7 +235,7 @@ export const initialState = (config: EngineConfig): EngineState => ({
   session: emptySession(),
   journal: emptyJournal,
   inventoryAcked: {},
-  recent: [],
+  recent: emptyRecent,
   persistWaiters: {},
   persistedUpTo: 0,
   tombstones: [],
@@ -273,8 +271,10 @@ export const snapshotState = (state: EngineState): unknown => {
     credentials:
       state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
     outbox: outbox(state.outbox),
+    recent: recentRows(state.recent),
     session: {
       ...state.session,
+      inflight: inflightPackets(state.session.inflight),
       registrationRows: outbox(state.session.registrationRows),
       afterGateRows: outbox(state.session.afterGateRows),
     },

@@ -61,6 +61,8 @@ import * as E from "fp-ts/lib/Either.js";
 import type { Event } from "./events.js";
 import { initialState, isConnected, TIMER_KEYS, type EngineState, type TimerKey } from "./state.js";
 import { release } from "./outbox.js";
+import { takeInflight } from "./inflight.js";
+import { recentRows } from "./recent.js";
 import { DURABLE } from "./durable.js";
 import { parseRows } from "../smartrest/csv.js";
 import { classifyDownTopic } from "../smartrest/topics.js";
@@ -166,10 +168,10 @@ const handle = (tx: Tx, event: Event): void => {
 
 /** A PUBACK: session rows record inventory (and the 500 starts the settle clock); outbox rows are delivered. */
 const onPublished = (tx: Tx, ref: number): void => {
-  const packet = tx.s.session.inflight[ref];
-  if (packet === undefined) return; // QoS 0 write confirmations and duplicate PUBACKs
-  const { [ref]: _acked, ...inflight } = tx.s.session.inflight;
-  tx.setSession({ inflight });
+  const taken = takeInflight(tx.s.session.inflight, ref);
+  if (taken === undefined) return; // QoS 0 write confirmations and duplicate PUBACKs
+  const { packet } = taken;
+  tx.setSession({ inflight: taken.inflight });
   if (packet.source === "session") {
     recordInventoryAck(tx, packet.entries);
     if (packet.entries.some((e) => e.template === "500")) on500Acknowledged(tx);
@@ -250,7 +252,11 @@ const onErrorLine = (tx: Tx, row: Row): void => {
   });
   const reference = line.reference ?? null;
   const correlated =
-    reference === null ? [] : tx.s.recent.filter((r) => r.template === reference).map((r) => r.ref);
+    reference === null
+      ? []
+      : recentRows(tx.s.recent)
+          .filter((r) => r.template === reference)
+          .map((r) => r.ref);
   tx.report({
     kind: "platform-error",
     code: line.code,

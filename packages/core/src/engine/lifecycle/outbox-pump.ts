@@ -6,15 +6,15 @@
 import { DURABLE } from "../durable.js";
 import { emptySession, gateOpen } from "../state.js";
 import { admit, markUncertain, requeue, restore, takePacket, type OutboxEntry } from "../outbox.js";
+import { addInflight, inflightPackets } from "../inflight.js";
+import { addRecent } from "../recent.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
 import type { Tx } from "./tx.js";
-
-const RECENT_LIMIT = 64;
 
 /** In-flight outbox rows go back to the front of the outbox; session rows are rebuilt next time. */
 export const dropSession = (tx: Tx): void => {
   const returned: OutboxEntry[] = [];
-  for (const packet of Object.values(tx.s.session.inflight)) {
+  for (const packet of inflightPackets(tx.s.session.inflight)) {
     if (packet.source === "outbox") returned.push(...packet.entries.map(markUncertain));
   }
   tx.cancelTimer("settle");
@@ -28,8 +28,7 @@ const fitsPayload = (topic: string, payloadBytes: number): boolean =>
 export const pump = (tx: Tx): void => {
   const phase = tx.s.phase;
   if (phase.name !== "subscribing" && !gateOpen(phase)) return;
-  let inflightCount = Object.keys(tx.s.session.inflight).length;
-  while (inflightCount < tx.config.inflightWindow) {
+  while (tx.s.session.inflight.count < tx.config.inflightWindow) {
     const reg = takePacket(tx.s.session.registrationRows, fitsPayload);
     if (reg !== undefined) {
       tx.setSession({ registrationRows: reg.outbox });
@@ -54,7 +53,6 @@ export const pump = (tx: Tx): void => {
         publishPacket(tx, "outbox", data.entries);
       }
     }
-    inflightCount++;
   }
 };
 
@@ -67,9 +65,8 @@ export const publishPacket = (
   if (first === undefined) return;
   const ref = tx.ref();
   const payload = entries.map((e) => e.line).join("\n");
-  tx.setSession({ inflight: { ...tx.s.session.inflight, [ref]: { source, entries } } });
-  const recent = [...tx.s.recent, ...entries.map((e) => ({ template: e.template, ref: e.ref }))];
-  tx.set({ recent: recent.length > RECENT_LIMIT ? recent.slice(recent.length - RECENT_LIMIT) : recent });
+  tx.setSession({ inflight: addInflight(tx.s.session.inflight, { ref, source, entries }) });
+  tx.set({ recent: addRecent(tx.s.recent, entries) });
   tx.emit({ type: "publish", connectionId: tx.s.connectionId, ref, topic: first.topic, payload, qos: 1 });
 };
 

@@ -25,7 +25,7 @@ export const onStop = (tx: Tx): void => {
 
 export const maybeFinishStop = (tx: Tx): void => {
   if (tx.s.phase.name !== "stopping") return;
-  if (queuedCount(tx.s.outbox) === 0 && Object.keys(tx.s.session.inflight).length === 0) {
+  if (queuedCount(tx.s.outbox) === 0 && tx.s.session.inflight.count === 0) {
     tx.emit({ type: "disconnect", connectionId: tx.s.connectionId });
     finishStop(tx, "outbox drained");
   }
@@ -33,7 +33,7 @@ export const maybeFinishStop = (tx: Tx): void => {
 
 export const finishStop = (tx: Tx, reason: string): void => {
   for (const key of Object.keys(tx.s.timers) as TimerKey[]) tx.cancelTimer(key);
-  if (Object.keys(tx.s.session.inflight).length > 0) dropSession(tx);
+  if (tx.s.session.inflight.count > 0) dropSession(tx);
   tx.enter({ name: "stopped" }, reason);
   tx.report({ kind: "stopped", undelivered: queuedCount(tx.s.outbox) });
 };
