@@ -50,6 +50,25 @@ const SubmitOptions = t.partial({
   tag: t.string,
 });
 
+const PriorityCodec = t.union([
+  t.literal("operation-status"),
+  t.literal("alarm"),
+  t.literal("event"),
+  t.literal("inventory"),
+  t.literal("measurement"),
+]);
+
+/** One row of a `submit-batch`: a static-template message or a custom-template row. */
+export const BatchRowCodec = t.union([
+  t.intersection([t.type({ message: UpstreamMessageCodec }), SubmitOptions]),
+  t.intersection([
+    t.type({ xid: t.string, values: t.array(t.string) }),
+    SubmitOptions,
+    t.partial({ priority: PriorityCodec }),
+  ]),
+]);
+export type BatchRow = t.TypeOf<typeof BatchRowCodec>;
+
 export const EventCodec = t.union([
   /** Boot. `durable` is every record the storage holds (key → value), decoded by the core. */
   event("start", { durable: t.record(t.string, t.unknown) }),
@@ -73,16 +92,13 @@ export const EventCodec = t.union([
   t.intersection([
     event("submit-custom", { xid: t.string, values: t.array(t.string) }),
     SubmitOptions,
-    t.partial({
-      priority: t.union([
-        t.literal("operation-status"),
-        t.literal("alarm"),
-        t.literal("event"),
-        t.literal("inventory"),
-        t.literal("measurement"),
-      ]),
-    }),
+    t.partial({ priority: PriorityCodec }),
   ]),
+  /**
+   * Many rows at once: validated row by row (refusals reported per row), but one `batch`
+   * report, one persist and one pump for the whole batch. Row i gets ref `firstRef + i`.
+   */
+  event("submit-batch", { rows: t.array(BatchRowCodec) }),
   /** The application finished an operation handed out with `execute-operation`. */
   event("operation-result", { key: t.string, outcome: OutcomeCodec }),
   /** Graceful stop: flush within the deadline, then disconnect. */

@@ -24,6 +24,7 @@ export {
   emptyInflight,
   findInflight,
   inflightPackets,
+  takeInflight,
   type Inflight,
   type InflightPacket,
 } from "./inflight.js";

@@ -10,6 +10,21 @@ export type Report =
   | { readonly kind: "phase"; readonly from: string; readonly to: string; readonly reason: string }
   | { readonly kind: "accepted"; readonly ref: number; readonly tag?: string }
   | { readonly kind: "rejected"; readonly tag?: string; readonly reason: string }
+  /**
+   * A `submit-batch`: row i has ref `firstRef + i`; every row not listed in `rejected` was
+   * accepted (one report per batch instead of one `accepted` per row).
+   */
+  | {
+      readonly kind: "batch";
+      readonly firstRef: number;
+      readonly rows: number;
+      readonly accepted: number;
+      readonly rejected: readonly {
+        readonly index: number;
+        readonly reason: string;
+        readonly tag?: string;
+      }[];
+    }
   | { readonly kind: "delivered"; readonly refs: readonly number[] }
   | {
       readonly kind: "dropped";

@@ -87,7 +87,7 @@ import {
 } from "./lifecycle/credentials.js";
 import { recordInventoryAck } from "./lifecycle/inventory.js";
 import { pump } from "./lifecycle/outbox-pump.js";
-import { onSubmit } from "./lifecycle/submit.js";
+import { onSubmit, onSubmitBatch } from "./lifecycle/submit.js";
 import {
   expireTombstones,
   onOperationLine,
@@ -157,6 +157,8 @@ const handle = (tx: Tx, event: Event): void => {
       const { xid, values, child, mode, tag, priority } = event;
       return onSubmit(tx, { kind: "custom", xid, values }, child, mode, tag, priority);
     }
+    case "submit-batch":
+      return onSubmitBatch(tx, event.rows);
     case "operation-result":
       return onOperationResult(tx, event.key, event.outcome);
     case "stop":

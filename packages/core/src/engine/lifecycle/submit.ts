@@ -6,6 +6,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import type { OutboxClass } from "../config.js";
 import type { OutboxEntry } from "../outbox.js";
+import type { BatchRow } from "../events.js";
 import { serializeRow } from "../../smartrest/csv.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
 import { utf8ByteLength } from "../../smartrest/text.js";
@@ -26,6 +27,21 @@ type Submission =
   | { readonly kind: "static"; readonly message: UpstreamMessage }
   | { readonly kind: "custom"; readonly xid: string; readonly values: readonly string[] };
 
+type Why = "not-running" | "invalid" | "too-large" | "outbox-full";
+type Admission =
+  | { readonly ok: true; readonly ref: number }
+  | { readonly ok: false; readonly why: Why; readonly reason: string };
+
+const refused = (why: Why, reason: string): Admission => ({ ok: false, why, reason });
+
+/** Why the engine takes no submission now (before `start` stored refs could collide). */
+const notRunning = (tx: Tx): string | undefined =>
+  tx.s.phase.name === "idle"
+    ? "engine not started"
+    : tx.s.phase.name === "stopping"
+      ? "engine is stopping"
+      : undefined;
+
 export const onSubmit = (
   tx: Tx,
   submission: Submission,
@@ -34,21 +50,82 @@ export const onSubmit = (
   tag: string | undefined,
   priority: OutboxClass | undefined,
 ): void => {
-  type Why = "not-running" | "invalid" | "too-large" | "outbox-full";
-  const reject = (why: Why, reason: string) => {
-    tx.count((c) => ({
-      rejected: c.rejected + 1,
-      rejectedByReason: { ...c.rejectedByReason, [why]: (c.rejectedByReason[why] ?? 0) + 1 },
-    }));
+  const stopped = notRunning(tx);
+  const result =
+    stopped !== undefined
+      ? refused("not-running", stopped)
+      : admitRow(tx, submission, child, mode, tag, priority, () => tx.ref());
+  if (!result.ok) {
+    countRejected(tx, new Map([[result.why, 1]]));
+    const reason = result.reason;
     tx.report(tag === undefined ? { kind: "rejected", reason } : { kind: "rejected", reason, tag });
-  };
-  // Before `start` the stored outbox is not restored yet: refs could collide with stored ones.
-  if (tx.s.phase.name === "idle") return reject("not-running", "engine not started");
-  if (tx.s.phase.name === "stopping") return reject("not-running", "engine is stopping");
+    return;
+  }
+  tx.count((c) => ({ accepted: c.accepted + 1 }));
+  tx.report(
+    tag === undefined ? { kind: "accepted", ref: result.ref } : { kind: "accepted", ref: result.ref, tag },
+  );
+  pump(tx);
+};
+
+/** Many rows in one step: each validated and admitted alone, one report and one pump for all. */
+export const onSubmitBatch = (tx: Tx, rows: readonly BatchRow[]): void => {
+  const firstRef = tx.s.nextRef;
+  // Every row owns a ref, refused or not, so row i is always `firstRef + i`.
+  tx.set({ nextRef: firstRef + rows.length });
+  const stopped = notRunning(tx);
+  const rejected: { index: number; reason: string; tag?: string }[] = [];
+  const byWhy = new Map<Why, number>();
+  rows.forEach((row, index) => {
+    const submission: Submission =
+      "message" in row
+        ? { kind: "static", message: row.message }
+        : { kind: "custom", xid: row.xid, values: row.values };
+    const priority = "priority" in row ? row.priority : undefined;
+    const result =
+      stopped !== undefined
+        ? refused("not-running", stopped)
+        : admitRow(tx, submission, row.child, row.mode, row.tag, priority, () => firstRef + index);
+    if (result.ok) return;
+    byWhy.set(result.why, (byWhy.get(result.why) ?? 0) + 1);
+    rejected.push(
+      row.tag === undefined
+        ? { index, reason: result.reason }
+        : { index, reason: result.reason, tag: row.tag },
+    );
+  });
+  if (byWhy.size > 0) countRejected(tx, byWhy);
+  const accepted = rows.length - rejected.length;
+  if (accepted > 0) tx.count((c) => ({ accepted: c.accepted + accepted }));
+  tx.report({ kind: "batch", firstRef, rows: rows.length, accepted, rejected });
+  if (accepted > 0) pump(tx);
+};
+
+const countRejected = (tx: Tx, byWhy: ReadonlyMap<Why, number>): void =>
+  tx.count((c) => {
+    const byReason = { ...c.rejectedByReason };
+    let n = 0;
+    for (const [why, k] of byWhy) {
+      byReason[why] = (byReason[why] ?? 0) + k;
+      n += k;
+    }
+    return { rejected: c.rejected + n, rejectedByReason: byReason };
+  });
+
+/** Validates one row, chooses its topic and class and admits it into the outbox (persisted). */
+const admitRow = (
+  tx: Tx,
+  submission: Submission,
+  child: string | undefined,
+  mode: ProcessingMode | undefined,
+  tag: string | undefined,
+  priority: OutboxClass | undefined,
+  refFor: () => number,
+): Admission => {
   let childId: ChildId | undefined;
   if (child !== undefined && child !== tx.config.deviceId) {
     const valid = validateChildId(child);
-    if (E.isLeft(valid)) return reject("invalid", valid.left.reason);
+    if (E.isLeft(valid)) return refused("invalid", valid.left.reason);
     childId = valid.right;
   }
   const processing = mode ?? "persistent";
@@ -57,16 +134,14 @@ export const onSubmit = (
   let cls: OutboxClass;
   if (submission.kind === "static") {
     const encoded = encodeUpstream(submission.message);
-    if (E.isLeft(encoded)) {
-      return reject("invalid", templateErrorText(encoded.left));
-    }
+    if (E.isLeft(encoded)) return refused("invalid", templateErrorText(encoded.left));
     row = encoded.right;
     topic = staticUp(processing, childId);
     cls = priorityClassOf(submission.message.template);
   } else {
     const xid = validateXid(submission.xid);
-    if (E.isLeft(xid)) return reject("invalid", xid.left.reason);
-    if (submission.values.length === 0) return reject("invalid", "custom row needs a message id");
+    if (E.isLeft(xid)) return refused("invalid", xid.left.reason);
+    if (submission.values.length === 0) return refused("invalid", "custom row needs a message id");
     row = submission.values;
     topic = customUp(xid.right, processing, childId);
     cls = priority ?? "event";
@@ -75,12 +150,12 @@ export const onSubmit = (
   const bytes = utf8ByteLength(line);
   const packetBytes = publishPacketBytes(topic, bytes, 1);
   if (packetBytes > MAX_PUBLISH_BYTES) {
-    return reject(
+    return refused(
       "too-large",
       `row-too-large: template ${row[0] ?? ""} needs ${packetBytes} bytes, limit ${MAX_PUBLISH_BYTES}`,
     );
   }
-  const ref = tx.ref();
+  const ref = refFor();
   const entry: OutboxEntry = {
     ref,
     cls,
@@ -90,8 +165,6 @@ export const onSubmit = (
     template: row[0] ?? "",
     ...(tag === undefined ? {} : { tag }),
   };
-  if (!enqueue(tx, entry)) return reject("outbox-full", "outbox full");
-  tx.count((c) => ({ accepted: c.accepted + 1 }));
-  tx.report(tag === undefined ? { kind: "accepted", ref } : { kind: "accepted", ref, tag });
-  pump(tx);
+  if (!enqueue(tx, entry)) return refused("outbox-full", "outbox full");
+  return { ok: true, ref };
 };

@@ -1,0 +1,125 @@
+/**
+ * Batch submission (`submit-batch`): rows are validated one by one and refusals are reported
+ * per row, but a batch yields one `batch` report and one persist; and it delivers exactly what
+ * the same rows submitted one at a time deliver.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  addInflight,
+  emptyInflight,
+  findInflight,
+  inflightPackets,
+  takeInflight,
+  type BatchRow,
+  type Command,
+} from "@c8ylink/core";
+import { Harness } from "./support/harness.js";
+
+const config = {
+  deviceId: "dev1",
+  auth: { mode: "password", tenant: "t1", user: "device_dev1", password: "pw" },
+  subscribeErrors: false,
+  inflightWindow: 2,
+  seed: 1,
+};
+
+const measurement = (value: number): BatchRow => ({
+  message: { template: "200", fragment: "c8y_T", series: "T", value, unit: "C" },
+});
+
+const reportsOf = (commands: readonly Command[]) =>
+  commands.flatMap((c) => (c.type === "report" ? [c.report] : []));
+
+describe("submit-batch", () => {
+  it("reports refusals per row, and one report and one persist for the batch", () => {
+    const h = new Harness(config);
+    h.bringOnline();
+    h.flush();
+    const rows: BatchRow[] = [
+      measurement(1),
+      { message: { template: "200", fragment: "c8y_T", series: "T", value: Number.NaN, unit: "C" } },
+      { xid: "bad/xid", values: ["1"] },
+      { xid: "myTemplates", values: ["7", "a"], tag: "custom-ok" },
+      { xid: "myTemplates", values: [], tag: "empty" },
+      measurement(2),
+    ];
+    const commands = h.send({ type: "submit-batch", rows }, { raw: true });
+    const reports = reportsOf(commands);
+    const batch = reports.filter((r) => r.kind === "batch");
+    expect(batch).toHaveLength(1);
+    const report = batch[0];
+    if (report?.kind !== "batch") throw new Error("no batch report");
+    expect(report.rows).toBe(6);
+    expect(report.accepted).toBe(3);
+    expect(report.rejected.map((r) => r.index)).toEqual([1, 2, 4]);
+    expect(report.rejected[2]?.tag).toBe("empty");
+    expect(reports.filter((r) => r.kind === "accepted" || r.kind === "rejected")).toEqual([]);
+    const persists = commands.filter((c) => c.type === "persist");
+    expect(persists).toHaveLength(1);
+    const keys = persists.flatMap((p) => (p.type === "persist" ? p.changes.map((c) => c.key) : []));
+    // Row i has ref firstRef + i: the accepted rows 0, 3 and 5 are stored under their refs.
+    expect(keys).toEqual([0, 3, 5].map((i) => `outbox/${String(report.firstRef + i).padStart(12, "0")}`));
+    expect(h.state.counters.accepted).toBe(3);
+    expect(h.state.counters.rejected).toBe(3);
+    expect(h.state.counters.rejectedByReason["invalid"]).toBe(3);
+  });
+
+  it("delivers the same payloads as the same rows submitted one by one", () => {
+    const payloads = (batch: boolean): string[] => {
+      const h = new Harness(config);
+      h.bringOnline();
+      h.flush();
+      const rows = Array.from({ length: 50 }, (_, i) => measurement(i));
+      if (batch) h.send({ type: "submit-batch", rows });
+      else for (const r of rows) if ("message" in r) h.send({ type: "submit", message: r.message });
+      h.flush();
+      expect(h.state.counters.delivered).toBe(50);
+      return h.commands.flatMap((c) =>
+        c.type === "publish" && c.payload.startsWith("200") ? [c.payload] : [],
+      );
+    };
+    expect(payloads(true).join("\n")).toBe(payloads(false).join("\n"));
+  });
+
+  it("refuses every row before start", () => {
+    const h = new Harness(config);
+    const reports = reportsOf(h.send({ type: "submit-batch", rows: [measurement(1), measurement(2)] }));
+    expect(reports).toEqual([
+      {
+        kind: "batch",
+        firstRef: 1,
+        rows: 2,
+        accepted: 0,
+        rejected: [
+          { index: 0, reason: "engine not started" },
+          { index: 1, reason: "engine not started" },
+        ],
+      },
+    ]);
+  });
+});
+
+describe("in-flight window", () => {
+  const packet = (ref: number) => ({ ref, source: "outbox" as const, entries: [] });
+  it("takes PUBACKs in order and out of order, and ignores duplicates", () => {
+    let f = [1, 2, 3, 4].reduce((acc, ref) => addInflight(acc, packet(ref)), emptyInflight());
+    const take = (ref: number) => {
+      const t = takeInflight(f, ref);
+      if (t !== undefined) f = t.inflight;
+      return t?.packet.ref;
+    };
+    expect(take(3)).toBe(3);
+    expect(take(3)).toBeUndefined();
+    expect(findInflight(f, 3)).toBeUndefined();
+    expect(inflightPackets(f).map((p) => p.ref)).toEqual([1, 2, 4]);
+    expect(take(1)).toBe(1);
+    expect(take(2)).toBe(2);
+    expect(f.count).toBe(1);
+    // 3 was acknowledged ahead: gone from the queue once the older ones were.
+    expect(f.queue.size).toBe(1);
+    expect(f.ackedAhead).toEqual([]);
+    expect(take(4)).toBe(4);
+    expect(take(9)).toBeUndefined();
+    expect(f.count).toBe(0);
+  });
+});
