@@ -1,5 +1,6 @@
 /**
- * SmartREST rows from standard input, read with backpressure: rows read but not yet durable
+ * SmartREST rows from standard input, read with backpressure, each read's rows submitted as
+ * one batch (`submitMany`: one step and one storage write per read, not per row): rows read but not yet durable
  * (submitted and not written by the storage, or read and not yet submitted) never exceed
  * `maxUndurable`. Input is pulled in reads of at most `readBytes` bytes (so at most
  * `readBytes / 2` lines at a time, a row being at least one character and a newline), and only
@@ -8,7 +9,7 @@
 import { StringDecoder } from "node:string_decoder";
 import * as E from "fp-ts/lib/Either.js";
 import { parseRows } from "@c8ylink/core";
-import type { Engine } from "@c8ylink/mqtt";
+import type { Engine, SubmitRow } from "@c8ylink/mqtt";
 import { readStaticRow } from "@c8ylink/platform";
 import type { InputSource } from "./io.js";
 
@@ -65,7 +66,11 @@ export const readRows = (engine: Engine, input: InputSource, options: RowReaderO
     }
   };
 
-  const submitLine = (line: string): void => {
+  /** Rows of the current read, with their line numbers: submitted together as one batch. */
+  let pending: SubmitRow[] = [];
+  let pendingLines: number[] = [];
+
+  const takeLine = (line: string): void => {
     lineNumber++;
     if (line.trim() === "") return;
     const rows = parseRows(line);
@@ -76,14 +81,27 @@ export const readRows = (engine: Engine, input: InputSource, options: RowReaderO
         options.onBadLine(lineNumber, `${message.left.text} (template ${row[0] ?? ""})`);
         continue;
       }
-      const result = engine.submit(message.right);
-      if (!result.accepted) {
-        options.onBadLine(lineNumber, `rejected: ${result.reason}`);
-        continue;
-      }
-      accepted++;
-      remember(lineNumber);
+      pending.push({ message: message.right });
+      pendingLines.push(lineNumber);
     }
+  };
+
+  /** Submits the rows of this read as one batch: one step, one storage write. */
+  const submitPending = (): void => {
+    if (pending.length === 0) return;
+    const rows = pending;
+    const lines = pendingLines;
+    pending = [];
+    pendingLines = [];
+    const result = engine.submitMany(rows);
+    let next = 0;
+    for (const r of result.refused) {
+      for (; next < r.index; next++) remember(lines[next] ?? 0);
+      options.onBadLine(lines[r.index] ?? 0, `rejected: ${r.reason}`);
+      next = r.index + 1;
+    }
+    for (; next < rows.length; next++) remember(lines[next] ?? 0);
+    accepted += result.accepted;
   };
 
   /** Waits until a whole read fits under the bound. */
@@ -121,7 +139,8 @@ export const readRows = (engine: Engine, input: InputSource, options: RowReaderO
           skipping = false;
         } else carry = "";
       }
-      for (const line of lines) submitLine(line.replace(/\r$/, ""));
+      for (const line of lines) takeLine(line.replace(/\r$/, ""));
+      submitPending();
       if (carry.length > MAX_LINE_BYTES) {
         lineNumber++;
         options.onBadLine(lineNumber, `line longer than ${MAX_LINE_BYTES} bytes: skipped`);
@@ -131,7 +150,8 @@ export const readRows = (engine: Engine, input: InputSource, options: RowReaderO
     }
     if (skipping) carry = "";
     const last = carry + decoder.end();
-    if (last !== "") submitLine(last.replace(/\r$/, ""));
+    if (last !== "") takeLine(last.replace(/\r$/, ""));
+    submitPending();
   };
 
   return {

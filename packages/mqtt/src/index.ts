@@ -20,6 +20,8 @@ export {
   type SubmitCustomOptions,
   type SubmitOptions,
   type SubmitResult,
+  type SubmitRow,
+  type BatchResult,
 } from "./engine.js";
 export {
   coreInvariants,

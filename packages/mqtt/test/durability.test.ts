@@ -126,6 +126,49 @@ describe("durability of submissions", () => {
   });
 });
 
+describe("submitMany", () => {
+  it("refuses bad rows by index, queues the rest in one write, and durable() waits for it", async () => {
+    const storage = new GatedStorage();
+    const engine = await offlineEngine(storage);
+    await storage.release();
+    const result = engine.submitMany([
+      { message: measurement(1) },
+      { message: { ...measurement(2), value: Number.NaN } },
+      { xid: "myTemplates", values: ["9", "x"], tag: "c" },
+      { message: { template: "999" } } as never,
+      { message: measurement(3), child: "bad/child" },
+      { message: measurement(4) },
+    ]);
+    expect(result.accepted).toBe(3);
+    expect(result.refused.map((r) => r.index)).toEqual([1, 3, 4]);
+    expect(result.refused[0]?.reason).toContain("finite");
+    expect(engine.undurableCount()).toBe(3);
+    let durable = false;
+    void result.durable().then(() => (durable = true));
+    await waitUntil(() => storage.pending > 0, "a storage write");
+    expect(storage.pending).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(durable).toBe(false);
+    await storage.release();
+    await waitUntil(() => durable, "the batch durable");
+    expect(engine.undurableCount()).toBe(0);
+    // Rows refused here never reach the core: the four others hold consecutive refs.
+    expect(result.lastRef! - result.firstRef!).toBe(3);
+  });
+
+  it("rejects durable() when the batch's write failed", async () => {
+    const storage = new GatedStorage();
+    const engine = await offlineEngine(storage);
+    await storage.release();
+    const result = engine.submitMany([{ message: measurement(1) }, { message: measurement(2) }]);
+    const durable = result.durable();
+    await waitUntil(() => storage.pending > 0, "the write");
+    storage.fail("disk full");
+    await expect(durable).rejects.toThrow("storage write failed: disk full");
+    expect(engine.undurableCount()).toBe(0);
+  });
+});
+
 describe("the seed", () => {
   it("is drawn per engine when the configuration names none, and kept when it does", () => {
     const { seed: _fixed, ...unseeded } = passwordConfig();
