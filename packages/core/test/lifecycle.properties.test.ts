@@ -342,7 +342,7 @@ describe("lifecycle laws", () => {
       heal(h);
       expect(h.state.phase.name).toBe("online");
       expect(heldCount(h.state.outbox)).toBe(0);
-      expect(Object.keys(h.state.session.inflight)).toEqual([]);
+      expect(h.state.session.inflight.count).toBe(0);
       expect(Object.values(h.state.journal.entries)).toEqual([]);
       expect(h.pendingPersists).toEqual([]);
     },

@@ -157,12 +157,20 @@ export const replaceQueued = (
   };
 };
 
-/** Forgets rows that were acknowledged. */
+/** Forgets rows that were acknowledged (one copy per class touched, not per row: a packet holds hundreds). */
 export const release = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox => {
-  let out = outbox;
+  const count: Partial<Record<OutboxClass, number>> = {};
+  const bytes: Partial<Record<OutboxClass, number>> = {};
   for (const e of entries) {
-    const c = out[e.cls];
-    out = { ...out, [e.cls]: { ...c, count: c.count - 1, bytes: c.bytes - e.bytes } };
+    count[e.cls] = (count[e.cls] ?? 0) + 1;
+    bytes[e.cls] = (bytes[e.cls] ?? 0) + e.bytes;
+  }
+  let out = outbox;
+  for (const cls of OUTBOX_CLASSES) {
+    const n = count[cls];
+    if (n === undefined) continue;
+    const c = out[cls];
+    out = { ...out, [cls]: { ...c, count: c.count - n, bytes: c.bytes - (bytes[cls] ?? 0) } };
   }
   return out;
 };

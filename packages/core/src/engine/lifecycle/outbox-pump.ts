@@ -109,6 +109,10 @@ const admitWithinLimits = (tx: Tx, entry: OutboxEntry): boolean => {
   const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls]);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
+  if (admitted.dropped.length === 0) {
+    tx.count((c) => ({ admitted: c.admitted + 1 }));
+    return true;
+  }
   tx.count((c) => {
     const byReason = { ...c.droppedByReason };
     for (const d of admitted.dropped)

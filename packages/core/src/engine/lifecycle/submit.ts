@@ -156,15 +156,12 @@ const admitRow = (
     );
   }
   const ref = refFor();
-  const entry: OutboxEntry = {
-    ref,
-    cls,
-    topic,
-    line,
-    bytes,
-    template: row[0] ?? "",
-    ...(tag === undefined ? {} : { tag }),
-  };
+  const template = row[0] ?? "";
+  // Two literals, not a conditional spread: a spread copies at run time, once per row.
+  const entry: OutboxEntry =
+    tag === undefined
+      ? { ref, cls, topic, line, bytes, template }
+      : { ref, cls, topic, line, bytes, template, tag };
   if (!enqueue(tx, entry)) return refused("outbox-full", "outbox full");
   return { ok: true, ref };
 };
