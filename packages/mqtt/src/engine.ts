@@ -79,7 +79,7 @@ export interface EngineOptions {
   readonly stateDir?: string;
   /** A custom storage adapter. Without `stateDir` and `storage` the engine keeps state in memory only. */
   readonly storage?: Storage;
-  /** Write the event log (header + one line per step) to this file. */
+  /** Write the event log (header + one line per step) to this file; gzip-compressed when it ends in `.gz`. */
   readonly recordTo?: string;
   /**
    * What `recordTo` does with an existing file: `truncate` (default) starts it afresh; `append`
@@ -355,7 +355,7 @@ class EngineImpl implements Engine {
           this.configInput,
           ENGINE_VERSION,
           this.config.seed,
-          { append: this.options.recordMode === "append" },
+          { append: this.options.recordMode === "append", gzip: this.options.recordTo.endsWith(".gz") },
         );
       }
       await this.driver.start();

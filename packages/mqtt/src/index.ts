@@ -40,7 +40,7 @@ export {
   type StoreFs,
   type StoreProblem,
 } from "./file-store.js";
-export { Recorder, type RecorderOptions } from "./recorder.js";
+export { Recorder, readLogFile, type RecorderOptions } from "./recorder.js";
 export { MemoryStorage, type Storage } from "./storage.js";
 export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";
 export { certificateProblem, keyMatchProblem, privateKeyProblem, tlsProblems } from "./tls-check.js";

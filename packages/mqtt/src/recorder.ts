@@ -1,15 +1,23 @@
 /**
  * The event log writer. The file is JSON Lines in the core's log format (`@c8ylink/core`
  * log.ts): line 1 is `makeLogHeader(configInput, engineVersion, seed)`, then one
- * `makeLogStep(seq, event, commands)` per step, seq counting from 1. Secrets are redacted by
- * the core's functions, consistently, so `parseLog` + `replay` reproduce the recorded commands.
+ * `logStepLine(seq, event, commands)` per step, seq counting from 1 (long command lists as a
+ * digest). Secrets are redacted by the core's functions, consistently, so `parseLog` +
+ * `replay` reproduce the recorded commands.
  *
  * Writes are buffered: lines collect in memory and go to the file when `flushBytes` are
  * pending or `flushIntervalMs` after the first pending line, and on `close()`. A crash loses
- * at most the unflushed tail; `parseLog` skips a torn last line.
+ * at most the unflushed tail; `parseLog` skips a torn last line. With `gzip`, each write is a
+ * gzip member of its own (concatenated members are one gzip file), so a crash also loses only
+ * the last write; `readLogFile` reads either form.
  */
+import { readFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { makeLogHeader, makeLogStep, type Command, type Event } from "@c8ylink/core";
+import { constants, gunzipSync, gzip } from "node:zlib";
+import { promisify } from "node:util";
+import { logStepLine, makeLogHeader, type Command, type Event } from "@c8ylink/core";
+
+const gzipAsync = promisify(gzip);
 import type { StepRecorder } from "./driver.js";
 
 export interface RecorderOptions {
@@ -25,7 +33,16 @@ export interface RecorderOptions {
    * line instead of spoiling the new header.
    */
   readonly append?: boolean;
+  /** Compress the file with gzip (default: plain text). */
+  readonly gzip?: boolean;
 }
+
+/** The text of an event log file, plain or gzip (a torn last gzip member yields what it holds). */
+export const readLogFile = (path: string): string => {
+  const bytes = readFileSync(path);
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes.toString("utf8");
+  return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH }).toString("utf8");
+};
 
 export class Recorder implements StepRecorder {
   private seq = 0;
@@ -37,6 +54,7 @@ export class Recorder implements StepRecorder {
   private readonly flushBytes: number;
   private readonly flushIntervalMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly gzip: boolean;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -45,6 +63,7 @@ export class Recorder implements StepRecorder {
     this.flushBytes = options.flushBytes ?? 64 * 1024;
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
     this.onError = options.onError ?? ((e) => console.error("c8ylink recorder:", e));
+    this.gzip = options.gzip === true;
   }
 
   /**
@@ -64,7 +83,8 @@ export class Recorder implements StepRecorder {
     const handle = await open(path, options.append === true ? "a+" : "w", 0o600);
     await handle.chmod(0o600);
     const recorder = new Recorder(handle, options);
-    if (options.append === true && !(await endsWithNewline(handle))) recorder.push("");
+    if (options.append === true && options.gzip !== true && !(await endsWithNewline(handle)))
+      recorder.push("");
     recorder.push(JSON.stringify(makeLogHeader(configInput, engineVersion, seed)));
     return recorder;
   }
@@ -77,7 +97,7 @@ export class Recorder implements StepRecorder {
   record(event: Event, commands: readonly Command[]): void {
     if (this.closed) return;
     this.seq++;
-    this.push(JSON.stringify(makeLogStep(this.seq, event, commands)));
+    this.push(logStepLine(this.seq, event, commands));
   }
 
   private push(line: string): void {
@@ -103,7 +123,8 @@ export class Recorder implements StepRecorder {
       this.pendingBytes = 0;
       this.writing = this.writing.then(async () => {
         try {
-          await this.handle.write(text);
+          if (this.gzip) await this.handle.write(await gzipAsync(text));
+          else await this.handle.write(text);
         } catch (e) {
           this.onError(e);
         }

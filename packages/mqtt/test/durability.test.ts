@@ -6,9 +6,17 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DurableChange } from "@c8ylink/core";
+import * as E from "fp-ts/lib/Either.js";
+import { parseLog, replay, type DurableChange } from "@c8ylink/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { claimStateDir, createEngine, MemoryStorage, type Engine, type Storage } from "../src/index.js";
+import {
+  claimStateDir,
+  createEngine,
+  MemoryStorage,
+  readLogFile,
+  type Engine,
+  type Storage,
+} from "../src/index.js";
 import { freePort } from "./support/broker.js";
 import { measurement, passwordConfig } from "./support/fixture.js";
 
@@ -206,6 +214,31 @@ describe("recordMode append", () => {
     );
     expect(headers).toHaveLength(2);
     for (const h of headers) expect(h.config.seed).toBe(h.seed);
+  });
+});
+
+describe("a gzip event log", () => {
+  it("records a batch to a .gz log that reads back and replays without divergence", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "c8ylink-gz-"));
+    const path = join(dir, "events.jsonl.gz");
+    const engine = createEngine({
+      config: passwordConfig(),
+      url: `mqtt://127.0.0.1:${await freePort()}`,
+      recordTo: path,
+    });
+    await engine.start();
+    const result = engine.submitMany(Array.from({ length: 500 }, (_, i) => ({ message: measurement(i) })));
+    expect(result.accepted).toBe(500);
+    await result.durable();
+    await engine.stop();
+    const raw = await readFile(path);
+    expect([raw[0], raw[1]]).toEqual([0x1f, 0x8b]);
+    const log = parseLog(readLogFile(path));
+    expect(log.problems).toEqual([]);
+    expect(log.steps.filter((s) => s.event.type === "submit-batch")).toHaveLength(1);
+    const replayed = replay(log.header!, log.steps);
+    if (E.isLeft(replayed)) throw new Error(replayed.left);
+    expect(replayed.right.divergence).toBeNull();
   });
 });
 

@@ -2,9 +2,9 @@
  * `c8ylink replay <log>` — re-runs `step` over a recorded event log and reports the first
  * step whose commands differ from the recorded ones.
  */
-import { readFileSync } from "node:fs";
 import * as E from "fp-ts/lib/Either.js";
 import { canonicalJson, replay, snapshotState, type LogStep } from "@c8ylink/core";
+import { readLogFile } from "@c8ylink/mqtt";
 import { int, flag, parse, UsageError } from "../args.js";
 import { diffJson } from "../diff.js";
 import type { Io } from "../io.js";
@@ -35,6 +35,7 @@ const countBy = <T>(items: readonly T[], key: (t: T) => string): Record<string, 
 
 const summary = (steps: readonly LogStep[]): string[] => {
   const commands = steps.flatMap((s) => s.commands);
+  const digested = steps.filter((s) => s.digest !== undefined).length;
   const reports = commands.flatMap((c) => (c.type === "report" ? [c.report.kind] : []));
   const fmt = (r: Record<string, number>) =>
     Object.entries(r)
@@ -48,6 +49,7 @@ const summary = (steps: readonly LogStep[]): string[] => {
     `events: ${fmt(countBy(steps, (s) => s.event.type))}`,
     `commands: ${fmt(countBy(commands, (c) => c.type))}`,
     `reports: ${fmt(countBy(reports, (r) => r))}`,
+    ...(digested > 0 ? [`(commands of ${digested} steps recorded as a digest: not counted above)`] : []),
   ];
 };
 
@@ -68,7 +70,7 @@ export const replayCommand = (argv: readonly string[], io: Io): number => {
   const lifeNumber = int(args, "life");
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readLogFile(path);
   } catch (e) {
     io.err(`c8ylink replay: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
@@ -142,7 +144,11 @@ const replayLife = (
     `divergence at step ${divergence.seq} (${steps} steps replayed)`,
     `event: ${JSON.stringify(divergence.event)}`,
     "recorded commands:",
-    ...divergence.recorded.map((c) => `  ${canonicalJson(c)}`),
+    ...(divergence.recordedDigest === undefined
+      ? divergence.recorded.map((c) => `  ${canonicalJson(c)}`)
+      : [
+          `  (recorded as digest ${divergence.recordedDigest}; the replayed commands digest to ${divergence.replayedDigest ?? "?"})`,
+        ]),
     "replayed commands:",
     ...divergence.replayed.map((c) => `  ${canonicalJson(c)}`),
     "state change at this step (replayed):",

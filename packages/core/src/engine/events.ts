@@ -6,12 +6,12 @@
 import * as t from "io-ts";
 import { UpstreamMessageCodec } from "../smartrest/upstream.js";
 
-/** Version of the event and command schema; bump on any incompatible change. */
 /**
  * Version of the event-log schema. 2: operations by id became the default (`operations`
  * absent from a version-1 header means the id-less mode of that time; see `configOfHeader`).
+ * 3: `submit-batch` events, and long command lists recorded as a digest (docs/event-log.md).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const Ms = t.number;
 const ConnectionId = t.number;

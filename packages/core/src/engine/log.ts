@@ -16,6 +16,7 @@ import { decodeConfig, type EngineConfig } from "./config.js";
 import { decode, formatProblems } from "./decode.js";
 import { EventCodec, SCHEMA_VERSION, type Event } from "./events.js";
 import { initialState, step } from "./step.js";
+import { DURABLE } from "./durable.js";
 import type { EngineState } from "./state.js";
 
 export const LOG_FORMAT = "c8ylink-event-log";
@@ -33,17 +34,50 @@ export const LogHeaderCodec = t.type({
 });
 export type LogHeader = t.TypeOf<typeof LogHeaderCodec>;
 
-export const LogStepCodec = t.type({
+const LogFullStepCodec = t.type({
   kind: t.literal("step"),
   seq: t.number,
   event: EventCodec,
   commands: t.array(CommandCodec),
 });
+/** Schema 3: commands too long to be worth keeping are stored as their digest (`commandsDigest`). */
+const LogDigestStepCodec = t.type({
+  kind: t.literal("step"),
+  seq: t.number,
+  event: EventCodec,
+  digest: t.string,
+});
+export const LogStepCodec = t.union([LogFullStepCodec, LogDigestStepCodec]);
 export type LogStep = {
   readonly kind: "step";
   readonly seq: number;
   readonly event: Event;
+  /** The recorded commands; empty when only their digest was recorded. */
   readonly commands: readonly Command[];
+  /** `commandsDigest` of the commands, when they were recorded as a digest. */
+  readonly digest?: string;
+};
+
+/** Commands whose JSON is longer than this are recorded as a digest (replay recomputes them). */
+export const DIGEST_OVER_CHARS = 1024;
+
+/**
+ * A 53-bit digest (14 hex digits) of the commands' JSON (cyrb53: two multiplicative 32-bit
+ * lanes; fast enough to run over every step of a replay). Detects a divergence; says nothing
+ * about where inside the step, which replay shows by printing the recomputed commands.
+ */
+export const commandsDigest = (json: string): string => {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const n = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return n.toString(16).padStart(14, "0");
 };
 
 /** 64-bit FNV-1a over UTF-16 code units, as 16 hex digits. Pure and dependency-free. */
@@ -139,7 +173,12 @@ export const redactCommand = (command: Command): Command => {
     case "persist":
       return {
         ...command,
-        changes: command.changes.map((c) => ({ key: c.key, value: redactDeep(c.value) })),
+        // Outbox rows hold no secret (flat records of a row's text): the bulk needs no walk.
+        changes: command.changes.map((c) =>
+          c.value === null || c.key.startsWith(DURABLE.outboxPrefix)
+            ? c
+            : { key: c.key, value: redactDeep(c.value) },
+        ),
       };
     case "report":
       return { ...command, report: redactDeep(command.report) as typeof command.report };
@@ -167,6 +206,18 @@ export const makeLogStep = (seq: number, event: Event, commands: readonly Comman
   event: redactEvent(event),
   commands: commands.map(redactCommand),
 });
+
+/**
+ * One step as a log line (schema 3): the redacted event, and the redacted commands in full
+ * when short, else their digest. A batch of any size is one line.
+ */
+export const logStepLine = (seq: number, event: Event, commands: readonly Command[]): string => {
+  const json = JSON.stringify(commands.map(redactCommand));
+  const head = `{"kind":"step","seq":${seq},"event":${JSON.stringify(redactEvent(event))}`;
+  return json.length > DIGEST_OVER_CHARS
+    ? `${head},"digest":"${commandsDigest(json)}"}`
+    : `${head},"commands":${json}}`;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Reading and replaying
@@ -206,7 +257,14 @@ export const parseLog = (text: string): ParsedLog => {
       else header = h.right;
       return;
     }
-    const s = decode(LogStepCodec, json);
+    // The line says which form it is: its (possibly huge) event is decoded once.
+    if (typeof (json as { digest?: unknown }).digest === "string") {
+      const s = decode(LogDigestStepCodec, json);
+      if (E.isLeft(s)) problems.push({ line, reason: formatProblems(s.left) });
+      else steps.push({ ...s.right, commands: [] });
+      return;
+    }
+    const s = decode(LogFullStepCodec, json);
     if (E.isLeft(s)) problems.push({ line, reason: formatProblems(s.left) });
     else steps.push(s.right as LogStep);
   });
@@ -227,7 +285,10 @@ export const configOfHeader = (header: LogHeader): unknown => {
 export interface Divergence {
   readonly seq: number;
   readonly event: Event;
+  /** Empty when the step recorded only a digest (`recordedDigest`); `replayed` shows what differs. */
   readonly recorded: readonly Command[];
+  readonly recordedDigest?: string;
+  readonly replayedDigest?: string;
   readonly replayed: readonly Command[];
   /** State before the diverging event. */
   readonly before: EngineState;
@@ -260,10 +321,26 @@ export const replay = (
     const replayed = result.commands.map(redactCommand);
     state = result.state;
     count++;
+    const json = JSON.stringify(replayed);
+    if (logged.digest !== undefined) {
+      const digest = commandsDigest(json);
+      if (digest !== logged.digest) {
+        const divergence = {
+          seq: logged.seq,
+          event: logged.event,
+          recorded: [],
+          recordedDigest: logged.digest,
+          replayedDigest: digest,
+          replayed,
+          before,
+        };
+        return E.right({ config: config.right, steps: count, divergence, state });
+      }
+      continue;
+    }
     // Fast path: same key order (the usual case); canonical comparison only when that differs.
     const same =
-      JSON.stringify(replayed) === JSON.stringify(logged.commands) ||
-      canonicalJson(replayed) === canonicalJson(logged.commands);
+      json === JSON.stringify(logged.commands) || canonicalJson(replayed) === canonicalJson(logged.commands);
     if (!same) {
       return E.right({
         config: config.right,
