@@ -7,7 +7,10 @@ import type { Outbox, OutboxEntry } from "./outbox.js";
 import { emptyOutbox } from "./outbox.js";
 import { toArray } from "./queue.js";
 import type { Journal } from "./journal.js";
-import { emptyJournal } from "./journal.js";
+import { emptyJournal, openEntries } from "./journal.js";
+import { emptyTombstones, type Tombstones } from "./tombstones.js";
+import { emptyFinishedIds, finishedRecord, type FinishedIds } from "./finished-ids.js";
+import { values } from "./pmap.js";
 
 /**
  * Every named timer, with what arms it and what a fire does. One live deadline per key at
@@ -131,8 +134,8 @@ export interface SettleState {
   readonly quiet: boolean;
   /** When settling ends at the latest (nowMs). */
   readonly deadlineMs: number;
-  /** Journal keys whose line was seen while settling: still PENDING on the platform. */
-  readonly sighted: readonly string[];
+  // Entries whose line was seen while settling (still PENDING on the platform) are marked in
+  // the journal's current sighting round (journal.ts `markSighted`): O(log n) per line.
 }
 
 /**
@@ -170,15 +173,7 @@ export interface PersistWaiter {
   readonly journalKeys: readonly string[];
 }
 
-/** A line equal to a recently ended operation's: a stale redelivery, absorbed until `untilMs`. */
-export interface Tombstone {
-  readonly raw: readonly string[];
-  readonly xid: string | null;
-  readonly untilMs: number;
-  readonly duplicates: number;
-  /** The ended operation's id, when it had one (then only its id can match it again). */
-  readonly operationId: string | null;
-}
+export type { Tombstone } from "./tombstones.js";
 
 export interface EngineState {
   readonly config: EngineConfig;
@@ -207,12 +202,12 @@ export interface EngineState {
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
   /** Lines of recently ended operations. */
-  readonly tombstones: readonly Tombstone[];
+  readonly tombstones: Tombstones;
   /**
    * Ids of operations whose terminal status the platform acknowledged, with when (nowMs):
    * a redelivered id is never run again. Durable; bounded by `config.finishedOperations`.
    */
-  readonly finishedIds: Readonly<Record<string, number>>;
+  readonly finishedIds: FinishedIds;
   /**
    * (device, fragment) groups whose id-less 501 was re-sent while it may already have been
    * applied (lifecycle/settling.ts): once the group has no open operation, `507,<fragment>`
@@ -240,8 +235,8 @@ export const initialState = (config: EngineConfig): EngineState => ({
   recent: [],
   persistWaiters: {},
   persistedUpTo: 0,
-  tombstones: [],
-  finishedIds: {},
+  tombstones: emptyTombstones,
+  finishedIds: emptyFinishedIds,
   cleanupGroups: [],
   counters: zeroCounters,
 });
@@ -273,6 +268,12 @@ export const snapshotState = (state: EngineState): unknown => {
     credentials:
       state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
     outbox: outbox(state.outbox),
+    journal: {
+      nextSeq: state.journal.nextSeq,
+      entries: Object.fromEntries(openEntries(state.journal).map((e) => [e.key, e])),
+    },
+    tombstones: values(state.tombstones.byId),
+    finishedIds: finishedRecord(state.finishedIds),
     session: {
       ...state.session,
       registrationRows: outbox(state.session.registrationRows),

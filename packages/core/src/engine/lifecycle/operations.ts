@@ -9,18 +9,28 @@ import type { OperationOutcome } from "../events.js";
 import type { OutboxEntry } from "../outbox.js";
 import {
   bumpOrder,
+  entryOf,
   findRedelivered,
+  groupFirstSeq,
+  groupHasEntries,
   headOf,
   journalKey,
   openEntries,
   putEntry,
   removeEntry,
-  sameRow,
   toDurable,
   unfinishedCount,
   type JournalEntry,
 } from "../journal.js";
-import { gateOpen, type Tombstone } from "../state.js";
+import { gateOpen } from "../state.js";
+import {
+  countDuplicate,
+  expire,
+  findTombstone,
+  layTombstone,
+  nextExpiry,
+  type Tombstone,
+} from "../tombstones.js";
 import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import type { Row } from "../../smartrest/types.js";
@@ -57,13 +67,10 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
   expireTombstones(tx);
-  const buried = tx.s.tombstones.findIndex((t) => t.xid === xid && sameRow(t.raw, row));
-  if (buried >= 0) {
+  const buried = findTombstone(tx.s.tombstones, xid, row);
+  if (buried !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
-    const t = tx.s.tombstones[buried]!;
-    tx.set({
-      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
-    });
+    tx.set({ tombstones: countDuplicate(tx.s.tombstones, buried) });
     return undefined;
   }
   const twin = findRedelivered(tx.s.journal, row, xid);
@@ -116,6 +123,25 @@ export const advanceAll = (tx: Tx): void => {
   }
 };
 
+/**
+ * Starts whatever may run now in the (device, fragment) groups of `keys`, in the order
+ * `advanceAll` would visit them: after a persist, only groups whose entries just became
+ * durable can have changed (O(k log n), not a pass over the whole journal).
+ */
+export const advanceGroupsOf = (tx: Tx, keys: readonly string[]): void => {
+  const groups = new Map<string, { deviceId: string; fragment: string; firstSeq: number }>();
+  for (const key of keys) {
+    const e = entryOf(tx.s.journal, key);
+    if (e === undefined) continue;
+    const k = `${e.deviceId}\u0000${e.fragment}`;
+    if (groups.has(k)) continue;
+    const firstSeq = groupFirstSeq(tx.s.journal, e.deviceId, e.fragment) ?? e.seq;
+    groups.set(k, { deviceId: e.deviceId, fragment: e.fragment, firstSeq });
+  }
+  for (const g of [...groups.values()].sort((a, b) => a.firstSeq - b.firstSeq))
+    advance(tx, g.deviceId, g.fragment);
+};
+
 export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
   for (;;) {
     const head = headOf(tx.s.journal, deviceId, fragment);
@@ -165,11 +191,11 @@ export const finishOperation = (tx: Tx, entry: JournalEntry, outcome: OperationO
 export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   const opKey = status.opKey ?? "";
   if (opKey.endsWith("#executing")) {
-    const entry = tx.s.journal.entries[opKey.slice(0, -"#executing".length)];
+    const entry = entryOf(tx.s.journal, opKey.slice(0, -"#executing".length));
     if (entry !== undefined) tx.set({ journal: putEntry(tx.s.journal, { ...entry, executingAcked: true }) });
     return;
   }
-  const entry = tx.s.journal.entries[opKey];
+  const entry = entryOf(tx.s.journal, opKey);
   if (entry === undefined || entry.stage !== "finished") return;
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
@@ -184,7 +210,7 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
     duplicates: entry.duplicates,
     operationId: entry.operationId,
   };
-  tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
+  tx.set({ tombstones: layTombstone(tx.s.tombstones, tombstone) });
   scheduleTombstones(tx);
 };
 
@@ -203,10 +229,7 @@ export const markForCleanup = (tx: Tx, entry: JournalEntry): void => {
 const cleanUpIfQuiet = (tx: Tx, ended: JournalEntry): void => {
   const marked = tx.s.cleanupGroups.findIndex(([d, f]) => d === ended.deviceId && f === ended.fragment);
   if (marked < 0) return;
-  const open = openEntries(tx.s.journal).some(
-    (e) => e.deviceId === ended.deviceId && e.fragment === ended.fragment,
-  );
-  if (open) return;
+  if (groupHasEntries(tx.s.journal, ended.deviceId, ended.fragment)) return;
   tx.set({ cleanupGroups: tx.s.cleanupGroups.filter((_, i) => i !== marked) });
   enqueueStatus(
     tx,
@@ -221,21 +244,21 @@ const cleanUpIfQuiet = (tx: Tx, ended: JournalEntry): void => {
  * second operation: then the engine asks for PENDING operations (500) again.
  */
 export const expireTombstones = (tx: Tx): void => {
-  const live = tx.s.tombstones.filter((t) => t.untilMs > tx.now);
-  if (live.length === tx.s.tombstones.length) return;
-  const askAgain = tx.s.tombstones.some((t) => t.untilMs <= tx.now && t.duplicates > 0);
-  tx.set({ tombstones: live });
-  if (askAgain) enqueueStatus(tx, undefined, ["500"], undefined);
+  const next = nextExpiry(tx.s.tombstones);
+  if (next === undefined || next > tx.now) return;
+  const { tombstones, absorbed } = expire(tx.s.tombstones, tx.now);
+  tx.set({ tombstones });
+  if (absorbed) enqueueStatus(tx, undefined, ["500"], undefined);
 };
 
 export const scheduleTombstones = (tx: Tx): void => {
-  const next = tx.s.tombstones.reduce((m, t) => Math.min(m, t.untilMs), Number.POSITIVE_INFINITY);
-  if (next === Number.POSITIVE_INFINITY) tx.cancelTimer("tombstones");
+  const next = nextExpiry(tx.s.tombstones);
+  if (next === undefined) tx.cancelTimer("tombstones");
   else if (tx.s.timers.tombstones !== next) tx.setTimer("tombstones", next);
 };
 
 export const onOperationResult = (tx: Tx, key: string, outcome: OperationOutcome): void => {
-  const entry = tx.s.journal.entries[key];
+  const entry = entryOf(tx.s.journal, key);
   if (entry === undefined || entry.stage !== "executing" || !entry.handedOut) {
     tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));
     tx.report({

@@ -3,7 +3,15 @@
  * acknowledged and quiet, then resolving uncertain id-less statuses with the prefix rule.
  * Body of the `settle` timer.
  */
-import { openEntries, type JournalEntry } from "../journal.js";
+import {
+  beginSightings,
+  entryOf,
+  markSighted,
+  openEntries,
+  sightedNow,
+  waitingAllSighted,
+  type JournalEntry,
+} from "../journal.js";
 import { replaceQueued, type OutboxEntry } from "../outbox.js";
 import { toArray } from "../queue.js";
 import { DURABLE } from "../durable.js";
@@ -31,7 +39,8 @@ import type { Tx } from "./tx.js";
 
 /** At gate open: hold operations and statuses until the 500 is acknowledged and its answer is quiet. */
 export const startSettling = (tx: Tx): void => {
-  tx.setSession({ settle: { quiet: false, deadlineMs: Number.MAX_SAFE_INTEGER, sighted: [] } });
+  tx.set({ journal: beginSightings(tx.s.journal) });
+  tx.setSession({ settle: { quiet: false, deadlineMs: Number.MAX_SAFE_INTEGER } });
 };
 
 const setSettle = (tx: Tx, settle: SettleState, patch: Partial<SettleState>): void => {
@@ -47,7 +56,7 @@ export const on500Acknowledged = (tx: Tx): void => {
   if (settle === null || tx.s.timers.settle !== undefined) return;
   const { settleMs } = tx.config;
   if (settleMs === 0) {
-    endSettling(tx, settle);
+    endSettling(tx);
     return;
   }
   setSettle(tx, settle, { deadlineMs: tx.now + 5 * settleMs });
@@ -58,29 +67,23 @@ export const on500Acknowledged = (tx: Tx): void => {
  * Every operation waiting to start is PENDING on the platform, so the answer must list it:
  * once each has been seen again, the answer has also delivered every older PENDING one.
  */
-const answerCoversJournal = (tx: Tx, settle: SettleState): boolean => {
-  const sighted = new Set(settle.sighted);
+const answerCoversJournal = (tx: Tx): boolean =>
   // In a by-id session `s/ds` lines are skipped: operations known by id are never sighted.
-  const byId = tx.s.session.operationsById;
-  return openEntries(tx.s.journal).every(
-    (e) => e.stage !== "received" || (byId && e.operationId !== null) || sighted.has(e.key),
-  );
-};
+  waitingAllSighted(tx.s.journal, tx.s.session.operationsById);
 
 /** An operation line named journal entry `key`: while settling, the answer is not quiet yet. */
 export const onSighted = (tx: Tx, key: string): void => {
   const settle = tx.s.session.settle;
   if (settle === null) return;
-  const seen = { ...settle, sighted: [...settle.sighted, key] };
-  tx.setSession({ settle: seen });
-  extendSettling(tx, seen);
+  tx.set({ journal: markSighted(tx.s.journal, key) });
+  extendSettling(tx, settle);
 };
 
 /** After an operation line while settling: end once quiet and covered, else push the quiet deadline. */
 const extendSettling = (tx: Tx, settle: SettleState): void => {
   if (tx.s.timers.settle === undefined) return; // the 500 is not acknowledged yet
   if (settle.quiet) {
-    if (answerCoversJournal(tx, settle)) endSettling(tx, settle);
+    if (answerCoversJournal(tx)) endSettling(tx);
     return;
   }
   const at = Math.min(tx.now + tx.config.settleMs, settle.deadlineMs);
@@ -91,7 +94,7 @@ const extendSettling = (tx: Tx, settle: SettleState): void => {
 export const onSettleTimer = (tx: Tx): void => {
   const settle = tx.s.session.settle;
   if (settle === null) return;
-  if (answerCoversJournal(tx, settle) || tx.now >= settle.deadlineMs) endSettling(tx, settle);
+  if (answerCoversJournal(tx) || tx.now >= settle.deadlineMs) endSettling(tx);
   else {
     // Quiet, but not every waiting operation came back in the answer yet: wait for it
     // (a late answer line ends settling) or for the deadline.
@@ -100,9 +103,9 @@ export const onSettleTimer = (tx: Tx): void => {
   }
 };
 
-const endSettling = (tx: Tx, settle: SettleState): void => {
+const endSettling = (tx: Tx): void => {
   tx.cancelTimer("settle");
-  resolveUncertain(tx, settle);
+  resolveUncertain(tx);
   tx.setSession({ settle: null });
   advanceAll(tx);
   pump(tx);
@@ -110,17 +113,16 @@ const endSettling = (tx: Tx, settle: SettleState): void => {
 };
 
 /** Applies the prefix rule to the queued uncertain statuses (see above). */
-const resolveUncertain = (tx: Tx, settle: SettleState): void => {
+const resolveUncertain = (tx: Tx): void => {
   const queued = toArray(tx.s.outbox["operation-status"].queue);
   if (!queued.some((e) => e.uncertain === true)) return;
-  const pending = new Set(settle.sighted);
   const groupKey = (e: JournalEntry) => `${e.deviceId}\u0000${e.fragment}`;
   // Per (device, fragment): the latest operation the platform no longer lists as PENDING
   // although we announced it: its 501 was applied, and so was every row before it.
   const anchors = new Map<string, JournalEntry>();
   for (const e of openEntries(tx.s.journal)) {
     // Only id-less operations are seen again in the answer (by-id ones skip s/ds lines).
-    if (e.stage === "received" || e.operationId !== null || pending.has(e.key)) continue;
+    if (e.stage === "received" || e.operationId !== null || sightedNow(tx.s.journal, e.key)) continue;
     const current = anchors.get(groupKey(e));
     if (current === undefined || e.order > current.order) anchors.set(groupKey(e), e);
   }
@@ -128,7 +130,7 @@ const resolveUncertain = (tx: Tx, settle: SettleState): void => {
   const kept: OutboxEntry[] = [];
   for (const row of queued) {
     const key = journalKeyOf(row);
-    const entry = key === undefined ? undefined : tx.s.journal.entries[key];
+    const entry = key === undefined ? undefined : entryOf(tx.s.journal, key);
     const anchor = entry === undefined ? undefined : anchors.get(groupKey(entry));
     const wasApplied =
       row.uncertain === true &&
