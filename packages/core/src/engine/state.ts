@@ -11,6 +11,7 @@ import { emptyJournal, openEntries } from "./journal.js";
 import { emptyTombstones, type Tombstones } from "./tombstones.js";
 import { emptyFinishedIds, finishedRecord, type FinishedIds } from "./finished-ids.js";
 import { values } from "./pmap.js";
+import type { Probe } from "./lifecycle/resync.js";
 
 /**
  * Every named timer, with what arms it and what a fire does. One live deadline per key at
@@ -214,7 +215,9 @@ export interface EngineState {
    * fails whatever EXECUTING operation that replay may have started. In memory: a restart
    * re-derives it from the restored statuses.
    */
-  readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string])[];
+  readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string, afterReboot: boolean])[];
+  /** Operations whose uncertain 501 was taken as applied, watched for `s/e` (lifecycle/resync.ts). */
+  readonly probes: readonly Probe[];
   readonly counters: Counters;
 }
 
@@ -238,6 +241,7 @@ export const initialState = (config: EngineConfig): EngineState => ({
   tombstones: emptyTombstones,
   finishedIds: emptyFinishedIds,
   cleanupGroups: [],
+  probes: [],
   counters: zeroCounters,
 });
 

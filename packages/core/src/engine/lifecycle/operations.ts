@@ -36,6 +36,7 @@ import { validateChildId } from "../../smartrest/topics.js";
 import type { Row } from "../../smartrest/types.js";
 import { customCandidate, staticCandidate } from "./candidates.js";
 import { rememberFinished } from "./by-id.js";
+import { onLineForProbes, onProbedTerminalDelivered } from "./resync.js";
 import { enqueueStatus, terminalStatusRow } from "./statuses.js";
 import type { Tx } from "./tx.js";
 
@@ -66,6 +67,7 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
     return undefined;
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
+  if (xid === null && tx.s.probes.length > 0) onLineForProbes(tx, deviceId, row);
   expireTombstones(tx);
   const buried = findTombstone(tx.s.tombstones, xid, row);
   if (buried !== undefined) {
@@ -200,6 +202,7 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
   if (entry.operationId !== null) rememberFinished(tx, entry.operationId);
+  onProbedTerminalDelivered(tx, entry.key, status.line);
   cleanUpIfQuiet(tx, entry);
   // Keep the line a while: a 500 answer produced before our statuses were processed can
   // still be on its way (found by the fake world). In memory only: bounded by time.
@@ -214,10 +217,15 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   scheduleTombstones(tx);
 };
 
-/** Notes that (device, fragment) of `entry` needs a `507` once quiet (see `cleanupGroups`). */
-export const markForCleanup = (tx: Tx, entry: JournalEntry): void => {
-  if (tx.s.cleanupGroups.some(([d, f]) => d === entry.deviceId && f === entry.fragment)) return;
-  tx.set({ cleanupGroups: [...tx.s.cleanupGroups, [entry.deviceId, entry.fragment]] });
+/**
+ * Notes that (device, fragment) needs a cleanup once quiet (see `cleanupGroups`). `afterReboot`:
+ * the 501 that may have started a stray is a restart's, re-sent after this device rebooted.
+ */
+export const markForCleanup = (tx: Tx, deviceId: string, fragment: string, afterReboot = false): void => {
+  const i = tx.s.cleanupGroups.findIndex(([d, f]) => d === deviceId && f === fragment);
+  const marks = i < 0 ? tx.s.cleanupGroups : tx.s.cleanupGroups.filter((_, k) => k !== i);
+  const both = i < 0 ? afterReboot : afterReboot && tx.s.cleanupGroups[i]![2];
+  tx.set({ cleanupGroups: [...marks, [deviceId, fragment, both]] });
 };
 
 /**
@@ -230,14 +238,19 @@ const cleanUpIfQuiet = (tx: Tx, ended: JournalEntry): void => {
   const marked = tx.s.cleanupGroups.findIndex(([d, f]) => d === ended.deviceId && f === ended.fragment);
   if (marked < 0) return;
   if (groupHasEntries(tx.s.journal, ended.deviceId, ended.fragment)) return;
+  const afterReboot = tx.s.cleanupGroups[marked]![2];
   tx.set({ cleanupGroups: tx.s.cleanupGroups.filter((_, i) => i !== marked) });
-  enqueueStatus(
-    tx,
-    ended,
-    ["507", ended.fragment, "c8ylink: a status row may have been applied twice"],
-    undefined,
-  );
+  // A stray restart that a 501 re-sent right after this device rebooted started was PENDING
+  // when the first session after that reboot settled: the device has just restarted, so it
+  // ends SUCCESSFUL (a restart is executed by restarting); any other stray is failed.
+  const row =
+    afterReboot && ended.fragment === RESTART
+      ? ["503", RESTART]
+      : ["507", ended.fragment, "c8ylink: a status row may have been applied twice"];
+  enqueueStatus(tx, ended, row, undefined);
 };
+
+const RESTART = "c8y_Restart";
 
 /**
  * Drops expired tombstones. One that absorbed identical lines may have hidden a genuine

@@ -6,6 +6,7 @@
 import {
   beginSightings,
   entryOf,
+  groupHasEntries,
   markSighted,
   openEntries,
   sightedNow,
@@ -17,6 +18,7 @@ import { toArray } from "../queue.js";
 import { DURABLE } from "../durable.js";
 import { advanceAll, markForCleanup, onStatusDelivered } from "./operations.js";
 import { pump } from "./outbox-pump.js";
+import { canProbe, probeStart } from "./resync.js";
 import { journalKeyOf } from "./statuses.js";
 import { maybeFinishStop } from "./stop.js";
 import type { SettleState } from "../state.js";
@@ -112,10 +114,18 @@ const endSettling = (tx: Tx): void => {
   maybeFinishStop(tx);
 };
 
+/** (device, fragment) a queued `507,<fragment>` row cleans up; undefined for a device-wide one. */
+const cleanupGroupOf = (tx: Tx, row: OutboxEntry): readonly [string, string] | undefined => {
+  const fragment = row.line.split(",")[1] ?? "";
+  if (fragment === "") return undefined;
+  const deviceId = row.topic.startsWith("s/us/") ? row.topic.slice("s/us/".length) : tx.config.deviceId;
+  return [deviceId, fragment];
+};
+
 /** Applies the prefix rule to the queued uncertain statuses (see above). */
 const resolveUncertain = (tx: Tx): void => {
   const queued = toArray(tx.s.outbox["operation-status"].queue);
-  if (!queued.some((e) => e.uncertain === true)) return;
+  if (!queued.some((e) => e.uncertain === true || e.template === "507")) return;
   const groupKey = (e: JournalEntry) => `${e.deviceId}\u0000${e.fragment}`;
   // Per (device, fragment): the latest operation the platform no longer lists as PENDING
   // although we announced it: its 501 was applied, and so was every row before it.
@@ -128,6 +138,7 @@ const resolveUncertain = (tx: Tx): void => {
   }
   const applied: OutboxEntry[] = [];
   const kept: OutboxEntry[] = [];
+  const withdrawn: OutboxEntry[] = [];
   for (const row of queued) {
     const key = journalKeyOf(row);
     const entry = key === undefined ? undefined : entryOf(tx.s.journal, key);
@@ -137,15 +148,50 @@ const resolveUncertain = (tx: Tx): void => {
       entry !== undefined &&
       anchor !== undefined &&
       (entry.order < anchor.order || (entry.key === anchor.key && row.template === "501"));
-    if (wasApplied) applied.push(row);
-    else {
+    const cleanup = row.template === "507" ? cleanupGroupOf(tx, row) : undefined;
+    if (wasApplied) {
+      applied.push(row);
+      // Inferred from the answer, which may have come too late to list it: watched too.
+      if (row.template === "501" && canProbe(tx)) probeStart(tx, entry);
+    } else if (row.uncertain === true && key !== undefined && entry === undefined) {
+      // Its operation's terminal status was acknowledged (only that removes an entry), and
+      // statuses go out in order: this row was applied before. A stale copy restored after a
+      // crash (its deletion was not durable yet); re-sending it would act on another operation.
+      withdrawn.push(row);
+    } else if (cleanup !== undefined && groupHasEntries(tx.s.journal, cleanup[0], cleanup[1])) {
+      // A 507 that may already have been applied (in flight at a connection loss, or restored
+      // after a crash) would fail whatever of ours runs in that group now: it goes out afresh
+      // once the group is quiet instead.
+      withdrawn.push(row);
+      markForCleanup(tx, cleanup[0], cleanup[1]);
+    } else {
       kept.push(row.uncertain === true ? { ...row, uncertain: false } : row);
       // Re-sending a 501 that may already have been applied can start another PENDING
       // operation of its fragment, one this device never hears of: clean up after the group.
-      if (row.uncertain === true && row.template === "501" && entry !== undefined) markForCleanup(tx, entry);
+      if (row.uncertain === true && row.template === "501" && entry !== undefined) {
+        // A restart recovered after this device rebooted (finished without being handed out).
+        const rebooted =
+          entry.fragment === "c8y_Restart" &&
+          entry.stage === "finished" &&
+          !entry.handedOut &&
+          entry.failure === null;
+        markForCleanup(tx, entry.deviceId, entry.fragment, rebooted);
+      }
     }
   }
-  tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", kept, applied) });
+  tx.set({ outbox: replaceQueued(tx.s.outbox, "operation-status", kept, [...applied, ...withdrawn]) });
+  for (const e of withdrawn) tx.persist(DURABLE.outboxKey(e.ref), null);
+  if (withdrawn.length > 0) {
+    // Stale copies of applied rows, and 507s deferred to a fresh copy: not sent.
+    const reason = "operation-status-withdrawn";
+    tx.count((c) => ({
+      dropped: c.dropped + withdrawn.length,
+      droppedByReason: {
+        ...c.droppedByReason,
+        [reason]: (c.droppedByReason[reason] ?? 0) + withdrawn.length,
+      },
+    }));
+  }
   if (applied.length === 0) return;
   tx.count((c) => ({ delivered: c.delivered + applied.length }));
   for (const e of applied) {
