@@ -8,6 +8,8 @@
  *    steps on top of 1k queued rows and on top of 1M queued rows, side by side in this
  *    run, and report the ratio (goal: ≈ 1, i.e. amortized O(1) per step).
  * 3. Drain: going online with 1M queued rows, time per ack/publish step while draining.
+ * 4. Operations (bench/journal.ts): a journal near its limit with a slow application, one
+ *    80,000-row `s/ds` message, a burst of JSON notifications.
  *
  * Figures are printed and written into docs/benchmarks.md between the bench:core markers.
  * Not a test: machines are shared and noisy; read the ratios, not the absolute numbers.
@@ -18,6 +20,7 @@ import os from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import * as E from "fp-ts/lib/Either.js";
 import { decodeConfig, initialState, step, type Command, type EngineState, type Event } from "@c8ylink/core";
+import { journalBench } from "./journal.js";
 
 const cfg = decodeConfig({
   deviceId: "bench",
@@ -221,6 +224,9 @@ const main = async () => {
     `drain: ${small} queued ${drainSmall.microsPerRow.toFixed(2)} µs/row; ${big} queued ${drainBig.microsPerRow.toFixed(2)} µs/row (ratio ${drainRatio.toFixed(2)}, ${drainBig.rowsPerStep.toFixed(0)} rows per publish, slowest step ${drainBig.maxMs.toFixed(1)} ms)`,
   );
 
+  const journal = journalBench();
+  for (const line of journal.lines) console.log(line);
+
   const section = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus()[0]?.model ?? "cpu"} (${os.cpus().length} cores), Node ${process.version}; \`npm run bench:core\`.`,
     "",
@@ -234,6 +240,7 @@ const main = async () => {
     `| draining ${big.toLocaleString("en")} queued rows | ${drainBig.microsPerRow.toFixed(2)} µs per row (${drainBig.rowsPerStep.toFixed(0)} rows per publish; slowest single step ${drainBig.maxMs.toFixed(1)} ms) |`,
     `| **drain ratio ${big.toLocaleString("en")} / ${small.toLocaleString("en")}** | **${drainRatio.toFixed(2)}** |`,
     `| heap per queued row (approx.) | ${Math.round(bytesPerRow)} bytes |`,
+    ...journal.rows,
     `| \`submit-batch\` of 100 rows per step, acknowledged | ${Math.round(batch100.rowsPerSecond).toLocaleString("en")} rows/s |`,
     `| \`submit-batch\` of 100,000 rows in one step, acknowledged | ${Math.round(batchAll.rowsPerSecond).toLocaleString("en")} rows/s |`,
     "",

@@ -13,6 +13,8 @@ import {
   type Event,
   type EventInput,
   type InvariantName,
+  emptyJournal,
+  putEntry,
 } from "@c8ylink/core";
 import { Harness } from "./support/harness.js";
 
@@ -126,7 +128,7 @@ describe("checkStep", () => {
       persistRef: null,
       duplicates: 0,
     });
-    const journal = { entries: { "op-1": entry(1), "op-2": entry(2) }, nextSeq: 3 };
+    const journal = putEntry(putEntry(emptyJournal, entry(1)), entry(2));
     expect(names({ ...s, after: { ...s.after, journal } })).toEqual(["one-running-operation"]);
   });
 

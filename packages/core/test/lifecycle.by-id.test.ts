@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Harness, commandsOf } from "./support/harness.js";
+import { entryOf, finishedRecord, openEntries } from "@c8ylink/core";
 
 const TOPIC = "devicecontrol/notifications";
 
@@ -68,7 +69,7 @@ describe("operations by id", () => {
     h.flush();
     expect(statusRows(h)).toEqual(["504,4711", "506,4711,up 3 days"]);
     // Forgotten from the journal once the platform has the terminal status; the id is remembered.
-    expect(h.state.journal.entries).toEqual({});
+    expect(openEntries(h.state.journal)).toEqual([]);
     expect(h.storage.get("finished/4711")).toEqual({ atMs: h.now });
   });
 
@@ -120,7 +121,7 @@ describe("operations by id", () => {
     h.flush();
     const storage = Object.fromEntries(h.storage);
     const after = online(storage);
-    expect(after.state.finishedIds).toEqual({ "9": expect.any(Number) });
+    expect(finishedRecord(after.state.finishedIds)).toEqual({ "9": expect.any(Number) });
     after.deliver(TOPIC, command("9", "reboot-ish"));
     after.flush();
     expect(after.handedOut).toEqual([]);
@@ -183,14 +184,14 @@ describe("operations by id", () => {
       h.flush();
       h.advance(1000);
     }
-    expect(Object.keys(h.state.finishedIds).sort()).toEqual(["2", "3"]);
+    expect(Object.keys(finishedRecord(h.state.finishedIds)).sort()).toEqual(["2", "3"]);
     expect(h.storage.has("finished/1")).toBe(false);
     h.advance(3_600_000);
     h.deliver(TOPIC, command("4", "x"));
     h.persistAll();
     h.finish("id-4", { status: "successful" });
     h.flush();
-    expect(Object.keys(h.state.finishedIds)).toEqual(["4"]);
+    expect(Object.keys(finishedRecord(h.state.finishedIds))).toEqual(["4"]);
   });
 
   it("falls back to id-less operations for the session when the platform refuses the JSON subscription", () => {
@@ -222,7 +223,7 @@ describe("operations by id", () => {
     h.suback(h.pendingSubscribes[0]!.topics.map((t) => (t.topic === TOPIC ? 0x80 : t.qos)));
     h.deliver("s/ds", "511,dev1,uptime");
     h.persistAll();
-    expect(Object.keys(h.state.journal.entries)).toEqual(["op-1"]);
+    expect(openEntries(h.state.journal).map((e) => e.key)).toEqual(["op-1"]);
     h.drop();
     h.advance(60_000);
     h.connack();
@@ -231,7 +232,7 @@ describe("operations by id", () => {
     h.flush();
     h.advance(60_000);
     h.flush();
-    expect(h.state.journal.entries["op-1"]?.operationId ?? "ended").not.toBe(null);
+    expect(entryOf(h.state.journal, "op-1")?.operationId ?? "ended").not.toBe(null);
     expect(h.handedOut).toHaveLength(1);
     h.finish(h.handedOut[0]!.key, { status: "successful" });
     h.flush();

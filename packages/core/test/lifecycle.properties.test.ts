@@ -13,7 +13,9 @@ import { fc, test } from "@fast-check/vitest";
 import {
   createInvariantChecker,
   formatViolations,
+  entryOf,
   heldCount,
+  openEntries,
   parseLog,
   replay,
   makeLogHeader,
@@ -222,7 +224,7 @@ const run = (moves: readonly Move[], provisioned = false, mode: Mode = "static")
         exec(() => h.deliver("devicecontrol/notifications", m.payload));
         break;
       case "finish": {
-        const open = h.handedOut.filter((o) => h.state.journal.entries[o.key]?.stage === "executing");
+        const open = h.handedOut.filter((o) => entryOf(h.state.journal, o.key)?.stage === "executing");
         const op = open[m.which % Math.max(open.length, 1)];
         if (op !== undefined) {
           exec(() =>
@@ -285,7 +287,7 @@ function healStep(h: Harness): boolean {
     else if (h.inflight.length > 0) exec(() => h.ackAll());
     else if (h.state.phase.name === "bootstrapping") exec(() => h.deliver("s/dcr", "70,t9,device_dev,pw9"));
     else {
-      const open = h.handedOut.filter((o) => h.state.journal.entries[o.key]?.stage === "executing");
+      const open = h.handedOut.filter((o) => entryOf(h.state.journal, o.key)?.stage === "executing");
       if (open.length > 0) exec(() => h.finish(open[0]!.key, { status: "successful" }));
       else if (h.timers.size > 0 && h.state.phase.name !== "online") exec(() => h.advance(60_000));
       else if (h.timers.has("persist-retry") || h.timers.has("settle")) exec(() => h.advance(60_000));
@@ -343,7 +345,7 @@ describe("lifecycle laws", () => {
       expect(h.state.phase.name).toBe("online");
       expect(heldCount(h.state.outbox)).toBe(0);
       expect(h.state.session.inflight.count).toBe(0);
-      expect(Object.values(h.state.journal.entries)).toEqual([]);
+      expect(openEntries(h.state.journal)).toEqual([]);
       expect(h.pendingPersists).toEqual([]);
     },
   );

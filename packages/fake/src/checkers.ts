@@ -7,7 +7,14 @@
  * issues under static rules (status rows processed twice, finished twins, arrival order of
  * operation lines). Only what needs the platform's knowledge is written here.
  */
-import type { AnyOperation, Command, EngineState, Event } from "@c8ylink/core";
+import {
+  entryOf,
+  openEntries,
+  type AnyOperation,
+  type Command,
+  type EngineState,
+  type Event,
+} from "@c8ylink/core";
 import type { Conn, CreatedOperation, Device, Findings, SentRow, WorldContext } from "./context.js";
 
 export const newFindings = (): Findings => ({
@@ -102,7 +109,7 @@ export const checkHandOut = (w: WorldContext, dev: Device, key: string, op: AnyO
   const before = f.handedOut.get(identity.id);
   f.handedOut.set(identity.id, `${dev.id}.${dev.life} ${key}`);
   if (before === undefined) return;
-  const raw = (dev.state.journal.entries[key]?.raw ?? []).join(",");
+  const raw = (entryOf(dev.state.journal, key)?.raw ?? []).join(",");
   const twin = f.finishedTwins.get(`${dev.id} ${raw}`);
   const overtaken = outOfOrder(w, op.deviceId, op.fragment);
   const replayed = f.replays.some(
@@ -120,7 +127,7 @@ export const checkHandOut = (w: WorldContext, dev: Device, key: string, op: AnyO
   w.violate(
     "executed-twice",
     `${dev.id} handed ${what} (${op.fragment} for ${op.deviceId}) to the application again as ${key} ` +
-      `(first as ${before}); journal now: ${Object.values(dev.state.journal.entries)
+      `(first as ${before}); journal now: ${openEntries(dev.state.journal)
         .map((e) => `${e.key} ${e.raw.join(",")} ${e.stage}${e.executingAcked ? " executing-acked" : ""}`)
         .join("; ")}`,
     known,
@@ -136,7 +143,7 @@ export const noteFinishedTwins = (w: WorldContext, dev: Device, payload: string)
   const f = w.findings;
   for (const line of payload.split("\n")) {
     if (!f.arrivals.has(line)) f.arrivals.set(line, f.arrivals.size);
-    const twin = Object.values(dev.state.journal.entries).find(
+    const twin = openEntries(dev.state.journal).find(
       (e) => e.raw.join(",") === line && (e.stage === "finished" || e.executingAcked),
     );
     if (twin === undefined) continue;

@@ -5,7 +5,7 @@
  * histories and outcomes (`checkOperations`), message loss (`checkMessages`), and the
  * `WorldReport` a run returns.
  */
-import { heldCount } from "@c8ylink/core";
+import { heldCount, openEntries } from "@c8ylink/core";
 import {
   listAlarms,
   listEvents,
@@ -103,7 +103,7 @@ export const notDrained = (w: WorldContext): string[] => {
     if (held > 0) what.push(`${held} rows held in the outbox`);
     const inflight = s.session.inflight.count;
     if (inflight > 0) what.push(`${inflight} publishes in flight`);
-    const journal = Object.values(s.journal.entries);
+    const journal = openEntries(s.journal);
     if (journal.length > 0)
       what.push(
         `journal: ${journal.map((e) => `${e.key} ${e.fragment}@${e.deviceId} ${e.stage}`).join(", ")}`,

@@ -15,7 +15,12 @@ export {
   type Journal,
   type JournalEntry,
   type JournalStage,
+  emptyJournal,
+  entryOf,
+  openEntries,
+  putEntry,
 } from "./journal.js";
+export { finishedRecord, isFinished } from "./finished-ids.js";
 export { type Outbox, type OutboxEntry, heldCount, queuedCount } from "./outbox.js";
 export * as Queue from "./queue.js";
 export * from "./log.js";

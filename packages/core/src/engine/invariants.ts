@@ -12,6 +12,7 @@ import type { Command } from "./commands.js";
 import type { Event } from "./events.js";
 import type { EngineState } from "./state.js";
 import { heldCount } from "./outbox.js";
+import { openEntries } from "./journal.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../smartrest/size.js";
 import { utf8ByteLength } from "../smartrest/text.js";
 import {
@@ -106,7 +107,7 @@ const checkOutbox = (after: EngineState): InvariantViolation[] => {
 const checkOperations = (after: EngineState): InvariantViolation[] => {
   const out: InvariantViolation[] = [];
   const running = new Set<string>();
-  for (const e of Object.values(after.journal.entries)) {
+  for (const e of openEntries(after.journal)) {
     if (e.stage !== "executing" || !e.handedOut) continue;
     const k = `${e.deviceId}/${e.fragment}`;
     if (running.has(k)) {

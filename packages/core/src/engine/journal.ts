@@ -16,6 +16,17 @@
 import * as t from "io-ts";
 import type { Operation } from "../smartrest/downstream.js";
 import type { Row } from "../smartrest/types.js";
+import { ceiling, compareStrings, emptyMap, get, remove, set, values, type PMap } from "./pmap.js";
+import {
+  emptyIndex,
+  firstWithPrefix,
+  isSightedNow,
+  lineKey,
+  newRound,
+  reindex,
+  sight,
+  type JournalIndex,
+} from "./journal-index.js";
 
 /** An operation rendered by a custom response template on `s/dc/<xid>`. */
 export interface CustomOperation {
@@ -74,11 +85,13 @@ export interface JournalEntry {
 }
 
 export interface Journal {
-  readonly entries: Readonly<Record<string, JournalEntry>>;
+  readonly entries: PMap<string, JournalEntry>;
   readonly nextSeq: number;
+  /** Indexes and counts kept with every change (journal-index.ts): each lookup is O(log n). */
+  readonly index: JournalIndex;
 }
 
-export const emptyJournal: Journal = { entries: {}, nextSeq: 1 };
+export const emptyJournal: Journal = { entries: emptyMap(compareStrings), nextSeq: 1, index: emptyIndex };
 
 export const journalKey = (seq: number): string => `op-${seq}`;
 
@@ -111,51 +124,102 @@ export const toDurable = (e: JournalEntry): DurableJournalEntry => ({
   ...(e.operationId === null ? {} : { operationId: e.operationId }),
 });
 
-export const openEntries = (journal: Journal): JournalEntry[] => Object.values(journal.entries);
+/** Every entry, in key order. O(n): for session-level passes, snapshots and tests, never per row. */
+export const openEntries = (journal: Journal): JournalEntry[] => values(journal.entries);
+
+export const entryOf = (journal: Journal, key: string): JournalEntry | undefined => get(journal.entries, key);
 
 export const sameRow = (a: Row, b: Row): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * The entry a freshly received line duplicates: the same line while its entry is still in
- * the journal (until its terminal status is acknowledged), whatever the stage. `500`
- * answers are asynchronous and may arrive after our 501 was acknowledged, or after a crash
- * finished the entry locally while the platform still had it PENDING (both found by the
- * fake world). A genuine identical twin is not lost: when an entry that suppressed
- * duplicates ends, the engine asks for PENDING operations (`500`) again.
+ * the journal (until its terminal status is acknowledged), whatever the stage; the oldest if
+ * several. `500` answers are asynchronous and may arrive after our 501 was acknowledged, or
+ * after a crash finished the entry locally while the platform still had it PENDING (both
+ * found by the fake world). A genuine identical twin is not lost: when an entry that
+ * suppressed duplicates ends, the engine asks for PENDING operations (`500`) again.
  */
 export const findRedelivered = (journal: Journal, raw: Row, xid: string | null): JournalEntry | undefined =>
-  openEntries(journal).find((e) => e.xid === xid && sameRow(e.raw, raw));
+  keyed(journal, firstWithPrefix(journal.index.byLine, [lineKey(xid, raw)]));
+
+/** The oldest id-less entry of `s/ds` line `raw` (an operation journaled from its line). */
+export const findIdlessLine = (journal: Journal, raw: Row): JournalEntry | undefined =>
+  keyed(journal, firstWithPrefix(journal.index.byIdlessLine, [lineKey(null, raw)]));
 
 /** The oldest unfinished entry of (device, fragment): the only one that may run. */
-export const headOf = (journal: Journal, deviceId: string, fragment: string): JournalEntry | undefined => {
-  let head: JournalEntry | undefined;
-  for (const e of openEntries(journal)) {
-    if (e.deviceId !== deviceId || e.fragment !== fragment || e.stage === "finished") continue;
-    if (head === undefined || e.order < head.order) head = e;
-  }
-  return head;
+export const headOf = (journal: Journal, deviceId: string, fragment: string): JournalEntry | undefined =>
+  keyed(journal, firstWithPrefix(journal.index.queues, [deviceId, fragment]));
+
+/** Whether (device, fragment) has any entry left, finished or not. */
+export const groupHasEntries = (journal: Journal, deviceId: string, fragment: string): boolean =>
+  firstWithPrefix(journal.index.groups, [deviceId, fragment]) !== undefined;
+
+/** The lowest sequence number of (device, fragment), if it has entries. */
+export const groupFirstSeq = (journal: Journal, deviceId: string, fragment: string): number | undefined => {
+  const found = ceiling(journal.index.groups, [deviceId, fragment]);
+  return found !== undefined && found[0][0] === deviceId && found[0][1] === fragment
+    ? (found[0][2] as number)
+    : undefined;
 };
 
 /** The entry of platform operation `operationId`, whichever channel it came from. */
 export const findById = (journal: Journal, operationId: string): JournalEntry | undefined =>
-  journal.entries[byIdKey(operationId)] ?? openEntries(journal).find((e) => e.operationId === operationId);
+  get(journal.entries, byIdKey(operationId)) ??
+  keyed(journal, firstWithPrefix(journal.index.byOperationId, [operationId]));
 
 /** Journal key of an operation that arrived with its id (JSON): stable across redeliveries. */
 export const byIdKey = (operationId: string): string => `id-${operationId}`;
 
-export const unfinishedCount = (journal: Journal): number =>
-  openEntries(journal).filter((e) => e.stage !== "finished").length;
+export const unfinishedCount = (journal: Journal): number => journal.index.counts.unfinished;
 
-export const putEntry = (journal: Journal, entry: JournalEntry): Journal => ({
-  entries: { ...journal.entries, [entry.key]: entry },
-  nextSeq: Math.max(journal.nextSeq, entry.seq + 1, entry.order + 1),
-});
+/** Whether any entry has no operation id (its statuses go by fragment). */
+export const hasIdlessEntries = (journal: Journal): boolean => journal.index.counts.idless > 0;
+
+const keyed = (journal: Journal, key: string | undefined): JournalEntry | undefined =>
+  key === undefined ? undefined : get(journal.entries, key);
+
+export const putEntry = (journal: Journal, entry: JournalEntry): Journal => {
+  const before = get(journal.entries, entry.key);
+  return {
+    entries: set(journal.entries, entry.key, entry),
+    nextSeq: Math.max(journal.nextSeq, entry.seq + 1, entry.order + 1),
+    index: reindex(journal.index, before, entry),
+  };
+};
 
 /** Moves a not-yet-started entry behind every entry seen so far (a fresh sighting). */
 export const bumpOrder = (journal: Journal, entry: JournalEntry): Journal =>
   putEntry(journal, { ...entry, order: journal.nextSeq });
 
 export const removeEntry = (journal: Journal, key: string): Journal => {
-  const { [key]: _removed, ...entries } = journal.entries;
-  return { entries, nextSeq: journal.nextSeq };
+  const before = get(journal.entries, key);
+  if (before === undefined) return journal;
+  return {
+    entries: remove(journal.entries, key),
+    nextSeq: journal.nextSeq,
+    index: reindex(journal.index, before, undefined),
+  };
+};
+
+/** Starts a new settling round: sightings of earlier rounds no longer count. */
+export const beginSightings = (journal: Journal): Journal => ({ ...journal, index: newRound(journal.index) });
+
+/** Entry `key`'s line was seen again in the current settling round. */
+export const markSighted = (journal: Journal, key: string): Journal => {
+  const entry = get(journal.entries, key);
+  return entry === undefined ? journal : { ...journal, index: sight(journal.index, entry) };
+};
+
+/** Whether entry `key` was seen in the current settling round. */
+export const sightedNow = (journal: Journal, key: string): boolean => isSightedNow(journal.index, key);
+
+/**
+ * Whether every entry waiting to start was seen in the current settling round; in a by-id
+ * session only the id-less ones count (lines of operations known by id are skipped).
+ */
+export const waitingAllSighted = (journal: Journal, byId: boolean): boolean => {
+  const c = journal.index.counts;
+  return byId
+    ? c.receivedIdless === c.sightedIdless
+    : c.receivedIdless + c.receivedWithId === c.sightedIdless + c.sightedWithId;
 };

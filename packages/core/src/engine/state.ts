@@ -11,7 +11,11 @@ import { emptyInflight, inflightPackets, type Inflight } from "./inflight.js";
 import { emptyRecent, recentRows, type Recent } from "./recent.js";
 
 export type { Recent } from "./recent.js";
-import { emptyJournal } from "./journal.js";
+import { emptyJournal, openEntries } from "./journal.js";
+import { emptyTombstones, type Tombstones } from "./tombstones.js";
+import { emptyFinishedIds, finishedRecord, type FinishedIds } from "./finished-ids.js";
+import { values } from "./pmap.js";
+import type { Probe } from "./lifecycle/resync.js";
 
 /**
  * Every named timer, with what arms it and what a fire does. One live deadline per key at
@@ -129,8 +133,8 @@ export interface SettleState {
   readonly quiet: boolean;
   /** When settling ends at the latest (nowMs). */
   readonly deadlineMs: number;
-  /** Journal keys whose line was seen while settling: still PENDING on the platform. */
-  readonly sighted: readonly string[];
+  // Entries whose line was seen while settling (still PENDING on the platform) are marked in
+  // the journal's current sighting round (journal.ts `markSighted`): O(log n) per line.
 }
 
 /**
@@ -168,15 +172,7 @@ export interface PersistWaiter {
   readonly journalKeys: readonly string[];
 }
 
-/** A line equal to a recently ended operation's: a stale redelivery, absorbed until `untilMs`. */
-export interface Tombstone {
-  readonly raw: readonly string[];
-  readonly xid: string | null;
-  readonly untilMs: number;
-  readonly duplicates: number;
-  /** The ended operation's id, when it had one (then only its id can match it again). */
-  readonly operationId: string | null;
-}
+export type { Tombstone } from "./tombstones.js";
 
 export interface EngineState {
   readonly config: EngineConfig;
@@ -205,19 +201,21 @@ export interface EngineState {
   /** Every persist up to this ref is durable (results are cumulative). */
   readonly persistedUpTo: number;
   /** Lines of recently ended operations. */
-  readonly tombstones: readonly Tombstone[];
+  readonly tombstones: Tombstones;
   /**
    * Ids of operations whose terminal status the platform acknowledged, with when (nowMs):
    * a redelivered id is never run again. Durable; bounded by `config.finishedOperations`.
    */
-  readonly finishedIds: Readonly<Record<string, number>>;
+  readonly finishedIds: FinishedIds;
   /**
    * (device, fragment) groups whose id-less 501 was re-sent while it may already have been
    * applied (lifecycle/settling.ts): once the group has no open operation, `507,<fragment>`
    * fails whatever EXECUTING operation that replay may have started. In memory: a restart
    * re-derives it from the restored statuses.
    */
-  readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string])[];
+  readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string, afterReboot: boolean])[];
+  /** Operations whose uncertain 501 was taken as applied, watched for `s/e` (lifecycle/resync.ts). */
+  readonly probes: readonly Probe[];
   readonly counters: Counters;
 }
 
@@ -238,9 +236,10 @@ export const initialState = (config: EngineConfig): EngineState => ({
   recent: emptyRecent,
   persistWaiters: {},
   persistedUpTo: 0,
-  tombstones: [],
-  finishedIds: {},
+  tombstones: emptyTombstones,
+  finishedIds: emptyFinishedIds,
   cleanupGroups: [],
+  probes: [],
   counters: zeroCounters,
 });
 
@@ -272,6 +271,12 @@ export const snapshotState = (state: EngineState): unknown => {
       state.credentials === null ? null : { tenant: state.credentials.tenant, user: state.credentials.user },
     outbox: outbox(state.outbox),
     recent: recentRows(state.recent),
+    journal: {
+      nextSeq: state.journal.nextSeq,
+      entries: Object.fromEntries(openEntries(state.journal).map((e) => [e.key, e])),
+    },
+    tombstones: values(state.tombstones.byId),
+    finishedIds: finishedRecord(state.finishedIds),
     session: {
       ...state.session,
       inflight: inflightPackets(state.session.inflight),

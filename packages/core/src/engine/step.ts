@@ -96,6 +96,7 @@ import {
   scheduleTombstones,
 } from "./lifecycle/operations.js";
 import { on500Acknowledged, onSettleTimer, onSighted } from "./lifecycle/settling.js";
+import { onErrorForProbes } from "./lifecycle/resync.js";
 import { onOperationNotification } from "./lifecycle/by-id.js";
 import { onPersisted, onPersistFailed, retryPersist } from "./lifecycle/persistence.js";
 import { finishStop, maybeFinishStop, onStop } from "./lifecycle/stop.js";
@@ -252,6 +253,7 @@ const onErrorLine = (tx: Tx, row: Row): void => {
       code in c.platformErrors || Object.keys(c.platformErrors).length < ERROR_CODES_KEPT ? code : "other";
     return { platformErrors: { ...c.platformErrors, [key]: (c.platformErrors[key] ?? 0) + 1 } };
   });
+  onErrorForProbes(tx, line);
   const reference = line.reference ?? null;
   const correlated =
     reference === null

@@ -7,6 +7,7 @@ import * as E from "fp-ts/lib/Either.js";
 import type { OperationOutcome } from "../events.js";
 import { markUncertain, type OutboxEntry } from "../outbox.js";
 import { restoreEntry } from "./outbox-pump.js";
+import { addFinished, emptyFinishedIds } from "../finished-ids.js";
 import { DurableJournalEntryCodec, openEntries, putEntry, type JournalEntry } from "../journal.js";
 import {
   DurableOutboxEntryCodec,
@@ -41,7 +42,7 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     tx.report({ kind: "invalid-input", source: `durable ${key}`, reason });
   };
   let journalUnreadable = false;
-  const finishedIds: Record<string, number> = {};
+  let finishedIds = emptyFinishedIds;
   const outboxEntries: OutboxEntry[] = [];
   let maxRef = 0;
   for (const key of Object.keys(durable).sort()) {
@@ -95,7 +96,8 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     } else if (key.startsWith(DURABLE.finishedPrefix)) {
       const finished = decode(DurableFinishedCodec, value);
       if (E.isLeft(finished)) invalid(key, formatProblems(finished.left));
-      else finishedIds[key.slice(DURABLE.finishedPrefix.length)] = finished.right.atMs;
+      else
+        finishedIds = addFinished(finishedIds, key.slice(DURABLE.finishedPrefix.length), finished.right.atMs);
     } else {
       invalid(key, "unknown durable key");
     }

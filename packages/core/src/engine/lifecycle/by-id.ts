@@ -19,13 +19,14 @@ import * as E from "fp-ts/lib/Either.js";
 import {
   byIdKey,
   findById,
-  openEntries,
+  findIdlessLine,
   putEntry,
-  sameRow,
   toDurable,
   unfinishedCount,
   type JournalEntry,
 } from "../journal.js";
+import { addFinished, evictFinished, isFinished } from "../finished-ids.js";
+import { countDuplicate, findIdlessTombstone } from "../tombstones.js";
 import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import { notificationCandidate } from "./candidates.js";
@@ -53,16 +54,11 @@ export const onOperationNotification = (tx: Tx, payload: string): string | undef
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
   const known = findById(tx.s.journal, operationId);
   if (known !== undefined) return absorb(tx, known);
-  if (tx.s.finishedIds[operationId] !== undefined) {
+  if (isFinished(tx.s.finishedIds, operationId)) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
     return undefined;
   }
-  const twin =
-    staticRow.length === 0
-      ? undefined
-      : openEntries(tx.s.journal).find(
-          (e) => e.operationId === null && e.xid === null && sameRow(e.raw, staticRow),
-        );
+  const twin = staticRow.length === 0 ? undefined : findIdlessLine(tx.s.journal, staticRow);
   if (twin !== undefined && twin.stage !== "received") {
     // A line-born operation with this content has had an id-less status (501 acts on "the
     // oldest PENDING" of the fragment): whether it was this id cannot be known. Not run now;
@@ -79,20 +75,12 @@ export const onOperationNotification = (tx: Tx, payload: string): string | undef
     return absorb(tx, adopted);
   }
   expireTombstones(tx);
-  const buried =
-    staticRow.length === 0
-      ? -1
-      : tx.s.tombstones.findIndex(
-          (t) => t.xid === null && t.operationId === null && sameRow(t.raw, staticRow),
-        );
-  if (buried >= 0) {
+  const buried = staticRow.length === 0 ? undefined : findIdlessTombstone(tx.s.tombstones, staticRow);
+  if (buried !== undefined) {
     // A line-born operation that ended a moment ago: a stale notification of it. Absorbed like
     // its line would be (a genuine twin comes back with the 500 sent when the tombstone expires).
-    const t = tx.s.tombstones[buried]!;
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
-    tx.set({
-      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
-    });
+    tx.set({ tombstones: countDuplicate(tx.s.tombstones, buried) });
     return undefined;
   }
   if (status === "SUCCESSFUL" || status === "FAILED") {
@@ -148,15 +136,9 @@ const absorb = (tx: Tx, entry: JournalEntry): string => {
  */
 export const rememberFinished = (tx: Tx, operationId: string): void => {
   const { maxCount, maxAgeMs } = tx.config.finishedOperations;
-  const ids: Record<string, number> = { ...tx.s.finishedIds, [operationId]: tx.now };
   tx.persist(DURABLE.finishedKey(operationId), { atMs: tx.now });
-  const byAge = Object.entries(ids).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-  let excess = byAge.length - maxCount;
-  for (const [id, atMs] of byAge) {
-    if (excess <= 0 && atMs > tx.now - maxAgeMs) break;
-    delete ids[id];
-    excess--;
-    tx.persist(DURABLE.finishedKey(id), null);
-  }
-  tx.set({ finishedIds: ids });
+  const added = addFinished(tx.s.finishedIds, operationId, tx.now);
+  const { finished, evicted } = evictFinished(added, maxCount, tx.now - maxAgeMs);
+  for (const id of evicted) tx.persist(DURABLE.finishedKey(id), null);
+  tx.set({ finishedIds: finished });
 };

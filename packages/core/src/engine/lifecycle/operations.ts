@@ -9,23 +9,34 @@ import type { OperationOutcome } from "../events.js";
 import type { OutboxEntry } from "../outbox.js";
 import {
   bumpOrder,
+  entryOf,
   findRedelivered,
+  groupFirstSeq,
+  groupHasEntries,
   headOf,
   journalKey,
   openEntries,
   putEntry,
   removeEntry,
-  sameRow,
   toDurable,
   unfinishedCount,
   type JournalEntry,
 } from "../journal.js";
-import { gateOpen, type Tombstone } from "../state.js";
+import { gateOpen } from "../state.js";
+import {
+  countDuplicate,
+  expire,
+  findTombstone,
+  layTombstone,
+  nextExpiry,
+  type Tombstone,
+} from "../tombstones.js";
 import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import type { Row } from "../../smartrest/types.js";
 import { customCandidate, staticCandidate } from "./candidates.js";
 import { rememberFinished } from "./by-id.js";
+import { onLineForProbes, onProbedTerminalDelivered } from "./resync.js";
 import { enqueueStatus, terminalStatusRow } from "./statuses.js";
 import type { Tx } from "./tx.js";
 
@@ -56,14 +67,12 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
     return undefined;
   }
   tx.count((c) => ({ operationsReceived: c.operationsReceived + 1 }));
+  if (xid === null && tx.s.probes.length > 0) onLineForProbes(tx, deviceId, row);
   expireTombstones(tx);
-  const buried = tx.s.tombstones.findIndex((t) => t.xid === xid && sameRow(t.raw, row));
-  if (buried >= 0) {
+  const buried = findTombstone(tx.s.tombstones, xid, row);
+  if (buried !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
-    const t = tx.s.tombstones[buried]!;
-    tx.set({
-      tombstones: tx.s.tombstones.map((x, i) => (i === buried ? { ...t, duplicates: t.duplicates + 1 } : x)),
-    });
+    tx.set({ tombstones: countDuplicate(tx.s.tombstones, buried) });
     return undefined;
   }
   const twin = findRedelivered(tx.s.journal, row, xid);
@@ -116,6 +125,25 @@ export const advanceAll = (tx: Tx): void => {
   }
 };
 
+/**
+ * Starts whatever may run now in the (device, fragment) groups of `keys`, in the order
+ * `advanceAll` would visit them: after a persist, only groups whose entries just became
+ * durable can have changed (O(k log n), not a pass over the whole journal).
+ */
+export const advanceGroupsOf = (tx: Tx, keys: readonly string[]): void => {
+  const groups = new Map<string, { deviceId: string; fragment: string; firstSeq: number }>();
+  for (const key of keys) {
+    const e = entryOf(tx.s.journal, key);
+    if (e === undefined) continue;
+    const k = `${e.deviceId}\u0000${e.fragment}`;
+    if (groups.has(k)) continue;
+    const firstSeq = groupFirstSeq(tx.s.journal, e.deviceId, e.fragment) ?? e.seq;
+    groups.set(k, { deviceId: e.deviceId, fragment: e.fragment, firstSeq });
+  }
+  for (const g of [...groups.values()].sort((a, b) => a.firstSeq - b.firstSeq))
+    advance(tx, g.deviceId, g.fragment);
+};
+
 export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
   for (;;) {
     const head = headOf(tx.s.journal, deviceId, fragment);
@@ -165,15 +193,16 @@ export const finishOperation = (tx: Tx, entry: JournalEntry, outcome: OperationO
 export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
   const opKey = status.opKey ?? "";
   if (opKey.endsWith("#executing")) {
-    const entry = tx.s.journal.entries[opKey.slice(0, -"#executing".length)];
+    const entry = entryOf(tx.s.journal, opKey.slice(0, -"#executing".length));
     if (entry !== undefined) tx.set({ journal: putEntry(tx.s.journal, { ...entry, executingAcked: true }) });
     return;
   }
-  const entry = tx.s.journal.entries[opKey];
+  const entry = entryOf(tx.s.journal, opKey);
   if (entry === undefined || entry.stage !== "finished") return;
   tx.set({ journal: removeEntry(tx.s.journal, opKey) });
   tx.persist(DURABLE.journalKey(opKey), null);
   if (entry.operationId !== null) rememberFinished(tx, entry.operationId);
+  onProbedTerminalDelivered(tx, entry.key, status.line);
   cleanUpIfQuiet(tx, entry);
   // Keep the line a while: a 500 answer produced before our statuses were processed can
   // still be on its way (found by the fake world). In memory only: bounded by time.
@@ -184,14 +213,19 @@ export const onStatusDelivered = (tx: Tx, status: OutboxEntry): void => {
     duplicates: entry.duplicates,
     operationId: entry.operationId,
   };
-  tx.set({ tombstones: [...tx.s.tombstones, tombstone] });
+  tx.set({ tombstones: layTombstone(tx.s.tombstones, tombstone) });
   scheduleTombstones(tx);
 };
 
-/** Notes that (device, fragment) of `entry` needs a `507` once quiet (see `cleanupGroups`). */
-export const markForCleanup = (tx: Tx, entry: JournalEntry): void => {
-  if (tx.s.cleanupGroups.some(([d, f]) => d === entry.deviceId && f === entry.fragment)) return;
-  tx.set({ cleanupGroups: [...tx.s.cleanupGroups, [entry.deviceId, entry.fragment]] });
+/**
+ * Notes that (device, fragment) needs a cleanup once quiet (see `cleanupGroups`). `afterReboot`:
+ * the 501 that may have started a stray is a restart's, re-sent after this device rebooted.
+ */
+export const markForCleanup = (tx: Tx, deviceId: string, fragment: string, afterReboot = false): void => {
+  const i = tx.s.cleanupGroups.findIndex(([d, f]) => d === deviceId && f === fragment);
+  const marks = i < 0 ? tx.s.cleanupGroups : tx.s.cleanupGroups.filter((_, k) => k !== i);
+  const both = i < 0 ? afterReboot : afterReboot && tx.s.cleanupGroups[i]![2];
+  tx.set({ cleanupGroups: [...marks, [deviceId, fragment, both]] });
 };
 
 /**
@@ -203,39 +237,41 @@ export const markForCleanup = (tx: Tx, entry: JournalEntry): void => {
 const cleanUpIfQuiet = (tx: Tx, ended: JournalEntry): void => {
   const marked = tx.s.cleanupGroups.findIndex(([d, f]) => d === ended.deviceId && f === ended.fragment);
   if (marked < 0) return;
-  const open = openEntries(tx.s.journal).some(
-    (e) => e.deviceId === ended.deviceId && e.fragment === ended.fragment,
-  );
-  if (open) return;
+  if (groupHasEntries(tx.s.journal, ended.deviceId, ended.fragment)) return;
+  const afterReboot = tx.s.cleanupGroups[marked]![2];
   tx.set({ cleanupGroups: tx.s.cleanupGroups.filter((_, i) => i !== marked) });
-  enqueueStatus(
-    tx,
-    ended,
-    ["507", ended.fragment, "c8ylink: a status row may have been applied twice"],
-    undefined,
-  );
+  // A stray restart that a 501 re-sent right after this device rebooted started was PENDING
+  // when the first session after that reboot settled: the device has just restarted, so it
+  // ends SUCCESSFUL (a restart is executed by restarting); any other stray is failed.
+  const row =
+    afterReboot && ended.fragment === RESTART
+      ? ["503", RESTART]
+      : ["507", ended.fragment, "c8ylink: a status row may have been applied twice"];
+  enqueueStatus(tx, ended, row, undefined);
 };
+
+const RESTART = "c8y_Restart";
 
 /**
  * Drops expired tombstones. One that absorbed identical lines may have hidden a genuine
  * second operation: then the engine asks for PENDING operations (500) again.
  */
 export const expireTombstones = (tx: Tx): void => {
-  const live = tx.s.tombstones.filter((t) => t.untilMs > tx.now);
-  if (live.length === tx.s.tombstones.length) return;
-  const askAgain = tx.s.tombstones.some((t) => t.untilMs <= tx.now && t.duplicates > 0);
-  tx.set({ tombstones: live });
-  if (askAgain) enqueueStatus(tx, undefined, ["500"], undefined);
+  const next = nextExpiry(tx.s.tombstones);
+  if (next === undefined || next > tx.now) return;
+  const { tombstones, absorbed } = expire(tx.s.tombstones, tx.now);
+  tx.set({ tombstones });
+  if (absorbed) enqueueStatus(tx, undefined, ["500"], undefined);
 };
 
 export const scheduleTombstones = (tx: Tx): void => {
-  const next = tx.s.tombstones.reduce((m, t) => Math.min(m, t.untilMs), Number.POSITIVE_INFINITY);
-  if (next === Number.POSITIVE_INFINITY) tx.cancelTimer("tombstones");
+  const next = nextExpiry(tx.s.tombstones);
+  if (next === undefined) tx.cancelTimer("tombstones");
   else if (tx.s.timers.tombstones !== next) tx.setTimer("tombstones", next);
 };
 
 export const onOperationResult = (tx: Tx, key: string, outcome: OperationOutcome): void => {
-  const entry = tx.s.journal.entries[key];
+  const entry = entryOf(tx.s.journal, key);
   if (entry === undefined || entry.stage !== "executing" || !entry.handedOut) {
     tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));
     tx.report({

@@ -6,9 +6,9 @@
 import type { PersistWaiter } from "../state.js";
 import { replaceQueued, type OutboxEntry } from "../outbox.js";
 import { toArray } from "../queue.js";
-import { openEntries, putEntry, toDurable, type JournalEntry } from "../journal.js";
+import { entryOf, openEntries, putEntry, toDurable, type JournalEntry } from "../journal.js";
 import { DURABLE } from "../durable.js";
-import { advanceAll } from "./operations.js";
+import { advanceGroupsOf } from "./operations.js";
 import { pump } from "./outbox-pump.js";
 import { connect } from "./session.js";
 import type { Tx } from "./tx.js";
@@ -28,7 +28,7 @@ const takeWaitersUpTo = (tx: Tx, ref: number): PersistWaiter => {
 /** Marks the journal stages written by persists up to `ref` durable (null) or failed (NEEDS_RETRY). */
 const settleJournalStages = (tx: Tx, keys: readonly string[], ref: number, outcome: null | number): void => {
   for (const key of keys) {
-    const entry = tx.s.journal.entries[key];
+    const entry = entryOf(tx.s.journal, key);
     if (
       entry !== undefined &&
       entry.persistRef !== null &&
@@ -53,7 +53,7 @@ export const onPersisted = (tx: Tx, ref: number): void => {
     tx.emit({ type: "disconnect", connectionId: tx.s.connectionId });
     connect(tx, "credentials stored");
   }
-  if (waiter.journalKeys.length > 0) advanceAll(tx);
+  if (waiter.journalKeys.length > 0) advanceGroupsOf(tx, waiter.journalKeys);
   pump(tx); // statuses that just became durable may go out
 };
 

@@ -7,7 +7,7 @@ import type { EngineConfig } from "../config.js";
 import type { Cause } from "../events.js";
 import { isConnected, type EngineState, type SubscriptionRequest } from "../state.js";
 import { admit, emptyOutbox } from "../outbox.js";
-import { openEntries } from "../journal.js";
+import { hasIdlessEntries } from "../journal.js";
 import {
   TOPIC_CREDENTIALS_DOWN,
   TOPIC_ERRORS,
@@ -150,8 +150,7 @@ const subscriptions = (config: EngineConfig): SubscriptionRequest[] => [
  * Settling (lifecycle/settling.ts) orders id-less operations and resolves id-less statuses.
  * A by-id session with no id-less operation in the journal has nothing to settle.
  */
-const needsSettling = (tx: Tx): boolean =>
-  !tx.s.session.operationsById || openEntries(tx.s.journal).some((e) => e.operationId === null);
+const needsSettling = (tx: Tx): boolean => !tx.s.session.operationsById || hasIdlessEntries(tx.s.journal);
 
 export const onConnectionEnded = (tx: Tx, cause: Cause): void => {
   const phase = tx.s.phase;

@@ -14,8 +14,15 @@ import type { Row } from "../../smartrest/types.js";
 import { enqueue, pump } from "./outbox-pump.js";
 import type { Tx } from "./tx.js";
 
+/** Whose status a row is: the target device's topic, and the journal key it marks. */
+type StatusTarget = Pick<JournalEntry, "deviceId" | "key"> &
+  Partial<Pick<JournalEntry, "operationId" | "fragment">>;
+
 /** 503/502 by fragment, or 506/505 by id when the platform's operation id is known. */
-export const terminalStatusRow = (entry: JournalEntry, outcome: OperationOutcome): Row => {
+export const terminalStatusRow = (
+  entry: Pick<JournalEntry, "operationId" | "fragment">,
+  outcome: OperationOutcome,
+): Row => {
   const byId = entry.operationId;
   if (outcome.status === "successful") {
     const parameters = outcome.parameters ?? [];
@@ -31,7 +38,7 @@ export const terminalStatusRow = (entry: JournalEntry, outcome: OperationOutcome
  */
 export const enqueueStatus = (
   tx: Tx,
-  entry: JournalEntry | undefined,
+  entry: StatusTarget | undefined,
   row: Row,
   marks: "executing" | "terminal" | undefined,
 ): void => {
@@ -41,9 +48,13 @@ export const enqueueStatus = (
   const line = fitStatusLine(topic, row);
   if (line === undefined) {
     // A result too large for one publish: the operation fails instead of staying EXECUTING.
-    if (marks === "terminal" && entry !== undefined) {
+    if (marks === "terminal" && entry?.fragment !== undefined && entry.operationId !== undefined) {
       const reason = "operation result exceeds the 16184-byte publish limit";
-      enqueueStatus(tx, entry, terminalStatusRow(entry, { status: "failed", reason }), marks);
+      const failed = terminalStatusRow(
+        { operationId: entry.operationId, fragment: entry.fragment },
+        { status: "failed", reason },
+      );
+      enqueueStatus(tx, entry, failed, marks);
     } else {
       tx.report({ kind: "rejected", reason: `operation status ${row[0] ?? ""} too large to publish` });
     }
