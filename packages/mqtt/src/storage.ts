@@ -17,6 +17,13 @@ export interface Storage {
   close?(): Promise<void>;
 }
 
+/** What a store holds of one outbox class (stores that index the outbox by class). */
+export interface OutboxStats {
+  readonly count: number;
+  readonly bytes: number;
+  readonly lastRef: number;
+}
+
 /** A volatile storage in memory: for tests and for devices that accept losing data on restart. */
 export class MemoryStorage implements Storage {
   readonly records = new Map<string, unknown>();
