@@ -39,7 +39,8 @@ const PUT_BATCH = 100;
 const IN_FLIGHT = 8;
 const DELETE_BATCH = 350;
 
-const openStore = (kind: Kind, dir: string): Storage => (kind === "sqlite" ? new SqliteStore(dir) : new FileStore(dir));
+const openStore = (kind: Kind, dir: string): Storage =>
+  kind === "sqlite" ? new SqliteStore(dir) : new FileStore(dir);
 
 const key = (ref: number) => `outbox/${String(ref).padStart(12, "0")}`;
 /** An outbox entry as the core persists it (a measurement row of ~40 bytes). */
@@ -132,7 +133,13 @@ const offlineEngine = async (kind: Kind, dir: string) => {
 /** Submits `rows` measurements in chunks (the storage writes overlap), then waits until durable. */
 const submitDurably = async (engine: Awaited<ReturnType<typeof offlineEngine>>, rows: number) => {
   for (let i = 0; i < rows; i++) {
-    const r = engine.submit({ template: "200", fragment: "c8y_Temperature", series: "T", value: i % 100, unit: "C" });
+    const r = engine.submit({
+      template: "200",
+      fragment: "c8y_Temperature",
+      series: "T",
+      value: i % 100,
+      unit: "C",
+    });
     if (!r.accepted) throw new Error(`row ${i} refused: ${r.reason}`);
     if (i % 2000 === 1999) await new Promise((resolve) => setImmediate(resolve));
   }
@@ -241,14 +248,16 @@ const main = async (): Promise<void> => {
     "",
     ...goals.map((g) => `- ${g}`),
   ].join("\n");
-  for (const l of section.split("\n")) if (l.startsWith("|") || l.startsWith("- ")) console.log(l.replace(/^- /, ""));
+  for (const l of section.split("\n"))
+    if (l.startsWith("|") || l.startsWith("- ")) console.log(l.replace(/^- /, ""));
   const docPath = fileURLToPath(new URL("../../../docs/benchmarks.md", import.meta.url));
   const doc = readFileSync(docPath, "utf8");
   const start = "<!-- bench:store:start -->";
   const end = "<!-- bench:store:end -->";
   const i = doc.indexOf(start);
   const j = doc.indexOf(end);
-  if (i >= 0 && j > i) writeFileSync(docPath, `${doc.slice(0, i + start.length)}\n${section}\n${doc.slice(j)}`);
+  if (i >= 0 && j > i)
+    writeFileSync(docPath, `${doc.slice(0, i + start.length)}\n${section}\n${doc.slice(j)}`);
 };
 
 void main().then(

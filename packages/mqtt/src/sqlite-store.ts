@@ -140,9 +140,12 @@ export class SqliteStore implements Storage {
     if (db === null) return Promise.reject(new Error("SqliteStore: load() first"));
     const out: Record<string, OutboxStats> = {};
     const rows = db
-      .prepare("SELECT cls, count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox GROUP BY cls")
+      .prepare(
+        "SELECT cls, count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox GROUP BY cls",
+      )
       .all() as { cls: string | null; count: number; bytes: number; lastRef: number }[];
-    for (const r of rows) if (r.cls !== null) out[r.cls] = { count: r.count, bytes: r.bytes, lastRef: r.lastRef };
+    for (const r of rows)
+      if (r.cls !== null) out[r.cls] = { count: r.count, bytes: r.bytes, lastRef: r.lastRef };
     return Promise.resolve(out);
   }
 

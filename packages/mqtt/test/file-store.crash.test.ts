@@ -131,7 +131,8 @@ describe.each<Kind>(["file", "sqlite"])("the %s store under SIGKILL", (kind) => 
 
       const problems: StoreProblem[] = [];
       const onProblem = (p: StoreProblem) => problems.push(p);
-      const store = kind === "sqlite" ? new SqliteStore(dir, { onProblem }) : new FileStore(dir, { onProblem });
+      const store =
+        kind === "sqlite" ? new SqliteStore(dir, { onProblem }) : new FileStore(dir, { onProblem });
       const records = await store.load();
       await store.close();
       // Only the last append may be torn by a kill; nothing else may be damaged.

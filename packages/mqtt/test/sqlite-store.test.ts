@@ -73,7 +73,10 @@ describe("SqliteStore", () => {
     const classes = ["measurement", "event", "measurement", "alarm", "measurement", "measurement"];
     await store.apply(classes.map((cls, i) => ({ key: key(i + 1), value: row(i + 1, cls) })));
     await store.apply([{ key: key(3), value: null }]);
-    expect(await store.loadOutbox("measurement", 0, 2)).toEqual([row(1, "measurement"), row(5, "measurement")]);
+    expect(await store.loadOutbox("measurement", 0, 2)).toEqual([
+      row(1, "measurement"),
+      row(5, "measurement"),
+    ]);
     expect(await store.loadOutbox("measurement", 5, 10)).toEqual([row(6, "measurement")]);
     expect(await store.loadOutbox("event", 0, 10)).toEqual([row(2, "event")]);
     expect(await store.outboxStats()).toEqual({
@@ -108,7 +111,9 @@ describe("SqliteStore", () => {
     const { store } = await open();
     const order: number[] = [];
     await Promise.all(
-      [1, 2, 3, 4].map((n) => store.apply([{ key: key(n), value: row(n, "event") }]).then(() => order.push(n))),
+      [1, 2, 3, 4].map((n) =>
+        store.apply([{ key: key(n), value: row(n, "event") }]).then(() => order.push(n)),
+      ),
     );
     expect(order).toEqual([1, 2, 3, 4]);
     expect(store.commits).toBe(1);
@@ -185,7 +190,8 @@ describe("SqliteStore", () => {
     await files.close();
     const a = await open();
     expect(a.loaded).toEqual({ [key(1)]: row(1, "measurement"), credentials, inventory: { x: "y" } });
-    for (const f of ["store.log", "snapshot.json", "credentials.json"]) expect(existsSync(join(dir, f))).toBe(false);
+    for (const f of ["store.log", "snapshot.json", "credentials.json"])
+      expect(existsSync(join(dir, f))).toBe(false);
     await a.store.apply([{ key: key(1), value: null }]);
     await a.store.close();
     const b = await open();
