@@ -28,6 +28,7 @@
 import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import type { DurableChange } from "@c8ylink/core";
+import { OutboxIndex } from "./outbox-index.js";
 import type { Storage } from "./storage.js";
 
 /** Something unreadable found while loading. The store carries on without it. */
@@ -139,7 +140,10 @@ export class FileStore implements Storage {
     const snapshot = await this.readJson(SNAPSHOT_FILE);
     if (snapshot !== undefined) {
       if (typeof snapshot === "object" && snapshot !== null && !Array.isArray(snapshot)) {
-        for (const [k, v] of Object.entries(snapshot as Record<string, unknown>)) this.records.set(k, v);
+        for (const [k, v] of Object.entries(snapshot as Record<string, unknown>)) {
+          this.records.set(k, v);
+          this.outbox.change(k, v);
+        }
       } else {
         this.onProblem({ file: SNAPSHOT_FILE, reason: "not a JSON object" });
       }
@@ -196,9 +200,18 @@ export class FileStore implements Storage {
     }
   }
 
+  /** Outbox rows by class, for `loadOutbox` (paging). */
+  private readonly outbox = new OutboxIndex();
+
+  loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
+    // Waits for the writes issued before (the index follows written batches only).
+    return this.idle.then(() => this.outbox.load(cls, afterRef, max));
+  }
+
   private applyToRecords(changes: readonly DurableChange[]): void {
     for (const { key, value } of changes) {
       if (key === CREDENTIALS_KEY) continue;
+      this.outbox.change(key, value);
       if (value === null) this.records.delete(key);
       else this.records.set(key, value);
     }

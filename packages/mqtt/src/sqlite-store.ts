@@ -29,7 +29,7 @@ import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { DurableChange } from "@c8ylink/core";
 import { CREDENTIALS_FILE, FileStore, LOG_FILE, SNAPSHOT_FILE, type StoreProblem } from "./file-store.js";
-import type { OutboxStats, Storage } from "./storage.js";
+import type { OutboxStats, PagedLoad, Storage } from "./storage.js";
 
 export const DB_FILE = "store.db";
 
@@ -123,6 +123,8 @@ export class SqliteStore implements Storage {
   loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
     const db = this.db;
     if (db === null) return Promise.reject(new Error("SqliteStore: load() first"));
+    // Batches applied before are queued for the next commit: a read must see them.
+    if (this.pending.length > 0) return this.idle.then(() => this.loadOutbox(cls, afterRef, max));
     const rows = db
       .prepare("SELECT ref, value FROM outbox WHERE cls = ? AND ref > ? ORDER BY ref LIMIT ?")
       .all(cls, afterRef, max) as { ref: number; value: string }[];
@@ -132,6 +134,50 @@ export class SqliteStore implements Storage {
       if (value !== undefined) out.push(value);
     }
     return Promise.resolve(out);
+  }
+
+  /**
+   * Every record, but at most `memoryRows` outbox rows of each class (every operation status
+   * and every row without a class), with what the store holds beyond them per class.
+   */
+  async loadPaged(memoryRows: number): Promise<PagedLoad> {
+    const db = await this.open();
+    const records: Record<string, unknown> = {};
+    for (const row of db.prepare("SELECT key, value FROM records").iterate() as Iterable<{
+      key: string;
+      value: string;
+    }>) {
+      const value = this.parse(row.value, row.key);
+      if (value !== undefined) records[row.key] = value;
+    }
+    const outboxStored: Record<string, OutboxStats> = {};
+    const classes = db.prepare("SELECT DISTINCT cls FROM outbox").all() as { cls: string | null }[];
+    for (const { cls } of classes) {
+      const all = cls === null || cls === "operation-status";
+      const rows = (
+        cls === null
+          ? db.prepare("SELECT ref, value FROM outbox WHERE cls IS NULL ORDER BY ref").all()
+          : db
+              .prepare("SELECT ref, value FROM outbox WHERE cls = ? ORDER BY ref LIMIT ?")
+              .all(cls, all ? -1 : memoryRows)
+      ) as { ref: number; value: string }[];
+      let lastRef = 0;
+      for (const row of rows) {
+        const key = outboxKey(row.ref);
+        const value = this.parse(row.value, key);
+        if (value !== undefined) records[key] = value;
+        lastRef = row.ref;
+      }
+      if (all || cls === null) continue;
+      const rest = db
+        .prepare(
+          "SELECT count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox WHERE cls = ? AND ref > ?",
+        )
+        .get(cls, lastRef) as { count: number; bytes: number | null; lastRef: number | null };
+      if (rest.count > 0)
+        outboxStored[cls] = { count: rest.count, bytes: rest.bytes ?? 0, lastRef: rest.lastRef ?? 0 };
+    }
+    return { records, outboxStored };
   }
 
   /** Count and bytes of the stored outbox rows per class. */

@@ -1,5 +1,6 @@
 /**
- * Crash safety for real: a child process writing through the FileStore is killed with SIGKILL
+ * Crash safety for real, for both stores (FileStore and SqliteStore): a child process writing
+ * through the store is killed with SIGKILL
  * at a random point (after a random number of acknowledged batches, while more are being
  * written, the log appended and compacted), 30 times on the same directory. After every kill
  * the store is loaded again and every batch the child acknowledged must be there.
@@ -36,6 +37,7 @@ const compileWriter = async (outDir: string): Promise<string> => {
   const sources = {
     "src/file-store.js": "../src/file-store.ts",
     "src/sqlite-store.js": "../src/sqlite-store.ts",
+    "src/outbox-index.js": "../src/outbox-index.ts",
     "test/support/store-writer.js": "./support/store-writer.ts",
   };
   for (const [out, source] of Object.entries(sources)) {
