@@ -166,10 +166,11 @@ describe("installed from the tarballs, outside the workspace", () => {
       "npm",
       ["install", ...tarballs, "--prefer-offline", "--no-audit", "--no-fund"],
       project,
-      240_000,
+      // better-sqlite3 may build from source (node-gyp) when no prebuilt binary is reachable.
+      480_000,
     );
     if (install.code !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
-  }, 300_000);
+  }, 540_000);
 
   it("runs the c8ylink command and imports @c8ylink/cli", async () => {
     const help = await exec(join(project, "node_modules/.bin/c8ylink"), ["run", "--help"], project, 60_000);

@@ -33,6 +33,7 @@ import {
   type WorldContext,
 } from "./context.js";
 import { breakConn, rowId, sendDown, sendUp } from "./network.js";
+import { answerLoad } from "./paging.js";
 
 /** Device `dev<index>` with 1–3 children and an engine config drawn from the world's `Rng`. */
 export const makeDevice = (w: WorldContext, index: number, auth: AuthKind): Device => {
@@ -213,6 +214,8 @@ const execute = (w: WorldContext, dev: Device, c: Command): void => {
       w.atTime(at, { k: "persist", dev, life: dev.life, ref: c.ref });
       return;
     }
+    case "load-outbox":
+      return answerLoad(w, dev, c);
     case "execute-operation":
       checkHandOut(w, dev, c.key, c.operation);
       dev.pendingOps.add(c.key);
@@ -279,6 +282,7 @@ const onReport = (w: WorldContext, dev: Device, r: Report): void => {
     case "stopped":
     case "operations-mode":
     case "batch": // the fake world submits row by row
+    case "outbox-storage":
       return;
     default:
       return assertNever(r);

@@ -196,8 +196,14 @@ export class Driver {
 
   /** Loads storage and feeds `start`. */
   async start(): Promise<void> {
-    const durable = await this.options.storage.load();
-    this.feed({ type: "start", durable });
+    const storage = this.options.storage;
+    if (storage.loadPaged !== undefined) {
+      // A restart with a large backlog reads only the rows the core keeps in memory.
+      const paged = await storage.loadPaged(this.options.config.outboxMemoryRows);
+      this.feed({ type: "start", durable: paged.records, outboxStored: paged.outboxStored });
+    } else {
+      this.feed({ type: "start", durable: await storage.load() });
+    }
   }
 
   /**
@@ -314,6 +320,21 @@ export class Driver {
       });
   }
 
+  /** Reads stored outbox rows after every persist issued before (they are written first). */
+  private loadOutbox({ cls, afterRef, max }: Extract<Command, { type: "load-outbox" }>): void {
+    if (this.pendingPersists.length > 0) this.writePersists();
+    const storage = this.options.storage;
+    this.persistChain = this.persistChain.then(() =>
+      (storage.loadOutbox === undefined
+        ? Promise.reject(new Error("this storage cannot read the outbox back by class (no loadOutbox)"))
+        : storage.loadOutbox(cls, afterRef, max)
+      ).then(
+        (rows) => this.post({ type: "outbox-loaded", cls, max, rows }),
+        (e: unknown) => this.post({ type: "outbox-load-failed", cls, message: errorText(e) }),
+      ),
+    );
+  }
+
   /** Resolves once every persist issued so far has settled and its result was queued. */
   async persistsSettled(): Promise<void> {
     let chain: Promise<void>;
@@ -399,6 +420,8 @@ export class Driver {
         this.pendingPersists.push(command);
         if (!this.persistWriting) this.writePersists();
         return;
+      case "load-outbox":
+        return this.loadOutbox(command);
       case "execute-operation":
         this.notifications.push({ kind: "execute", command });
         return;

@@ -49,6 +49,7 @@ import {
   type TlsOptions,
 } from "./driver.js";
 import { FileStore, type StoreProblem } from "./file-store.js";
+import { SqliteStore } from "./sqlite-store.js";
 import { Recorder } from "./recorder.js";
 import { claimStateDir, type StateDirClaim } from "./state-dir.js";
 import { tlsProblems } from "./tls-check.js";
@@ -97,8 +98,16 @@ export interface EngineOptions {
   readonly onStorageProblem?: (problem: StoreProblem) => void;
   /** The engine stopped working (invariant violated, internal error). */
   readonly onFault?: (error: Error) => void;
-  /** Options of the file store behind `stateDir`. */
-  readonly fileStore?: { readonly compactAtBytes?: number; readonly fsync?: boolean };
+  /**
+   * The store behind `stateDir`: SQLite (`store.db`, default; a directory written by the
+   * append log is imported at the first start) or the JSON append log (`append-log`).
+   * `compactAtBytes` applies to the append log only.
+   */
+  readonly fileStore?: {
+    readonly kind?: "sqlite" | "append-log";
+    readonly compactAtBytes?: number;
+    readonly fsync?: boolean;
+  };
   /** Replaces `mqtt.connect` (instrumentation and tests). */
   readonly mqttConnect?: (url: string, options: IClientOptions) => MqttClient;
 }
@@ -311,15 +320,20 @@ class EngineImpl implements Engine {
     this.configInput = configInput;
     this.storage =
       options.storage ??
-      (options.stateDir !== undefined
-        ? new FileStore(options.stateDir, {
-            ...(options.onStorageProblem === undefined ? {} : { onProblem: options.onStorageProblem }),
-            ...(options.fileStore?.compactAtBytes === undefined
-              ? {}
-              : { compactAtBytes: options.fileStore.compactAtBytes }),
-            ...(options.fileStore?.fsync === undefined ? {} : { fsync: options.fileStore.fsync }),
-          })
-        : new MemoryStorage());
+      (options.stateDir === undefined
+        ? new MemoryStorage()
+        : options.fileStore?.kind === "append-log"
+          ? new FileStore(options.stateDir, {
+              ...(options.onStorageProblem === undefined ? {} : { onProblem: options.onStorageProblem }),
+              ...(options.fileStore.compactAtBytes === undefined
+                ? {}
+                : { compactAtBytes: options.fileStore.compactAtBytes }),
+              ...(options.fileStore.fsync === undefined ? {} : { fsync: options.fileStore.fsync }),
+            })
+          : new SqliteStore(options.stateDir, {
+              ...(options.onStorageProblem === undefined ? {} : { onProblem: options.onStorageProblem }),
+              ...(options.fileStore?.fsync === undefined ? {} : { fsync: options.fileStore.fsync }),
+            }));
     this.driver = new Driver({
       config,
       url: options.url,

@@ -9,7 +9,9 @@
  *   `{"changes":[{"key":…,"value":…},…]}`, fsynced once per write (batches queued while an
  *   fsync is running are written together and share the next fsync: group commit).
  *
- * Compaction: when `store.log` grows beyond `compactAtBytes`, the current records are written
+ * Compaction: when `store.log` grows beyond `compactAtBytes` and beyond the last snapshot
+ * (so rewriting the live records costs no more than the log bytes appended since: amortized
+ * O(1) per byte written, however large the backlog), the current records are written
  * to a new snapshot (temp, fsync, rename, fsync dir) and only then is the log truncated. A
  * crash between the two leaves a snapshot that already contains some logged batches;
  * replaying them again is harmless because every change sets or deletes a whole record.
@@ -26,6 +28,7 @@
 import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import type { DurableChange } from "@c8ylink/core";
+import { OutboxIndex } from "./outbox-index.js";
 import type { Storage } from "./storage.js";
 
 /** Something unreadable found while loading. The store carries on without it. */
@@ -86,6 +89,7 @@ const isMissing = (e: unknown): boolean =>
 
 interface PendingBatch {
   readonly line: string;
+  readonly others: readonly DurableChange[];
   readonly credentials: DurableChange | undefined;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
@@ -100,6 +104,8 @@ export class FileStore implements Storage {
   private readonly records = new Map<string, unknown>();
   private log: StoreFileHandle | null = null;
   private logBytes = 0;
+  /** Size of the last snapshot written: compaction waits until the log outgrows it. */
+  private snapshotBytes = 0;
   private pending: PendingBatch[] = [];
   private writing = false;
   private closed = false;
@@ -134,7 +140,10 @@ export class FileStore implements Storage {
     const snapshot = await this.readJson(SNAPSHOT_FILE);
     if (snapshot !== undefined) {
       if (typeof snapshot === "object" && snapshot !== null && !Array.isArray(snapshot)) {
-        for (const [k, v] of Object.entries(snapshot as Record<string, unknown>)) this.records.set(k, v);
+        for (const [k, v] of Object.entries(snapshot as Record<string, unknown>)) {
+          this.records.set(k, v);
+          this.outbox.change(k, v);
+        }
       } else {
         this.onProblem({ file: SNAPSHOT_FILE, reason: "not a JSON object" });
       }
@@ -191,9 +200,18 @@ export class FileStore implements Storage {
     }
   }
 
+  /** Outbox rows by class, for `loadOutbox` (paging). */
+  private readonly outbox = new OutboxIndex();
+
+  loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
+    // Waits for the writes issued before (the index follows written batches only).
+    return this.idle.then(() => this.outbox.load(cls, afterRef, max));
+  }
+
   private applyToRecords(changes: readonly DurableChange[]): void {
     for (const { key, value } of changes) {
       if (key === CREDENTIALS_KEY) continue;
+      this.outbox.change(key, value);
       if (value === null) this.records.delete(key);
       else this.records.set(key, value);
     }
@@ -208,7 +226,7 @@ export class FileStore implements Storage {
     // Serialize now: the caller may not mutate values later, but we never rely on it.
     const line = others.length === 0 ? "" : `${JSON.stringify({ changes: others })}\n`;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ line, credentials, resolve, reject });
+      this.pending.push({ line, others, credentials, resolve, reject });
       if (!this.writing) void this.writeLoop();
     });
   }
@@ -227,8 +245,9 @@ export class FileStore implements Storage {
           if (text !== "") await this.append(text);
           const creds = group[group.length - 1]?.credentials;
           if (creds !== undefined) await this.writeCredentials(creds.value);
-          for (const p of group) this.applyToRecords(JSON.parse(p.line || '{"changes":[]}').changes);
-          if (this.logBytes > this.compactAtBytes) await this.compact();
+          // The core never mutates what it emitted: apply the change objects themselves.
+          for (const p of group) this.applyToRecords(p.others);
+          if (this.logBytes > this.compactAtBytes && this.logBytes > this.snapshotBytes) await this.compact();
           for (const p of group) p.resolve();
         } catch (e) {
           for (const p of group) p.reject(e);
@@ -287,7 +306,9 @@ export class FileStore implements Storage {
   private async compact(): Promise<void> {
     const log = this.log;
     if (log === null) return;
-    await this.writeAtomically(SNAPSHOT_FILE, JSON.stringify(Object.fromEntries(this.records)));
+    const snapshot = JSON.stringify(Object.fromEntries(this.records));
+    await this.writeAtomically(SNAPSHOT_FILE, snapshot);
+    this.snapshotBytes = Buffer.byteLength(snapshot, "utf8");
     await this.syncDir();
     await log.truncate(0);
     if (this.fsync) await log.sync();

@@ -3,7 +3,7 @@
  *
  * - `createEngine` — the embedding API (start, submit, operation handlers, stop).
  * - `Driver` — the interpreter loop (MQTT.js, timers, storage), for custom embeddings.
- * - `FileStore` / `MemoryStorage` — storage adapters; `Storage` is the port.
+ * - `SqliteStore` / `FileStore` / `MemoryStorage` — storage adapters; `Storage` is the port.
  * - `Recorder` — the event-log writer (replay with `parseLog` + `replay` from the core).
  * - `claimStateDir` — the lock and device binding of a state directory (done by `start()`).
  */
@@ -40,8 +40,9 @@ export {
   type StoreFs,
   type StoreProblem,
 } from "./file-store.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export { Recorder, readLogFile, type RecorderOptions } from "./recorder.js";
-export { MemoryStorage, type Storage } from "./storage.js";
+export { MemoryStorage, type OutboxStats, type PagedLoad, type Storage } from "./storage.js";
 export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";
 export { certificateProblem, keyMatchProblem, privateKeyProblem, tlsProblems } from "./tls-check.js";
 export { monotonicClock, type Clock } from "./clock.js";

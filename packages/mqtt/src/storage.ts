@@ -4,6 +4,7 @@
  * so adapters never interpret values.
  */
 import type { DurableChange } from "@c8ylink/core";
+import { OutboxIndex } from "./outbox-index.js";
 
 export interface Storage {
   /** Every record currently stored (key → value). Called once, before the engine starts. */
@@ -15,14 +16,47 @@ export interface Storage {
   apply(changes: readonly DurableChange[]): Promise<void>;
   /** Releases resources; called once by `Engine.stop()` after the last `apply` settled. */
   close?(): Promise<void>;
+  /**
+   * Up to `max` stored outbox values (`outbox/<ref>` records) of class `cls` (their `cls`
+   * field) with a ref above `afterRef`, in ref order, reflecting every `apply` issued before.
+   * The core pages its outbox through it (`outboxMemoryRows` rows per class in memory):
+   * a storage without it cannot hold more than that many queued rows per class.
+   */
+  loadOutbox?(cls: string, afterRef: number, max: number): Promise<unknown[]>;
+  /**
+   * Like `load()`, but at most `memoryRows` outbox rows of each class (all operation
+   * statuses), with count, bytes and last ref of the rows held beyond them: a restart with a
+   * large backlog reads only what the core keeps in memory.
+   */
+  loadPaged?(memoryRows: number): Promise<PagedLoad>;
+}
+
+export interface PagedLoad {
+  readonly records: Record<string, unknown>;
+  readonly outboxStored: Record<string, OutboxStats>;
+}
+
+/** What a store holds of one outbox class (stores that index the outbox by class). */
+export interface OutboxStats {
+  readonly count: number;
+  readonly bytes: number;
+  readonly lastRef: number;
 }
 
 /** A volatile storage in memory: for tests and for devices that accept losing data on restart. */
 export class MemoryStorage implements Storage {
   readonly records = new Map<string, unknown>();
+  private readonly outbox = new OutboxIndex();
 
   constructor(initial: Readonly<Record<string, unknown>> = {}) {
-    for (const [k, v] of Object.entries(initial)) this.records.set(k, v);
+    for (const [k, v] of Object.entries(initial)) {
+      this.records.set(k, v);
+      this.outbox.change(k, v);
+    }
+  }
+
+  loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
+    return Promise.resolve(this.outbox.load(cls, afterRef, max));
   }
 
   load(): Promise<Record<string, unknown>> {
@@ -31,6 +65,7 @@ export class MemoryStorage implements Storage {
 
   apply(changes: readonly DurableChange[]): Promise<void> {
     for (const { key, value } of changes) {
+      this.outbox.change(key, value);
       if (value === null) this.records.delete(key);
       // Values come from the core, which never mutates data it has emitted: no copy needed.
       else this.records.set(key, value);

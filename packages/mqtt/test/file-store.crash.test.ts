@@ -1,5 +1,6 @@
 /**
- * Crash safety for real: a child process writing through the FileStore is killed with SIGKILL
+ * Crash safety for real, for both stores (FileStore and SqliteStore): a child process writing
+ * through the store is killed with SIGKILL
  * at a random point (after a random number of acknowledged batches, while more are being
  * written, the log appended and compacted), 30 times on the same directory. After every kill
  * the store is loaded again and every batch the child acknowledged must be there.
@@ -18,6 +19,11 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore, type StoreProblem } from "../src/file-store.js";
+import { SqliteStore } from "../src/sqlite-store.js";
+
+type Kind = "file" | "sqlite";
+/** better-sqlite3 as seen from this package: the compiled writer lives in a temporary directory. */
+const nodePath = fileURLToPath(new URL("../../../node_modules", import.meta.url));
 
 const ITERATIONS = 30;
 /** Batches the writer had started but not acknowledged are skipped: numbers are never reused. */
@@ -30,6 +36,8 @@ const IN_FLIGHT_MARGIN = 10;
 const compileWriter = async (outDir: string): Promise<string> => {
   const sources = {
     "src/file-store.js": "../src/file-store.ts",
+    "src/sqlite-store.js": "../src/sqlite-store.ts",
+    "src/outbox-index.js": "../src/outbox-index.ts",
     "test/support/store-writer.js": "./support/store-writer.ts",
   };
   for (const [out, source] of Object.entries(sources)) {
@@ -64,6 +72,7 @@ interface Run {
 
 /** Starts the writer at batch `first`; SIGKILLs it `delayMs` after its `killAfter`-th acknowledgement. */
 const runUntilKilled = (
+  kind: Kind,
   writer: string,
   dir: string,
   first: number,
@@ -71,8 +80,9 @@ const runUntilKilled = (
   delayMs: number,
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writer, dir, String(first), "100000"], {
+    const child = spawn(process.execPath, [writer, dir, String(first), "100000", kind], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_PATH: nodePath },
     });
     const acked: number[] = [];
     let stdout = "";
@@ -97,7 +107,7 @@ const runUntilKilled = (
     child.on("exit", (_code, signal) => resolve({ acked, signal, stderr }));
   });
 
-describe("FileStore under SIGKILL", () => {
+describe.each<Kind>(["file", "sqlite"])("the %s store under SIGKILL", (kind) => {
   let dir: string;
   let build: string;
   let writer: string;
@@ -117,12 +127,14 @@ describe("FileStore under SIGKILL", () => {
     let lastCredentials = 0;
     for (let iteration = 0; iteration < ITERATIONS; iteration++) {
       const killAfter = 1 + Math.floor(random() * 60);
-      const run = await runUntilKilled(writer, dir, first, killAfter, Math.floor(random() * 20));
+      const run = await runUntilKilled(kind, writer, dir, first, killAfter, Math.floor(random() * 20));
       expect(run.signal, `iteration ${iteration}: ${run.stderr}`).toBe("SIGKILL");
       expect(run.acked.length).toBeGreaterThanOrEqual(killAfter);
 
       const problems: StoreProblem[] = [];
-      const store = new FileStore(dir, { onProblem: (p) => problems.push(p) });
+      const onProblem = (p: StoreProblem) => problems.push(p);
+      const store =
+        kind === "sqlite" ? new SqliteStore(dir, { onProblem }) : new FileStore(dir, { onProblem });
       const records = await store.load();
       await store.close();
       // Only the last append may be torn by a kill; nothing else may be damaged.
@@ -147,7 +159,7 @@ describe("FileStore under SIGKILL", () => {
       // Batches written but not acknowledged may or may not be there; the next run starts after them.
       first = Math.max(maxAcked, records.counter as number) + IN_FLIGHT_MARGIN;
     }
-    // The runs went through compactions (2 KiB log), not only appends.
-    expect(existsSync(join(dir, "snapshot.json"))).toBe(true);
+    // The runs went through compactions (2 KiB log), not only appends; or wrote the database.
+    expect(existsSync(join(dir, kind === "sqlite" ? "store.db" : "snapshot.json"))).toBe(true);
   });
 });

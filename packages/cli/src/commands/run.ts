@@ -288,6 +288,8 @@ export const describeReport = (
       return { level: "warn", message: `invalid input from ${r.source}: ${r.reason}` };
     case "persist-failed":
       return { level: "error", message: `storage write failed: ${r.message}` };
+    case "outbox-storage":
+      return { level: "error", message: `queued ${r.class} rows in storage: ${r.problem}` };
     case "stopped":
     case "accepted":
     case "delivered":

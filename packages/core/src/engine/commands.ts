@@ -40,6 +40,11 @@ export const CommandCodec = t.union([
   command("timer-cancel", { key: t.string }),
   /** Apply all changes atomically, then report `persisted` (or `persist-failed`) with `ref`. */
   command("persist", { ref: t.number, changes: t.array(DurableChangeCodec) }),
+  /**
+   * Read up to `max` stored outbox rows of class `cls` with a ref above `afterRef`, in ref
+   * order, after every persist issued before; answer `outbox-loaded` (or `outbox-load-failed`).
+   */
+  command("load-outbox", { cls: t.string, afterRef: t.number, max: t.number }),
   /** Hand an operation to the application; it answers with an `operation-result` event. */
   command("execute-operation", {
     key: t.string,

@@ -114,6 +114,7 @@ export const ConfigInputCodec = strictObject(
     inventory: InventoryInput,
     keepAliveSeconds: intRange("keepAliveSeconds", 10, 1200),
     inflightWindow: intRange("inflightWindow", 1, 65534),
+    outboxMemoryRows: intRange("outboxMemoryRows", 2, 10_000_000),
     outbox: strictObject(
       "Outbox",
       {},

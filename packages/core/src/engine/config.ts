@@ -83,6 +83,11 @@ export interface EngineConfig {
   readonly keepAliveSeconds: number;
   readonly inflightWindow: number;
   readonly outbox: Readonly<Record<OutboxClass, ClassLimits>>;
+  /**
+   * Queued rows per outbox class kept in memory (the oldest); the rest stay in storage and
+   * are read back as the head drains (`load-outbox`). Operation statuses are never paged.
+   */
+  readonly outboxMemoryRows: number;
   readonly backoff: {
     readonly floorMs: number;
     readonly capMs: number;
@@ -274,6 +279,7 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     keepAliveSeconds: c.keepAliveSeconds ?? 60,
     inflightWindow: c.inflightWindow ?? 100,
     outbox,
+    outboxMemoryRows: c.outboxMemoryRows ?? 10_000,
     backoff,
     connectTimeoutMs: c.connectTimeoutMs ?? 30_000,
     bootstrapPollMs: c.bootstrapPollMs ?? 5_000,

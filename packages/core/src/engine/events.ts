@@ -70,8 +70,17 @@ export const BatchRowCodec = t.union([
 export type BatchRow = t.TypeOf<typeof BatchRowCodec>;
 
 export const EventCodec = t.union([
-  /** Boot. `durable` is every record the storage holds (key → value), decoded by the core. */
-  event("start", { durable: t.record(t.string, t.unknown) }),
+  /**
+   * Boot. `durable` is every record the storage holds (key → value), decoded by the core;
+   * with a paging store, only the oldest `outboxMemoryRows` outbox rows of each class, and
+   * `outboxStored` counts the rows of each class it holds beyond them.
+   */
+  t.intersection([
+    event("start", { durable: t.record(t.string, t.unknown) }),
+    t.partial({
+      outboxStored: t.record(t.string, t.type({ count: t.number, bytes: t.number, lastRef: t.number })),
+    }),
+  ]),
   event("connected", { connectionId: ConnectionId }),
   event("connect-failed", { connectionId: ConnectionId, cause: CauseCodec }),
   event("disconnected", { connectionId: ConnectionId, cause: CauseCodec }),
@@ -88,6 +97,9 @@ export const EventCodec = t.union([
    */
   event("persisted", { ref: t.number }),
   event("persist-failed", { ref: t.number, message: t.string }),
+  /** Answer to `load-outbox`: the next stored rows of the class, in ref order (fewer: no more). */
+  event("outbox-loaded", { cls: t.string, max: t.number, rows: t.array(t.unknown) }),
+  event("outbox-load-failed", { cls: t.string, message: t.string }),
   t.intersection([event("submit", { message: UpstreamMessageCodec }), SubmitOptions]),
   t.intersection([
     event("submit-custom", { xid: t.string, values: t.array(t.string) }),

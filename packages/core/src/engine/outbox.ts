@@ -8,6 +8,14 @@
  * class is dropped (measurements first in practice, as their class is the one that
  * fills); operation status is never dropped: a new status that does not fit is refused.
  * Every drop and refusal is reported and counted by the caller.
+ *
+ * Paging: a class keeps at most `memoryRows` queued rows in memory (the head, the oldest
+ * ones). Rows admitted beyond it are persisted as every row is, but only counted here
+ * (`stored`, `storedBytes`); they all have refs above `headRef`, the last ref that entered
+ * the head. When the head runs low the core asks the interpreter for the next stored rows
+ * of the class after `headRef` (`load-outbox`) and appends what comes back (`outbox-loaded`).
+ * So the head is always the oldest rows of the class: publishing and drop-oldest work on it
+ * as before. Operation statuses and session rows are never paged.
  */
 import type { ClassLimits, OutboxClass } from "./config.js";
 import { OUTBOX_CLASSES } from "./config.js";
@@ -33,21 +41,57 @@ export interface OutboxEntry {
 }
 
 export interface ClassState {
+  /** The head: the oldest queued rows, in memory. */
   readonly queue: Queue<OutboxEntry>;
-  /** Rows of this class held by the engine: queued plus in flight. */
+  /** Rows of this class held by the engine: queued (in memory or stored only) plus in flight. */
   readonly count: number;
   readonly bytes: number;
+  /** Queued rows held only by the store (beyond the head), and their bytes. */
+  readonly stored: number;
+  readonly storedBytes: number;
+  /** The highest ref that entered the head: stored-only rows all come after it. */
+  readonly headRef: number;
+  /** A `load-outbox` is out: how many rows were stored-only when it was issued (else null). */
+  readonly loading: number | null;
 }
 
 export type Outbox = Readonly<Record<OutboxClass, ClassState>>;
 
-export const emptyOutbox = (): Outbox => ({
-  "operation-status": { queue: emptyQueue(), count: 0, bytes: 0 },
-  alarm: { queue: emptyQueue(), count: 0, bytes: 0 },
-  event: { queue: emptyQueue(), count: 0, bytes: 0 },
-  inventory: { queue: emptyQueue(), count: 0, bytes: 0 },
-  measurement: { queue: emptyQueue(), count: 0, bytes: 0 },
+const emptyClass = (): ClassState => ({
+  queue: emptyQueue(),
+  count: 0,
+  bytes: 0,
+  stored: 0,
+  storedBytes: 0,
+  headRef: 0,
+  loading: null,
 });
+
+export const emptyOutbox = (): Outbox => ({
+  "operation-status": emptyClass(),
+  alarm: emptyClass(),
+  event: emptyClass(),
+  inventory: emptyClass(),
+  measurement: emptyClass(),
+});
+
+/** Adds a queued row to the back of its class: to the head, or stored-only beyond it. */
+const append = (c: ClassState, entry: OutboxEntry, memoryRows: number): ClassState =>
+  c.stored > 0 || c.queue.size >= memoryRows
+    ? {
+        ...c,
+        count: c.count + 1,
+        bytes: c.bytes + entry.bytes,
+        stored: c.stored + 1,
+        storedBytes: c.storedBytes + entry.bytes,
+      }
+    : {
+        ...c,
+        queue: push(c.queue, entry),
+        count: c.count + 1,
+        bytes: c.bytes + entry.bytes,
+        headRef: Math.max(c.headRef, entry.ref),
+      };
 
 export type Admission =
   | { readonly ok: true; readonly outbox: Outbox; readonly dropped: readonly OutboxEntry[] }
@@ -56,8 +100,16 @@ export type Admission =
 const fits = (c: ClassState, entry: OutboxEntry, limits: ClassLimits): boolean =>
   c.count + 1 <= limits.maxMessages && c.bytes + entry.bytes <= limits.maxBytes;
 
-/** Admits `entry`, dropping the oldest queued rows of its class if the class is full. */
-export const admit = (outbox: Outbox, entry: OutboxEntry, limits: ClassLimits): Admission => {
+/**
+ * Admits `entry`, dropping the oldest queued rows of its class if the class is full. Beyond
+ * `memoryRows` queued rows in memory the row is only counted (the caller persists it).
+ */
+export const admit = (
+  outbox: Outbox,
+  entry: OutboxEntry,
+  limits: ClassLimits,
+  memoryRows = Number.POSITIVE_INFINITY,
+): Admission => {
   if (entry.bytes > limits.maxBytes) {
     return {
       ok: false,
@@ -72,25 +124,107 @@ export const admit = (outbox: Outbox, entry: OutboxEntry, limits: ClassLimits): 
     }
     const oldest = pop(c.queue);
     if (oldest === undefined)
-      return { ok: false, reason: `${entry.cls} outbox full with every row in flight` };
+      return {
+        ok: false,
+        reason:
+          c.stored > 0
+            ? `${entry.cls} outbox full while its oldest rows are read back from storage`
+            : `${entry.cls} outbox full with every row in flight`,
+      };
     dropped.push(oldest[0]);
-    c = { queue: oldest[1], count: c.count - 1, bytes: c.bytes - oldest[0].bytes };
+    c = { ...c, queue: oldest[1], count: c.count - 1, bytes: c.bytes - oldest[0].bytes };
   }
-  c = { queue: push(c.queue, entry), count: c.count + 1, bytes: c.bytes + entry.bytes };
-  return { ok: true, outbox: { ...outbox, [entry.cls]: c }, dropped };
+  return { ok: true, outbox: { ...outbox, [entry.cls]: append(c, entry, memoryRows) }, dropped };
 };
 
 /** Restores an entry read from durable storage (no limits: it was admitted before the restart). */
-export const restore = (outbox: Outbox, entry: OutboxEntry): Outbox => {
-  const c = outbox[entry.cls];
+export const restore = (outbox: Outbox, entry: OutboxEntry): Outbox => ({
+  ...outbox,
+  [entry.cls]: append(outbox[entry.cls], entry, Number.POSITIVE_INFINITY),
+});
+
+/** Counts rows the store holds beyond the restored head (at start): they come after `headRef`. */
+export const restoreStored = (outbox: Outbox, cls: OutboxClass, count: number, bytes: number): Outbox => {
+  const c = outbox[cls];
   return {
     ...outbox,
-    [entry.cls]: { queue: push(c.queue, entry), count: c.count + 1, bytes: c.bytes + entry.bytes },
+    [cls]: {
+      ...c,
+      count: c.count + count,
+      bytes: c.bytes + bytes,
+      stored: c.stored + count,
+      storedBytes: c.storedBytes + bytes,
+    },
   };
 };
 
+/** Queued rows, in memory and stored-only (not in flight). */
 export const queuedCount = (outbox: Outbox): number =>
-  OUTBOX_CLASSES.reduce((n, k) => n + outbox[k].queue.size, 0);
+  OUTBOX_CLASSES.reduce((n, k) => n + outbox[k].queue.size + outbox[k].stored, 0);
+
+/**
+ * The load a class needs now: its head is at most half full while rows wait in the store
+ * and no load is out. `max` fills the head up to `memoryRows`.
+ */
+export const loadNeeded = (
+  c: ClassState,
+  memoryRows: number,
+): { readonly afterRef: number; readonly max: number } | undefined =>
+  c.stored > 0 && c.loading === null && c.queue.size <= memoryRows / 2
+    ? { afterRef: c.headRef, max: Math.max(1, memoryRows - c.queue.size) }
+    : undefined;
+
+export const markLoading = (outbox: Outbox, cls: OutboxClass): Outbox => ({
+  ...outbox,
+  [cls]: { ...outbox[cls], loading: outbox[cls].stored },
+});
+
+/**
+ * Appends rows read back from the store (`outbox-loaded`): those after `headRef`, in ref
+ * order. Fewer rows than asked and than were stored-only when the load was issued means
+ * the store lost some (their write failed): they are forgotten and returned as `lost`.
+ */
+export const appendLoaded = (
+  outbox: Outbox,
+  cls: OutboxClass,
+  rows: readonly OutboxEntry[],
+  max: number,
+): { readonly outbox: Outbox; readonly lost: number } => {
+  let c = outbox[cls];
+  const expected = c.loading ?? 0;
+  let taken = 0;
+  for (const e of [...rows].sort((a, b) => a.ref - b.ref)) {
+    if (e.ref <= c.headRef || e.cls !== cls || c.stored === 0) continue;
+    c = {
+      ...c,
+      queue: push(c.queue, e),
+      stored: c.stored - 1,
+      storedBytes: c.storedBytes - e.bytes,
+      headRef: e.ref,
+    };
+    taken++;
+  }
+  let lost = 0;
+  if (taken < max && taken < expected) {
+    // Every row stored when the load was issued came back: the missing ones are gone.
+    lost = Math.min(expected - taken, c.stored);
+    const lostBytes = c.stored === lost ? c.storedBytes : Math.round((c.storedBytes * lost) / c.stored);
+    c = {
+      ...c,
+      count: c.count - lost,
+      bytes: c.bytes - lostBytes,
+      stored: c.stored - lost,
+      storedBytes: c.storedBytes - lostBytes,
+    };
+  }
+  return { outbox: { ...outbox, [cls]: { ...c, loading: null } }, lost };
+};
+
+/** A load failed: nothing changes but the class may ask again. */
+export const loadFailed = (outbox: Outbox, cls: OutboxClass): Outbox => ({
+  ...outbox,
+  [cls]: { ...outbox[cls], loading: null },
+});
 
 export const heldCount = (outbox: Outbox): number => OUTBOX_CLASSES.reduce((n, k) => n + outbox[k].count, 0);
 
@@ -153,7 +287,7 @@ export const replaceQueued = (
   const bytes = removed.reduce((n, e) => n + e.bytes, 0);
   return {
     ...outbox,
-    [cls]: { queue: fromArray(kept), count: c.count - removed.length, bytes: c.bytes - bytes },
+    [cls]: { ...c, queue: fromArray(kept), count: c.count - removed.length, bytes: c.bytes - bytes },
   };
 };
 

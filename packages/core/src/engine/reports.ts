@@ -69,5 +69,12 @@ export type Report =
       readonly retryInMs: number | null;
     }
   | { readonly kind: "stopped"; readonly undelivered: number }
+  /** Reading queued rows back from storage failed, or found fewer than it holds (`lost`). */
+  | {
+      readonly kind: "outbox-storage";
+      readonly class: OutboxClass;
+      readonly problem: string;
+      readonly lost: number;
+    }
   /** The operations channel of this session differs from the configured one, and why. */
   | { readonly kind: "operations-mode"; readonly mode: "by-id" | "static"; readonly reason: string };

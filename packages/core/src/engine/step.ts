@@ -100,6 +100,7 @@ import { onErrorForProbes } from "./lifecycle/resync.js";
 import { onOperationNotification } from "./lifecycle/by-id.js";
 import { onPersisted, onPersistFailed, retryPersist } from "./lifecycle/persistence.js";
 import { finishStop, maybeFinishStop, onStop } from "./lifecycle/stop.js";
+import { onOutboxLoaded, onOutboxLoadFailed } from "./lifecycle/paging.js";
 
 export type { StepResult } from "./lifecycle/tx.js";
 export { inventoryRows } from "./lifecycle/inventory.js";
@@ -125,7 +126,7 @@ export const step = (state: EngineState, event: Event): StepResult => {
 const handle = (tx: Tx, event: Event): void => {
   switch (event.type) {
     case "start":
-      return onStart(tx, event.durable);
+      return onStart(tx, event.durable, event.outboxStored ?? {});
     case "connected":
       if (event.connectionId === tx.s.connectionId) onConnected(tx);
       return;
@@ -150,6 +151,10 @@ const handle = (tx: Tx, event: Event): void => {
       return onPersisted(tx, event.ref);
     case "persist-failed":
       return onPersistFailed(tx, event.ref, event.message);
+    case "outbox-loaded":
+      return onOutboxLoaded(tx, event.cls, event.max, event.rows);
+    case "outbox-load-failed":
+      return onOutboxLoadFailed(tx, event.cls, event.message);
     case "submit": {
       const { message, child, mode, tag } = event;
       return onSubmit(tx, { kind: "static", message }, child, mode, tag, undefined);

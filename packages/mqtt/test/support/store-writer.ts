@@ -7,14 +7,15 @@
  * Batch n: sets `rec/<n>` = {n, pad}, sets `counter` = n, deletes `tmp/<n-1>` and sets
  * `tmp/<n>`; every 5th batch also replaces `credentials` (its own file, atomic replace).
  *
- * Usage: store-writer.ts <dir> <first batch number> <max batches>
+ * Usage: store-writer.ts <dir> <first batch number> <max batches> [file|sqlite]
  */
 import { writeSync } from "node:fs";
 import { FileStore } from "../../src/file-store.js";
+import { SqliteStore } from "../../src/sqlite-store.js";
 
-const [dir, firstArg, maxArg] = process.argv.slice(2);
+const [dir, firstArg, maxArg, kind = "file"] = process.argv.slice(2);
 if (dir === undefined || firstArg === undefined || maxArg === undefined) {
-  process.stderr.write("usage: store-writer.ts <dir> <first> <max>\n");
+  process.stderr.write("usage: store-writer.ts <dir> <first> <max> [file|sqlite]\n");
   process.exit(2);
 }
 const first = Number(firstArg);
@@ -29,7 +30,7 @@ const batch = (n: number) => [
   ...(n % 5 === 0 ? [{ key: "credentials", value: { tenant: "t", user: "u", password: `pw${n}` } }] : []),
 ];
 
-const store = new FileStore(dir, { compactAtBytes: 2 * 1024 });
+const store = kind === "sqlite" ? new SqliteStore(dir) : new FileStore(dir, { compactAtBytes: 2 * 1024 });
 await store.load();
 // Synchronous writes: an `ack` line is out of this process before the next batch starts.
 writeSync(1, "ready\n");

@@ -5,7 +5,8 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import type { OperationOutcome } from "../events.js";
-import { markUncertain, type OutboxEntry } from "../outbox.js";
+import { markUncertain, restoreStored, type OutboxEntry } from "../outbox.js";
+import { OUTBOX_CLASSES, type OutboxClass } from "../config.js";
 import { restoreEntry } from "./outbox-pump.js";
 import { addFinished, emptyFinishedIds } from "../finished-ids.js";
 import { DurableJournalEntryCodec, openEntries, putEntry, type JournalEntry } from "../journal.js";
@@ -23,7 +24,14 @@ import { enqueueStatus } from "./statuses.js";
 import { connect } from "./session.js";
 import type { Tx } from "./tx.js";
 
-export const onStart = (tx: Tx, durable: Readonly<Record<string, unknown>>): void => {
+/** Rows a paging store holds beyond the restored head, per class. */
+export type OutboxStored = Readonly<Record<string, { count: number; bytes: number; lastRef: number }>>;
+
+export const onStart = (
+  tx: Tx,
+  durable: Readonly<Record<string, unknown>>,
+  outboxStored: OutboxStored,
+): void => {
   if (tx.s.phase.name !== "idle") {
     tx.report({
       kind: "invalid-input",
@@ -32,11 +40,15 @@ export const onStart = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
     });
     return;
   }
-  restoreDurable(tx, durable);
+  restoreDurable(tx, durable, outboxStored);
   connect(tx, "boot");
 };
 
-const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): void => {
+const restoreDurable = (
+  tx: Tx,
+  durable: Readonly<Record<string, unknown>>,
+  outboxStored: OutboxStored,
+): void => {
   const invalid = (key: string, reason: string) => {
     tx.count((c) => ({ invalidInputs: c.invalidInputs + 1 }));
     tx.report({ kind: "invalid-input", source: `durable ${key}`, reason });
@@ -105,6 +117,17 @@ const restoreDurable = (tx: Tx, durable: Readonly<Record<string, unknown>>): voi
   tx.set({ finishedIds });
   for (const { durableAfter: _durable, ...entry } of outboxEntries.sort((a, b) => a.ref - b.ref)) {
     restoreEntry(tx, markUncertain(entry)); // read back from storage: durable
+  }
+  for (const [cls, stored] of Object.entries(outboxStored)) {
+    if (stored.count <= 0) continue;
+    if (!OUTBOX_CLASSES.includes(cls as OutboxClass) || cls === "operation-status") {
+      invalid(`outbox stored ${cls}`, "not a pageable outbox class");
+      continue;
+    }
+    // Held only by the store, after the restored head: read back as the head drains.
+    tx.set({ outbox: restoreStored(tx.s.outbox, cls as OutboxClass, stored.count, stored.bytes) });
+    tx.count((c) => ({ admitted: c.admitted + stored.count }));
+    maxRef = Math.max(maxRef, stored.lastRef);
   }
   tx.set({ nextRef: Math.max(tx.s.nextRef, maxRef + 1) });
   recoverAfterRestart(tx, journalUnreadable);

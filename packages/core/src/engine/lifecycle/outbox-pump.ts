@@ -9,6 +9,7 @@ import { admit, markUncertain, requeue, restore, takePacket, type OutboxEntry } 
 import { addInflight, inflightPackets } from "../inflight.js";
 import { addRecent } from "../recent.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
+import { refill } from "./refill.js";
 import type { Tx } from "./tx.js";
 
 /** In-flight outbox rows go back to the front of the outbox; session rows are rebuilt next time. */
@@ -24,8 +25,14 @@ export const dropSession = (tx: Tx): void => {
 const fitsPayload = (topic: string, payloadBytes: number): boolean =>
   publishPacketBytes(topic, payloadBytes, 1) <= MAX_PUBLISH_BYTES;
 
-/** Fills the in-flight window: registration rows, then (gate open) session rows, then the outbox. */
+/** Fills the in-flight window, then asks for stored rows where a head ran low (paging). */
 export const pump = (tx: Tx): void => {
+  fill(tx);
+  refill(tx);
+};
+
+/** Fills the in-flight window: registration rows, then (gate open) session rows, then the outbox. */
+const fill = (tx: Tx): void => {
   const phase = tx.s.phase;
   if (phase.name !== "subscribing" && !gateOpen(phase)) return;
   while (tx.s.session.inflight.count < tx.config.inflightWindow) {
@@ -106,7 +113,8 @@ export const restoreEntry = (tx: Tx, entry: OutboxEntry): void => {
 };
 
 const admitWithinLimits = (tx: Tx, entry: OutboxEntry): boolean => {
-  const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls]);
+  const memoryRows = entry.cls === "operation-status" ? undefined : tx.config.outboxMemoryRows;
+  const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls], memoryRows);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
   if (admitted.dropped.length === 0) {
