@@ -223,26 +223,38 @@ export interface EngineState {
   readonly counters: Counters;
 }
 
+/**
+ * Immutable parts every fresh state starts with, shared by all engines of a process (a fleet
+ * of 10k engines would otherwise hold 10k copies of each). Frozen: the core never mutates a
+ * state, and this makes a slip fail loudly instead of leaking into other engines.
+ */
+const IDLE: Phase = Object.freeze({ name: "idle" });
+const EMPTY_OUTBOX: Outbox = Object.freeze(emptyOutbox());
+const NO_TIMERS: EngineState["timers"] = Object.freeze({});
+const NO_TOMBSTONES: readonly Tombstone[] = Object.freeze([]);
+const NO_FINISHED_IDS: EngineState["finishedIds"] = Object.freeze({});
+const NO_CLEANUP_GROUPS: EngineState["cleanupGroups"] = Object.freeze([]);
+
 export const initialState = (config: EngineConfig): EngineState => ({
   config,
-  phase: { name: "idle" },
+  phase: IDLE,
   connectionId: 0,
   nextRef: 1,
   rng: config.seed,
-  timers: {},
+  timers: NO_TIMERS,
   credentials: null,
   credentialRejects: 0,
   backoffAttempt: 0,
-  outbox: emptyOutbox(),
+  outbox: EMPTY_OUTBOX,
   session: emptySession(),
   journal: emptyJournal,
   inventoryAcked: {},
   recent: [],
   persistWaiters: {},
   persistedUpTo: 0,
-  tombstones: [],
-  finishedIds: {},
-  cleanupGroups: [],
+  tombstones: NO_TOMBSTONES,
+  finishedIds: NO_FINISHED_IDS,
+  cleanupGroups: NO_CLEANUP_GROUPS,
   counters: zeroCounters,
 });
 
