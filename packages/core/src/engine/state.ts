@@ -156,10 +156,22 @@ export interface SessionState {
   readonly operationsById: boolean;
 }
 
+/**
+ * Immutable parts every fresh state (and session) starts with, shared by all engines of a
+ * process (a fleet of 10k engines would otherwise hold 10k copies of each). Frozen: the core
+ * never mutates a state, and this makes a slip fail loudly instead of leaking into other engines.
+ */
+const IDLE: Phase = Object.freeze({ name: "idle" });
+const EMPTY_OUTBOX: Outbox = Object.freeze(emptyOutbox());
+const NO_TIMERS: EngineState["timers"] = Object.freeze({});
+const NO_TOMBSTONES: readonly Tombstone[] = Object.freeze([]);
+const NO_FINISHED_IDS: EngineState["finishedIds"] = Object.freeze({});
+const NO_CLEANUP_GROUPS: EngineState["cleanupGroups"] = Object.freeze([]);
+
 export const emptySession = (): SessionState => ({
   inflight: {},
-  registrationRows: emptyOutbox(),
-  afterGateRows: emptyOutbox(),
+  registrationRows: EMPTY_OUTBOX,
+  afterGateRows: EMPTY_OUTBOX,
   settle: null,
   operationsById: false,
 });
@@ -222,18 +234,6 @@ export interface EngineState {
   readonly cleanupGroups: readonly (readonly [deviceId: string, fragment: string])[];
   readonly counters: Counters;
 }
-
-/**
- * Immutable parts every fresh state starts with, shared by all engines of a process (a fleet
- * of 10k engines would otherwise hold 10k copies of each). Frozen: the core never mutates a
- * state, and this makes a slip fail loudly instead of leaking into other engines.
- */
-const IDLE: Phase = Object.freeze({ name: "idle" });
-const EMPTY_OUTBOX: Outbox = Object.freeze(emptyOutbox());
-const NO_TIMERS: EngineState["timers"] = Object.freeze({});
-const NO_TOMBSTONES: readonly Tombstone[] = Object.freeze([]);
-const NO_FINISHED_IDS: EngineState["finishedIds"] = Object.freeze({});
-const NO_CLEANUP_GROUPS: EngineState["cleanupGroups"] = Object.freeze([]);
 
 export const initialState = (config: EngineConfig): EngineState => ({
   config,
