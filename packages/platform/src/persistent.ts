@@ -234,7 +234,9 @@ export class PMap<V> implements Iterable<readonly [string, V]> {
 
   /** Leaves in plain-object key order. */
   private ordered(): Leaf<V>[] {
-    return [...leaves(this.root)].sort(compareLeaves);
+    // Each key is classified once, not once per comparison.
+    const keyed = [...leaves(this.root)].map((leaf) => ({ leaf, index: isIndexKey(leaf.key) }));
+    return keyed.sort(compareLeaves).map(({ leaf }) => leaf);
   }
 
   *[Symbol.iterator](): Iterator<readonly [string, V]> {
@@ -273,12 +275,13 @@ export class PMap<V> implements Iterable<readonly [string, V]> {
 
 const INTEGER_KEY = /^(?:0|[1-9]\d{0,9})$/;
 const isIndexKey = (k: string): boolean => INTEGER_KEY.test(k) && Number(k) < 2 ** 32 - 1;
-const compareLeaves = <V>(a: Leaf<V>, b: Leaf<V>): number => {
-  const ia = isIndexKey(a.key);
-  const ib = isIndexKey(b.key);
-  if (ia && ib) return Number(a.key) - Number(b.key);
-  if (ia !== ib) return ia ? -1 : 1;
-  return a.seq - b.seq;
+const compareLeaves = <V>(
+  a: { readonly leaf: Leaf<V>; readonly index: boolean },
+  b: { readonly leaf: Leaf<V>; readonly index: boolean },
+): number => {
+  if (a.index && b.index) return Number(a.leaf.key) - Number(b.leaf.key);
+  if (a.index !== b.index) return a.index ? -1 : 1;
+  return a.leaf.seq - b.leaf.seq;
 };
 
 function* leaves<V>(node: Child<V>): Generator<Leaf<V>> {
