@@ -62,8 +62,8 @@ export const chaos = (w: WorldContext, dev: Device, what: ChaosKind): void => {
       return;
     }
     case "repush": {
-      const key = w.platform.liveSessions[dev.id];
-      const session = key === undefined ? undefined : w.platform.sessions[key];
+      const key = w.platform.liveSessions.get(dev.id);
+      const session = key === undefined ? undefined : w.platform.sessions.get(key);
       if (key === undefined || session?.kind !== "device") return;
       w.stats["repushes"]!++;
       w.trace(`FAULT platform re-pushes PENDING operations to ${key}`);

@@ -122,6 +122,8 @@ export interface Device {
   readonly processedStatus: Set<string>;
   /** The core's laws (`createInvariantChecker`), fresh for every life of the engine. */
   laws: InvariantChecker;
+  /** This device's entries of the world's `messages`, in submission order (a crash walks them). */
+  readonly submitted: Message[];
 }
 
 export interface Message {

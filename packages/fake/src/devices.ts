@@ -91,6 +91,7 @@ export const makeDevice = (w: WorldContext, index: number, auth: AuthKind): Devi
     rowIds: new Map(),
     processedStatus: new Set(),
     laws: createInvariantChecker(),
+    submitted: [],
   };
 };
 
@@ -368,8 +369,8 @@ export const crash = (w: WorldContext, dev: Device, why: string): void => {
     const tag = (value as { tag?: unknown }).tag;
     if (typeof tag === "string") stored.add(tag);
   }
-  for (const m of w.messages.values()) {
-    if (m.dev !== dev.id || m.acceptedMs === null || m.acked || m.dropped || m.excused !== null) continue;
+  for (const m of dev.submitted) {
+    if (m.acceptedMs === null || m.acked || m.dropped || m.excused !== null) continue;
     if (stored.has(m.tag) || m.durable) continue;
     m.excused = `${dev.id} crashed at ${w.now} ms before its record was durable`;
   }

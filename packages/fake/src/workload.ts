@@ -25,7 +25,7 @@ export const submit = (w: WorldContext, dev: Device, life: number): void => {
       : kind === "event"
         ? { template: "400", type: "sim_event", text: `e${n}` }
         : { template: "301", type: `sim_alarm_${n}`, text: `a${n}` };
-  w.messages.set(tag, {
+  const entry: Message = {
     tag,
     dev: dev.id,
     kind,
@@ -37,7 +37,9 @@ export const submit = (w: WorldContext, dev: Device, life: number): void => {
     durable: false,
     acked: false,
     excused: null,
-  });
+  };
+  w.messages.set(tag, entry);
+  dev.submitted.push(entry);
   const child = w.rng.chance(0.3) ? w.rng.pick(dev.children) : undefined;
   feed(
     w,

@@ -263,7 +263,12 @@ export class Driver {
   private dequeue(): EventInput | undefined {
     if (this.queueHead >= this.queue.length) return undefined;
     const next = this.queue[this.queueHead++];
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    // Emptied: let the fed events go (an idle engine in a fleet must not hold its last
+    // thousand results until more arrive).
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }

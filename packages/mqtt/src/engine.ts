@@ -292,15 +292,17 @@ class EngineImpl implements Engine {
   private readonly driver: Driver;
   private readonly storage: Storage;
   private recorder: Recorder | null = null;
-  private readonly handlers = new Map<string, OperationHandler>();
-  private readonly reportListeners = new Set<(report: Report) => void>();
-  private readonly operationListeners = new Set<(operation: Operation, context: OperationContext) => void>();
-  private readonly waiters = new Set<Waiter>();
+  // Created on first use: many engines in one process never register some of them, and an
+  // empty Map or Set still costs its hash table.
+  private handlers: Map<string, OperationHandler> | null = null;
+  private reportListeners: Set<(report: Report) => void> | null = null;
+  private operationListeners: Set<(operation: Operation, context: OperationContext) => void> | null = null;
+  private waiters: Set<Waiter> | null = null;
   private lifecycle: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopping: Promise<void> | null = null;
   private onStopped: (() => void) | null = null;
-  /** The configuration input as recorded: the application's, with the seed filled in. */
-  private readonly configInput: unknown;
+  /** The configuration input as recorded (the application's, seed filled in); kept only for `recordTo`. */
+  private configInput: unknown;
   private stateDirClaim: StateDirClaim | null = null;
   /**
    * Accepted submissions not yet durable, as ranges of refs with the ref of the persist that
@@ -317,7 +319,7 @@ class EngineImpl implements Engine {
     configInput: unknown,
     private readonly config: EngineConfig,
   ) {
-    this.configInput = configInput;
+    this.configInput = options.recordTo === undefined ? null : configInput;
     this.storage =
       options.storage ??
       (options.stateDir === undefined
@@ -513,20 +515,23 @@ class EngineImpl implements Engine {
   }
 
   handle(fragment: string, handler: OperationHandler): () => void {
-    this.handlers.set(fragment, handler);
+    const handlers = (this.handlers ??= new Map());
+    handlers.set(fragment, handler);
     return () => {
-      if (this.handlers.get(fragment) === handler) this.handlers.delete(fragment);
+      if (handlers.get(fragment) === handler) handlers.delete(fragment);
     };
   }
 
   onReport(listener: (report: Report) => void): () => void {
-    this.reportListeners.add(listener);
-    return () => this.reportListeners.delete(listener);
+    const listeners = (this.reportListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   onOperation(listener: (operation: Operation, context: OperationContext) => void): () => void {
-    this.operationListeners.add(listener);
-    return () => this.operationListeners.delete(listener);
+    const listeners = (this.operationListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   phase(): PhaseName {
@@ -643,13 +648,13 @@ class EngineImpl implements Engine {
       this.onStopped?.();
       this.onStopped = null;
     }
-    for (const listener of this.reportListeners) listener(report);
+    for (const listener of this.reportListeners ?? []) listener(report);
   }
 
   private dispatchOperation(command: ExecuteOperationCommand): void {
     const context: OperationContext = { key: command.key, deviceId: command.deviceId };
     const { operation } = command;
-    for (const listener of this.operationListeners) listener(operation, context);
+    for (const listener of this.operationListeners ?? []) listener(operation, context);
     const finish = (outcome: OperationOutcome): void => {
       const input: EventInput = {
         type: "operation-result",
@@ -663,7 +668,7 @@ class EngineImpl implements Engine {
       };
       if (this.driver.running) this.driver.post(input);
     };
-    const handler = this.handlers.get(command.fragment);
+    const handler = this.handlers?.get(command.fragment);
     if (handler === undefined) {
       finish({ status: "failed", reason: `no handler registered for ${command.fragment} in this device` });
       return;
@@ -689,29 +694,31 @@ class EngineImpl implements Engine {
       const waiter: Waiter = { ready, resolve, reject, timer: null };
       if (timeoutMs !== undefined) {
         waiter.timer = setTimeout(() => {
-          this.waiters.delete(waiter);
+          this.waiters?.delete(waiter);
           reject(new Error(`c8ylink engine not ${what} within ${timeoutMs} ms (phase ${this.phase()})`));
         }, timeoutMs);
       }
-      this.waiters.add(waiter);
+      (this.waiters ??= new Set()).add(waiter);
     });
   }
 
   private checkWaiters(state: EngineState): void {
+    if (this.waiters === null) return;
     for (const w of this.waiters) {
       if (!w.ready(state)) continue;
       this.waiters.delete(w);
       if (w.timer !== null) clearTimeout(w.timer);
       w.resolve();
     }
+    if (this.waiters.size === 0) this.waiters = null;
   }
 
   private failWaiters(error: Error): void {
-    for (const w of this.waiters) {
+    for (const w of this.waiters ?? []) {
       if (w.timer !== null) clearTimeout(w.timer);
       w.reject(error);
     }
-    this.waiters.clear();
+    this.waiters = null;
   }
 }
 

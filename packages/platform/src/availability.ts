@@ -17,7 +17,7 @@
  *   interval is ≤ 0.
  */
 import { openAlarm, raiseAlarm, replaceAlarm } from "./data.js";
-import { managedObject, setFragment } from "./inventory.js";
+import { managedObject, managedObjectsInOrder, setFragment } from "./inventory.js";
 import { isJsonObject, type Json, lookup } from "./json.js";
 import type { ManagedObject } from "./model.js";
 import { isoFromMs, msFromIso } from "./time.js";
@@ -52,7 +52,7 @@ export const heartbeat = (tx: Tx, mo: ManagedObject): void => {
     lastMessage: isoFromMs(tx.now),
     status: inMaintenance(current) ? "MAINTENANCE" : "AVAILABLE",
   });
-  const open = openAlarm(tx.s.alarms, current.id, UNAVAILABILITY_ALARM);
+  const open = openAlarm(tx.s, current.id, UNAVAILABILITY_ALARM);
   if (open !== undefined) replaceAlarm(tx, { ...open, status: "CLEARED" });
 };
 
@@ -78,7 +78,8 @@ const availabilityStatus = (mo: ManagedObject): string | undefined => {
 
 /** `clock-tick`: devices past their required interval become UNAVAILABLE, with an alarm. */
 export const checkAvailability = (tx: Tx): void => {
-  for (const mo of Object.values(tx.s.managedObjects)) {
+  // In id order (creation order), as a plain record iterated: alarm ids depend on it.
+  for (const mo of managedObjectsInOrder(tx.s)) {
     if (mo.kind !== "device") continue;
     const interval = requiredIntervalMinutes(mo);
     if (interval === undefined || interval <= 0) continue;

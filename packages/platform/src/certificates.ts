@@ -54,7 +54,7 @@ export const certificateLogin = (
   if (tx.now > issuer.notAfterMs) return E.left(`trusted certificate ${issuer.name} has expired`);
   if (tx.now < presented.validFromMs) return E.left("certificate not yet valid");
   if (tx.now > presented.validToMs) return E.left("certificate expired");
-  const existing = lookup(tx.s.users, deviceUsername(presented.cn));
+  const existing = tx.s.users.get(deviceUsername(presented.cn));
   if (existing === undefined && !issuer.autoRegistration)
     return E.left(`auto-registration is disabled for ${issuer.name}`);
   const user = existing ?? certificateUser(tx, presented.cn);

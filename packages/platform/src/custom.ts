@@ -359,12 +359,12 @@ const execute = (
         text: text(m("text")),
         status: (text(m("status")) ?? "ACTIVE") as AlarmStatus,
       });
-      return E.right(openAlarm(tx.s.alarms, source.id, type.right) as Json | undefined);
+      return E.right(openAlarm(tx.s, source.id, type.right) as Json | undefined);
     }
     case "PUT ALARM": {
       const type = required("type");
       if (E.isLeft(type)) return type;
-      const open = openAlarm(tx.s.alarms, source.id, type.right);
+      const open = openAlarm(tx.s, source.id, type.right);
       if (open === undefined) return E.right(undefined);
       // `status`, `severity` and `text` are alarm properties; any other path is a fragment.
       let updated: Alarm = open;

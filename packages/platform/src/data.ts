@@ -29,6 +29,7 @@ import type {
   ManagedObject,
   Measurement,
   PlatformEvent,
+  PlatformState,
   ProcessingMode,
 } from "./model.js";
 import { isoFromMs } from "./time.js";
@@ -81,25 +82,46 @@ export const addMeasurement = (tx: Tx, spec: DataSpec): Measurement => {
   // Built before `tx.s` is read: `base` takes an id, which replaces `tx.s` (reading `tx.s` first
   // would put the old counter back and hand the same id out again).
   const measurement: Measurement = base(tx, spec, "measurement");
-  if (stored(tx, spec, "measurement")) tx.s = { ...tx.s, measurements: [...tx.s.measurements, measurement] };
+  if (stored(tx, spec, "measurement")) tx.s = { ...tx.s, measurements: tx.s.measurements.push(measurement) };
   return measurement;
 };
 
 /** Stores the event when its mode is stored; returns it either way. */
 export const addEvent = (tx: Tx, spec: DataSpec & { readonly text: string }): PlatformEvent => {
   const event: PlatformEvent = { ...base(tx, spec, "event"), text: spec.text };
-  if (stored(tx, spec, "event")) tx.s = { ...tx.s, events: [...tx.s.events, event] };
+  if (stored(tx, spec, "event")) tx.s = { ...tx.s, events: tx.s.events.push(event) };
   return event;
 };
 
+const sourceTypeKey = (sourceId: string, type: string): string => `${sourceId}/${type}`;
+
+/** Every alarm of (source, type) with its position in `alarms`, oldest first. */
+const alarmsOf = (s: PlatformState, sourceId: string, type: string): { alarm: Alarm; at: number }[] =>
+  (s.alarmsBySourceType.get(sourceTypeKey(sourceId, type)) ?? []).map((at) => ({
+    alarm: s.alarms.get(at) as Alarm,
+    at,
+  }));
+
 /** The open alarm of (source, type): ACTIVE first, then ACKNOWLEDGED. */
-export const openAlarm = (alarms: readonly Alarm[], sourceId: string, type: string): Alarm | undefined => {
-  const ofType = alarms.filter((a) => a.sourceId === sourceId && a.type === type);
+export const openAlarm = (s: PlatformState, sourceId: string, type: string): Alarm | undefined => {
+  const ofType = alarmsOf(s, sourceId, type).map(({ alarm }) => alarm);
   return ofType.find((a) => a.status === "ACTIVE") ?? ofType.find((a) => a.status === "ACKNOWLEDGED");
 };
 
+/** Puts `alarm` (same id, source and type as a stored one) in place of the stored one. */
 export const replaceAlarm = (tx: Tx, alarm: Alarm): void => {
-  tx.s = { ...tx.s, alarms: tx.s.alarms.map((a) => (a.id === alarm.id ? alarm : a)) };
+  const found = alarmsOf(tx.s, alarm.sourceId, alarm.type).find((a) => a.alarm.id === alarm.id);
+  if (found !== undefined) tx.s = { ...tx.s, alarms: tx.s.alarms.set(found.at, alarm) };
+};
+
+const appendAlarm = (tx: Tx, alarm: Alarm): void => {
+  const key = sourceTypeKey(alarm.sourceId, alarm.type);
+  const positions = tx.s.alarmsBySourceType.get(key) ?? [];
+  tx.s = {
+    ...tx.s,
+    alarms: tx.s.alarms.push(alarm),
+    alarmsBySourceType: tx.s.alarmsBySourceType.set(key, [...positions, tx.s.alarms.length]),
+  };
 };
 
 export const raiseAlarm = (
@@ -112,7 +134,7 @@ export const raiseAlarm = (
 ): void => {
   if (!stored(tx, spec, "alarm")) return;
   const time = spec.time ?? isoFromMs(tx.now);
-  const open = openAlarm(tx.s.alarms, spec.source.id, spec.type);
+  const open = openAlarm(tx.s, spec.source.id, spec.type);
   if (open !== undefined && spec.status !== "CLEARED") {
     replaceAlarm(tx, { ...open, count: open.count + 1, time });
     return;
@@ -126,7 +148,7 @@ export const raiseAlarm = (
     count: 1,
     firstOccurrenceTime: time,
   };
-  tx.s = { ...tx.s, alarms: [...tx.s.alarms, alarm] };
+  appendAlarm(tx, alarm);
 };
 
 export const adminResult = (tx: Tx, ok: boolean, detail: string): void =>
@@ -134,7 +156,7 @@ export const adminResult = (tx: Tx, ok: boolean, detail: string): void =>
 
 /** `admin-acknowledge-alarm` / `admin-clear-alarm`. */
 export const adminSetAlarmStatus = (tx: Tx, alarmId: string, status: "ACKNOWLEDGED" | "CLEARED"): void => {
-  const alarm = tx.s.alarms.find((a) => a.id === alarmId);
+  const alarm = tx.s.alarms.toArray().find((a) => a.id === alarmId);
   if (alarm === undefined) return adminResult(tx, false, `unknown alarm ${alarmId}`);
   const allowed = status === "CLEARED" ? alarm.status !== "CLEARED" : alarm.status === "ACTIVE";
   if (!allowed) return adminResult(tx, false, `alarm ${alarmId} is ${alarm.status}`);
@@ -160,6 +182,19 @@ const parameterValue = (type: string, value: string | undefined): Json => {
   if (type.toUpperCase() === "NUMBER" && value.trim() !== "" && Number.isFinite(Number(value)))
     return Number(value);
   return value;
+};
+
+/** The newest stored event of (source, type) and its position (407 is rare: a scan will do). */
+const newestEvent = (
+  s: PlatformState,
+  sourceId: string,
+  type: string,
+): { event: PlatformEvent; at: number } | undefined => {
+  for (let at = s.events.length - 1; at >= 0; at--) {
+    const event = s.events.get(at) as PlatformEvent;
+    if (event.sourceId === sourceId && event.type === type) return { event, at };
+  }
+  return undefined;
 };
 
 /** Handles 200–212, 301–307, 400–408. Returns false when `message` is none of them. */
@@ -222,17 +257,17 @@ export const applyData = (tx: Tx, ctx: RowContext, message: UpstreamMessage): bo
       });
       return true;
     case "305": {
-      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      const open = openAlarm(tx.s, source.id, message.type);
       if (open !== undefined) replaceAlarm(tx, { ...open, severity: message.severity });
       return true;
     }
     case "306": {
-      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      const open = openAlarm(tx.s, source.id, message.type);
       if (open !== undefined) replaceAlarm(tx, { ...open, status: "CLEARED" });
       return true;
     }
     case "307": {
-      const open = openAlarm(tx.s.alarms, source.id, message.type);
+      const open = openAlarm(tx.s, source.id, message.type);
       if (open !== undefined)
         replaceAlarm(tx, {
           ...open,
@@ -260,15 +295,13 @@ export const applyData = (tx: Tx, ctx: RowContext, message: UpstreamMessage): bo
       return true;
     }
     case "407": {
-      const latest = [...tx.s.events]
-        .reverse()
-        .find((e) => e.sourceId === source.id && e.type === message.type);
+      const latest = newestEvent(tx.s, source.id, message.type);
       if (latest !== undefined) {
         const fragments = (message.fragments ?? []).reduce<JsonObject>(
           (f, n) => dissoc(f, n),
-          latest.fragments,
+          latest.event.fragments,
         );
-        tx.s = { ...tx.s, events: tx.s.events.map((e) => (e.id === latest.id ? { ...e, fragments } : e)) };
+        tx.s = { ...tx.s, events: tx.s.events.set(latest.at, { ...latest.event, fragments }) };
       }
       return true;
     }

@@ -51,5 +51,5 @@ export const reportError = (tx: Tx, session: Session, topic: string, error: RowE
     line: serializePlatformRow(row),
     delivered,
   };
-  tx.s = { ...tx.s, errors: [...tx.s.errors, record] };
+  tx.s = { ...tx.s, errors: tx.s.errors.push(record) };
 };

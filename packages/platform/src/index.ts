@@ -6,6 +6,7 @@
 export * from "./model.js";
 export { initialPlatform, platformStep, PlatformInputCodec } from "./step.js";
 export * from "./queries.js";
+export { PMap, PVec } from "./persistent.js";
 export { serializePlatformField, serializePlatformRow, serializePlatformRows } from "./csv.js";
 export { staticRows } from "./operations.js";
 export { readStaticRow, STATIC_UPSTREAM_IDS } from "./rows.js";

@@ -29,10 +29,13 @@ export const DEVICE_MARKER = "c8y_IsDevice";
 // Lookup
 
 export const managedObject = (s: PlatformState, id: string): ManagedObject | undefined =>
-  lookup(s.managedObjects, id);
+  s.managedObjects.get(id);
+
+/** Every managed object in id order (= creation order: ids come from one counter). */
+export const managedObjectsInOrder = (s: PlatformState): ManagedObject[] => s.managedObjects.values();
 
 export const byExternalId = (s: PlatformState, externalId: string): ManagedObject | undefined => {
-  const id = lookup(s.identities, externalId);
+  const id = s.identities.get(externalId);
   return id === undefined ? undefined : managedObject(s, id);
 };
 
@@ -76,7 +79,7 @@ export const agentOf = (s: PlatformState, mo: ManagedObject): ManagedObject => {
 // Changes
 
 export const putManagedObject = (tx: Tx, mo: ManagedObject): void => {
-  tx.s = { ...tx.s, managedObjects: assoc(tx.s.managedObjects, mo.id, mo) };
+  tx.s = { ...tx.s, managedObjects: tx.s.managedObjects.set(mo.id, mo) };
 };
 
 /** Replaces `mo`'s fragments through `change` (and stamps lastUpdated). */
@@ -111,7 +114,7 @@ export const createManagedObject = (tx: Tx, spec: NewObject): ManagedObject => {
     lastUpdatedMs: tx.now,
   };
   putManagedObject(tx, mo);
-  tx.s = { ...tx.s, identities: assoc(tx.s.identities, spec.externalId, mo.id) };
+  tx.s = { ...tx.s, identities: tx.s.identities.set(spec.externalId, mo.id) };
   const parent = spec.parentId === null ? undefined : managedObject(tx.s, spec.parentId);
   if (parent !== undefined) {
     putManagedObject(

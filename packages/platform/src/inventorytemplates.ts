@@ -24,7 +24,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import { ErrorCode, rowError, type RowError } from "./errors.js";
 import { byExternalId, createManagedObject, isWithin, managedObject, putManagedObject } from "./inventory.js";
-import { dissoc, type Json, type JsonObject, lookup, setPath } from "./json.js";
+import { type Json, type JsonObject, setPath } from "./json.js";
 import type { ManagedObject, RequestTemplate, Session } from "./model.js";
 import type { Tx } from "./tx.js";
 
@@ -85,7 +85,7 @@ export const executeInventory = (
     const custom = fillCustom(rest);
     if (E.isLeft(custom)) return fail(ErrorCode.invalidArguments, custom.left);
     const key = value === "" ? "" : identityKey(type, value);
-    if (key !== "" && lookup(tx.s.identities, key) !== undefined)
+    if (key !== "" && tx.s.identities.get(key) !== undefined)
       return fail(ErrorCode.templateError, `External id ${type}/${value} already exists`);
     const created = createManagedObject(tx, {
       externalId: key,
@@ -96,7 +96,7 @@ export const executeInventory = (
       fragments: {},
       owner: session.username,
     });
-    if (key === "") tx.s = { ...tx.s, identities: dissoc(tx.s.identities, "") };
+    if (key === "") tx.s = { ...tx.s, identities: tx.s.identities.delete("") };
     const mo = withValues(created, custom.right);
     putManagedObject(tx, mo);
     return E.right(managedObjectJson(mo));
@@ -118,7 +118,7 @@ export const executeInventory = (
     const value = (fixedType !== "" ? supplied[0] : supplied[1]) ?? "";
     rest = supplied.slice(fixedType !== "" ? 1 : 2);
     what = `${type}/${value}`;
-    id = lookup(tx.s.identities, identityKey(type, value));
+    id = tx.s.identities.get(identityKey(type, value));
   }
   const mo = id === undefined ? undefined : managedObject(tx.s, id);
   if (mo === undefined || !visible(tx, session, mo))

@@ -125,7 +125,7 @@ const reportJsonError = (tx: Tx, session: Session, input: ClientPublish, problem
     line,
     delivered: qos !== undefined,
   };
-  tx.s = { ...tx.s, errors: [...tx.s.errors, record] };
+  tx.s = { ...tx.s, errors: tx.s.errors.push(record) };
 };
 
 // ---------------------------------------------------------------------------------------------

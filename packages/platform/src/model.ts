@@ -1,9 +1,12 @@
 /**
- * The platform model's vocabulary: options, state, inputs and outputs. Everything here is plain
- * JSON-compatible data, so a state can be logged, snapshotted (`JSON.stringify`) and restored.
+ * The platform model's vocabulary: options, state, inputs and outputs. Everything here is
+ * JSON-compatible data, so a state can be logged and snapshotted (`JSON.stringify`); the
+ * collections that grow with the tenant are persistent (persistent.ts), so a write shares
+ * everything it does not touch, and they serialise as plain arrays and objects.
  * Ids are decimal strings handed out from one counter, like the platform's global ids.
  */
 import type { Json, JsonObject } from "./json.js";
+import type { PMap, PVec } from "./persistent.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -330,26 +333,29 @@ export interface PlatformState {
   readonly nextId: number;
   /** Generator state for passwords; advances with every password handed out. */
   readonly seed: number;
-  readonly managedObjects: Readonly<Record<string, ManagedObject>>;
+  /** Managed object id → object. */
+  readonly managedObjects: PMap<ManagedObject>;
   /** `c8y_Serial` value → managed object id. */
-  readonly identities: Readonly<Record<string, string>>;
-  readonly users: Readonly<Record<string, User>>;
-  readonly registrations: Readonly<Record<string, Registration>>;
-  readonly sessions: Readonly<Record<string, Session>>;
+  readonly identities: PMap<string>;
+  readonly users: PMap<User>;
+  readonly registrations: PMap<Registration>;
+  readonly sessions: PMap<Session>;
   /** Device identifier → client key of its live session (at most one, spec §1.3). */
-  readonly liveSessions: Readonly<Record<string, string>>;
-  readonly measurements: readonly Measurement[];
-  readonly events: readonly PlatformEvent[];
-  readonly alarms: readonly Alarm[];
+  readonly liveSessions: PMap<string>;
+  readonly measurements: PVec<Measurement>;
+  readonly events: PVec<PlatformEvent>;
+  readonly alarms: PVec<Alarm>;
+  /** `<source id>/<type>` → positions in `alarms` of every alarm of that source and type. */
+  readonly alarmsBySourceType: PMap<readonly number[]>;
   /** In creation order (= "oldest first"). */
   readonly operations: readonly StoredOperation[];
   readonly collections: Readonly<Record<string, TemplateCollection>>;
-  readonly errors: readonly ErrorRecord[];
-  readonly connectionLog: readonly ConnectionLogEntry[];
+  readonly errors: PVec<ErrorRecord>;
+  readonly connectionLog: PVec<ConnectionLogEntry>;
   /** Trusted certificates by fingerprint (uploaded by `admin-trust-certificate`). */
   readonly certificates: Readonly<Record<string, TrustedCertificate>>;
   /** Username → the last `71` token handed out and when (for `tokenRenewalAfterHalfLife`). */
-  readonly tokens: Readonly<Record<string, { readonly token: string; readonly issuedMs: number }>>;
+  readonly tokens: PMap<{ readonly token: string; readonly issuedMs: number }>;
   /** Device identifier → CONNACK code its next CONNECT gets once (`admin-refuse-next-connect`). */
   readonly refuseNextConnect: Readonly<Record<string, 3 | 5>>;
 }

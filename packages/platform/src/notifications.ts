@@ -75,7 +75,7 @@ export const notifyOperation = (tx: Tx, session: Session, op: StoredOperation): 
  * session's device (the session `pushOperation` would deliver it to), oldest first.
  */
 export const notifyNotForwarded = (tx: Tx, session: Session): void => {
-  const agentId = lookup(tx.s.identities, session.deviceId);
+  const agentId = tx.s.identities.get(session.deviceId);
   if (agentId === undefined) return;
   const waiting = tx.s.operations.filter(
     (o) => o.agentId === agentId && o.status === "PENDING" && o.notifications === 0,

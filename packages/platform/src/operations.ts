@@ -377,7 +377,7 @@ type ByIdCheck = E.Either<string, StoredOperation | "already-done">;
 const byId = (s: PlatformState, ctx: RowContext, id: string, status: OperationStatus): ByIdCheck => {
   const op = s.operations.find((o) => o.id === id);
   // The session's own device tree; anything outside it is not revealed.
-  const root = lookup(s.identities, ctx.session.deviceId) ?? ctx.target.id;
+  const root = s.identities.get(ctx.session.deviceId) ?? ctx.target.id;
   if (op === undefined || !isWithin(s, root, op.deviceId)) return E.left(`Operation ${id} not found`);
   if (op.deviceId !== ctx.target.id)
     return E.left(`Operation ${id} is for device ${op.externalId}: report it on s/us/${op.externalId}`);

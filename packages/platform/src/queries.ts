@@ -3,8 +3,9 @@
  * external id (`c8y_Serial`), the way a test talks about them; views resolve internal ids to
  * external ids where that helps.
  */
-import { byExternalId, managedObject } from "./inventory.js";
+import { byExternalId, managedObject, managedObjectsInOrder } from "./inventory.js";
 import { lookup } from "./json.js";
+import type { PVec } from "./persistent.js";
 import type {
   Alarm,
   ConnectionLogEntry,
@@ -54,9 +55,7 @@ const view = (s: PlatformState, mo: ManagedObject): DeviceView => ({
 
 /** All managed objects (devices, children, services), in creation order. */
 export const listDevices = (s: PlatformState): DeviceView[] =>
-  Object.values(s.managedObjects)
-    .sort((a, b) => Number(a.id) - Number(b.id))
-    .map((mo) => view(s, mo));
+  managedObjectsInOrder(s).map((mo) => view(s, mo));
 
 export const findDevice = (s: PlatformState, externalId: string): DeviceView | undefined => {
   const mo = byExternalId(s, externalId);
@@ -66,12 +65,12 @@ export const findDevice = (s: PlatformState, externalId: string): DeviceView | u
 /** Items whose source is `externalId` (all items when omitted). */
 const from = <T extends { readonly sourceId: string }>(
   s: PlatformState,
-  items: readonly T[],
+  items: PVec<T>,
   externalId?: string,
 ): T[] => {
-  if (externalId === undefined) return [...items];
-  const id = lookup(s.identities, externalId);
-  return items.filter((i) => i.sourceId === id);
+  if (externalId === undefined) return items.toArray();
+  const id = s.identities.get(externalId);
+  return items.toArray().filter((i) => i.sourceId === id);
 };
 
 export const listMeasurements = (s: PlatformState, externalId?: string): Measurement[] =>
@@ -99,17 +98,17 @@ export const listOperations = (s: PlatformState, filter: OperationFilter = {}): 
 export const findOperation = (s: PlatformState, id: string): StoredOperation | undefined =>
   s.operations.find((op) => op.id === id);
 
-export const listRegistrations = (s: PlatformState): Registration[] => Object.values(s.registrations);
+export const listRegistrations = (s: PlatformState): Registration[] => s.registrations.values();
 export const findRegistration = (s: PlatformState, deviceId: string): Registration | undefined =>
-  lookup(s.registrations, deviceId);
+  s.registrations.get(deviceId);
 
 /** `s/e` lines produced (delivered or not), optionally for one client. */
 export const listErrors = (s: PlatformState, clientKey?: string): ErrorRecord[] =>
-  s.errors.filter((e) => clientKey === undefined || e.clientKey === clientKey);
+  s.errors.toArray().filter((e) => clientKey === undefined || e.clientKey === clientKey);
 
-export const connectionLog = (s: PlatformState): readonly ConnectionLogEntry[] => s.connectionLog;
+export const connectionLog = (s: PlatformState): readonly ConnectionLogEntry[] => s.connectionLog.toArray();
 
-export const listSessions = (s: PlatformState): Session[] => Object.values(s.sessions);
+export const listSessions = (s: PlatformState): Session[] => s.sessions.values();
 
 export const findCollection = (s: PlatformState, xid: string): TemplateCollection | undefined =>
   lookup(s.collections, xid);

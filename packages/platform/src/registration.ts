@@ -26,7 +26,6 @@ import {
 } from "@c8ylink/core";
 import { derivePassword } from "./hash.js";
 import { byExternalId, subtree } from "./inventory.js";
-import { assoc, dissoc, lookup } from "./json.js";
 import type { Registration, RegistrationStatus, Session, User } from "./model.js";
 import { deviceToken } from "./token.js";
 import { deliverRow, dropSession, emit, liveSession, type Tx } from "./tx.js";
@@ -34,7 +33,7 @@ import { deliverRow, dropSession, emit, liveSession, type Tx } from "./tx.js";
 export const deviceUsername = (deviceId: string): string => `device_${deviceId}`;
 
 const putRegistration = (tx: Tx, registration: Registration): void => {
-  tx.s = { ...tx.s, registrations: assoc(tx.s.registrations, registration.deviceId, registration) };
+  tx.s = { ...tx.s, registrations: tx.s.registrations.set(registration.deviceId, registration) };
 };
 
 const moveTo = (tx: Tx, registration: Registration, status: RegistrationStatus): Registration => {
@@ -44,7 +43,7 @@ const moveTo = (tx: Tx, registration: Registration, status: RegistrationStatus):
 };
 
 export const putUser = (tx: Tx, user: User): void => {
-  tx.s = { ...tx.s, users: assoc(tx.s.users, user.username, user) };
+  tx.s = { ...tx.s, users: tx.s.users.set(user.username, user) };
 };
 
 const result = (tx: Tx, ok: boolean, detail: string) => emit(tx, { type: "admin-result", ok, detail });
@@ -55,7 +54,7 @@ const result = (tx: Tx, ok: boolean, detail: string) => emit(tx, { type: "admin-
 export const adminRegister = (tx: Tx, deviceId: string): void => {
   const valid = validateDeviceId(deviceId);
   if (valid._tag === "Left") return result(tx, false, valid.left.reason);
-  const existing = lookup(tx.s.registrations, deviceId);
+  const existing = tx.s.registrations.get(deviceId);
   if (existing !== undefined && existing.status !== "BLOCKED")
     return result(tx, false, `${deviceId} is already registered (${existing.status})`);
   putRegistration(tx, {
@@ -68,7 +67,7 @@ export const adminRegister = (tx: Tx, deviceId: string): void => {
 };
 
 export const adminAccept = (tx: Tx, deviceId: string): void => {
-  const registration = lookup(tx.s.registrations, deviceId);
+  const registration = tx.s.registrations.get(deviceId);
   // Only a request the device has already made can be accepted (spec §3.2).
   if (registration?.status !== "PENDING_ACCEPTANCE")
     return result(
@@ -82,8 +81,8 @@ export const adminAccept = (tx: Tx, deviceId: string): void => {
 
 /** Blocks the registration and disables the device's users; its live session is closed. */
 export const adminBlock = (tx: Tx, deviceId: string): void => {
-  const registration = lookup(tx.s.registrations, deviceId);
-  const users = Object.values(tx.s.users).filter((u) => u.deviceId === deviceId);
+  const registration = tx.s.registrations.get(deviceId);
+  const users = tx.s.users.values().filter((u) => u.deviceId === deviceId);
   if (registration === undefined && users.length === 0)
     return result(tx, false, `nothing to block for ${deviceId}`);
   if (registration !== undefined && registration.status !== "BLOCKED") moveTo(tx, registration, "BLOCKED");
@@ -103,21 +102,21 @@ export const adminDeleteDevice = (tx: Tx, deviceId: string): void => {
   const removedExternal = new Set(removed.map((mo) => mo.externalId));
   let { managedObjects, identities, users } = tx.s;
   for (const mo of removed) {
-    managedObjects = dissoc(managedObjects, mo.id);
-    identities = dissoc(identities, mo.externalId);
+    managedObjects = managedObjects.delete(mo.id);
+    identities = identities.delete(mo.externalId);
   }
-  const parent = device.parentId === null ? undefined : lookup(managedObjects, device.parentId);
+  const parent = device.parentId === null ? undefined : managedObjects.get(device.parentId);
   if (parent !== undefined) {
-    managedObjects = assoc(managedObjects, parent.id, {
+    managedObjects = managedObjects.set(parent.id, {
       ...parent,
       childDevices: parent.childDevices.filter((id) => !removedIds.has(id)),
       childAdditions: parent.childAdditions.filter((id) => !removedIds.has(id)),
     });
   }
-  for (const user of Object.values(users))
+  for (const user of users.values())
     if (user.deviceId !== undefined && removedExternal.has(user.deviceId))
-      users = dissoc(users, user.username);
-  tx.s = { ...tx.s, managedObjects, identities, users, registrations: dissoc(tx.s.registrations, deviceId) };
+      users = users.delete(user.username);
+  tx.s = { ...tx.s, managedObjects, identities, users, registrations: tx.s.registrations.delete(deviceId) };
   const session = liveSession(tx.s, deviceId);
   if (session !== undefined)
     dropSession(tx, session.clientKey, "device deleted", { notify: true, event: "dropped" });
@@ -129,7 +128,7 @@ export const adminDeleteDevice = (tx: Tx, deviceId: string): void => {
 
 /** An empty publish on `s/ucr` from a bootstrap session. */
 export const pollCredentials = (tx: Tx, session: Session): void => {
-  const found = lookup(tx.s.registrations, session.deviceId) ?? autoRegistration(tx, session.deviceId);
+  const found = tx.s.registrations.get(session.deviceId) ?? autoRegistration(tx, session.deviceId);
   if (found === undefined || found.status === "BLOCKED") return;
   const registration = { ...found, polls: found.polls + 1 };
   putRegistration(tx, registration);
@@ -167,8 +166,7 @@ const autoRegistration = (tx: Tx, deviceId: string): Registration | undefined =>
 
 /** The registration's device user, created on first use. */
 const credentialsFor = (tx: Tx, registration: Registration): User => {
-  const existing =
-    registration.username === undefined ? undefined : lookup(tx.s.users, registration.username);
+  const existing = registration.username === undefined ? undefined : tx.s.users.get(registration.username);
   if (existing !== undefined) return existing;
   const username = deviceUsername(registration.deviceId);
   const [password, seed] = derivePassword(tx.s.seed, `${tx.s.config.tenantId}/${username}`);
@@ -188,7 +186,7 @@ const credentialsFor = (tx: Tx, registration: Registration): User => {
 /** The certificate user of `cn`, auto-registered on first connect. */
 export const certificateUser = (tx: Tx, cn: string): User => {
   const username = deviceUsername(cn);
-  const existing = lookup(tx.s.users, username);
+  const existing = tx.s.users.get(username);
   if (existing !== undefined) return existing;
   const user: User = { username, password: null, origin: "certificate", deviceId: cn, disabled: false };
   putUser(tx, user);
@@ -203,13 +201,12 @@ export const certificateUser = (tx: Tx, cn: string): User => {
 export const requestToken = (tx: Tx, session: Session): void => {
   if (session.auth !== "certificate") return;
   const { config } = tx.s;
-  const current = lookup(tx.s.tokens, session.username);
+  const current = tx.s.tokens.get(session.username);
   const stillYoung =
     config.tokenRenewalAfterHalfLife &&
     current !== undefined &&
     tx.now < current.issuedMs + (config.tokenLifetimeSeconds * 1000) / 2;
   const token = stillYoung ? current.token : deviceToken(config, session.username, tx.now);
-  if (!stillYoung)
-    tx.s = { ...tx.s, tokens: assoc(tx.s.tokens, session.username, { token, issuedMs: tx.now }) };
+  if (!stillYoung) tx.s = { ...tx.s, tokens: tx.s.tokens.set(session.username, { token, issuedMs: tx.now }) };
   deliverRow(tx, session, TOPIC_TOKEN_DOWN, TOKEN_CODEC.encode({ token }));
 };

@@ -100,10 +100,10 @@ const authenticate = (tx: Tx, input: ClientConnect, deviceId: string): E.Either<
   const user = username.slice(slash + 1);
   if (tenant === BOOTSTRAP_TENANT && user === BOOTSTRAP_USER) {
     if (password !== config.bootstrapPassword) return refusal(4, "wrong bootstrap password");
-    if (lookup(tx.s.registrations, deviceId)?.status === "BLOCKED") return refusal(5, "registration blocked");
+    if (tx.s.registrations.get(deviceId)?.status === "BLOCKED") return refusal(5, "registration blocked");
     return E.right({ kind: "bootstrap", auth: "password", username: user });
   }
-  const known = tenant === config.tenantId ? lookup(tx.s.users, user) : undefined;
+  const known = tenant === config.tenantId ? tx.s.users.get(user) : undefined;
   if (known === undefined || known.password === null || known.password !== password)
     return refusal(4, "bad username or password");
   if (known.disabled) return refusal(5, "device user disabled");
@@ -133,7 +133,7 @@ export const connect = (tx: Tx, input: ClientConnect): void => {
 
   if (sessionOf(tx.s, clientKey) !== undefined)
     dropSession(tx, clientKey, "replaced by a new CONNECT", { notify: false, event: "disconnected" });
-  const previous = lookup(tx.s.liveSessions, deviceId);
+  const previous = tx.s.liveSessions.get(deviceId);
   if (previous !== undefined)
     dropSession(tx, previous, `duplicate ClientId: ${deviceId} connected again`, {
       notify: true,
@@ -151,7 +151,7 @@ export const connect = (tx: Tx, input: ClientConnect): void => {
     ...(defaultXid === undefined ? {} : { defaultXid }),
     ...(input.will === undefined ? {} : { will: input.will }),
   });
-  tx.s = { ...tx.s, liveSessions: assoc(tx.s.liveSessions, deviceId, clientKey) };
+  tx.s = { ...tx.s, liveSessions: tx.s.liveSessions.set(deviceId, clientKey) };
   emit(tx, { type: "connack", clientKey, code: 0 });
   logConnection(tx, { clientKey, clientId, event: "connected", code: 0 });
 };

@@ -20,6 +20,7 @@ import type {
   User,
 } from "./model.js";
 import { checkAvailability } from "./availability.js";
+import { PMap, PVec } from "./persistent.js";
 import { adminRemoveCertificate, adminTrustCertificate } from "./certificates.js";
 import { adminSetAlarmStatus } from "./data.js";
 import { publish } from "./publish.js";
@@ -29,14 +30,12 @@ import { clientDisconnect } from "./will.js";
 import type { Tx } from "./tx.js";
 
 export const initialPlatform = (options: PlatformOptions = {}): PlatformState => {
-  const users: Record<string, User> = {};
-  for (const { username, password } of options.users ?? [])
-    Object.defineProperty(users, username, {
-      value: { username, password, origin: "provisioned", disabled: false },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+  const users = PMap.from<User>(
+    (options.users ?? []).map(({ username, password }) => [
+      username,
+      { username, password, origin: "provisioned", disabled: false },
+    ]),
+  );
   return {
     config: {
       tenantId: options.tenantId ?? "t100",
@@ -53,21 +52,22 @@ export const initialPlatform = (options: PlatformOptions = {}): PlatformState =>
     },
     nextId: options.firstId ?? 1001,
     seed: options.seed ?? 1,
-    managedObjects: {},
-    identities: {},
+    managedObjects: PMap.empty(),
+    identities: PMap.empty(),
     users,
-    registrations: {},
-    sessions: {},
-    liveSessions: {},
-    measurements: [],
-    events: [],
-    alarms: [],
+    registrations: PMap.empty(),
+    sessions: PMap.empty(),
+    liveSessions: PMap.empty(),
+    measurements: PVec.empty(),
+    events: PVec.empty(),
+    alarms: PVec.empty(),
+    alarmsBySourceType: PMap.empty(),
     operations: [],
     collections: {},
-    errors: [],
-    connectionLog: [],
+    errors: PVec.empty(),
+    connectionLog: PVec.empty(),
     certificates: {},
-    tokens: {},
+    tokens: PMap.empty(),
     refuseNextConnect: {},
   };
 };

@@ -6,7 +6,7 @@
  */
 import type { Row } from "@c8ylink/core";
 import { serializePlatformRow } from "./csv.js";
-import { assoc, dissoc, isJsonObject, lookup } from "./json.js";
+import { assoc, isJsonObject, lookup } from "./json.js";
 import type { ConnectionLogEntry, PlatformOutput, PlatformState, Session } from "./model.js";
 
 export interface Tx {
@@ -27,16 +27,16 @@ export const newId = (tx: Tx): string => {
 };
 
 export const sessionOf = (s: PlatformState, clientKey: string): Session | undefined =>
-  lookup(s.sessions, clientKey);
+  s.sessions.get(clientKey);
 
 /** Live session of a device identifier (the ClientId's device part). */
 export const liveSession = (s: PlatformState, deviceId: string): Session | undefined => {
-  const key = lookup(s.liveSessions, deviceId);
+  const key = s.liveSessions.get(deviceId);
   return key === undefined ? undefined : sessionOf(s, key);
 };
 
 export const putSession = (tx: Tx, session: Session): void => {
-  tx.s = { ...tx.s, sessions: assoc(tx.s.sessions, session.clientKey, session) };
+  tx.s = { ...tx.s, sessions: tx.s.sessions.set(session.clientKey, session) };
 };
 
 /**
@@ -51,7 +51,7 @@ export const deliverRow = (tx: Tx, session: Session, topic: string, row: Row): b
 };
 
 export const logConnection = (tx: Tx, entry: Omit<ConnectionLogEntry, "atMs">): void => {
-  tx.s = { ...tx.s, connectionLog: [...tx.s.connectionLog, { atMs: tx.now, ...entry }] };
+  tx.s = { ...tx.s, connectionLog: tx.s.connectionLog.push({ atMs: tx.now, ...entry }) };
 };
 
 /**
@@ -59,14 +59,14 @@ export const logConnection = (tx: Tx, entry: Omit<ConnectionLogEntry, "atMs">): 
  * (spec §9; availability.ts sets CONNECTED). Written here, where every session ends.
  */
 const markDisconnected = (tx: Tx, deviceId: string): void => {
-  const id = lookup(tx.s.identities, deviceId);
-  const mo = id === undefined ? undefined : lookup(tx.s.managedObjects, id);
+  const id = tx.s.identities.get(deviceId);
+  const mo = id === undefined ? undefined : tx.s.managedObjects.get(id);
   const connection = mo === undefined ? undefined : lookup(mo.fragments, "c8y_Connection");
   if (mo === undefined || !isJsonObject(connection) || lookup(connection, "status") !== "CONNECTED") return;
   const fragments = assoc(mo.fragments, "c8y_Connection", { status: "DISCONNECTED" });
   tx.s = {
     ...tx.s,
-    managedObjects: assoc(tx.s.managedObjects, mo.id, { ...mo, fragments, lastUpdatedMs: tx.now }),
+    managedObjects: tx.s.managedObjects.set(mo.id, { ...mo, fragments, lastUpdatedMs: tx.now }),
   };
 };
 
@@ -79,11 +79,11 @@ export const dropSession = (
 ): void => {
   const session = sessionOf(tx.s, clientKey);
   if (session === undefined) return;
-  const live = lookup(tx.s.liveSessions, session.deviceId) === clientKey;
+  const live = tx.s.liveSessions.get(session.deviceId) === clientKey;
   tx.s = {
     ...tx.s,
-    sessions: dissoc(tx.s.sessions, clientKey),
-    liveSessions: live ? dissoc(tx.s.liveSessions, session.deviceId) : tx.s.liveSessions,
+    sessions: tx.s.sessions.delete(clientKey),
+    liveSessions: live ? tx.s.liveSessions.delete(session.deviceId) : tx.s.liveSessions,
   };
   if (live) markDisconnected(tx, session.deviceId);
   if (how.notify) emit(tx, { type: "disconnect", clientKey, reason });

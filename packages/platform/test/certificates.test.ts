@@ -43,8 +43,8 @@ describe("certificate login", () => {
   it("a leaf signed by a trusted certificate logs in with CN = device id; the user is auto-registered", () => {
     const s = trusted();
     expect(connackCode(connectWith(s, "d:pump-1", leaf("pump-1")))).toBe(0);
-    expect(s.state.users["device_pump-1"]).toMatchObject({ origin: "certificate", password: null });
-    expect(Object.values(s.state.sessions)).toMatchObject([{ auth: "certificate", deviceId: "pump-1" }]);
+    expect(s.state.users.get("device_pump-1")).toMatchObject({ origin: "certificate", password: null });
+    expect(s.state.sessions.values()).toMatchObject([{ auth: "certificate", deviceId: "pump-1" }]);
     // and gets a JWT on s/dat
     s.subscribe("c", "s/dat");
     expect(delivered(s.publish("c", "s/uat", ""), "s/dat")[0]).toMatch(/^71,/);
@@ -59,7 +59,7 @@ describe("certificate login", () => {
   ])("%s → CONNACK 5", (_, clientId, certificate) => {
     const s = trusted();
     expect(connackCode(connectWith(s, clientId, certificate))).toBe(5);
-    expect(s.state.sessions).toEqual({});
+    expect(s.state.sessions.size).toBe(0);
   });
 
   it("a disabled or expired trusted certificate, or one without auto-registration, refuses with 5", () => {
@@ -67,7 +67,7 @@ describe("certificate login", () => {
     expect(connackCode(connectWith(trusted({ notAfterMs: Date.UTC(2024, 0, 1) }), "d:p", leaf("p")))).toBe(5);
     const manual = trusted({ autoRegistration: false });
     expect(connackCode(connectWith(manual, "d:p", leaf("p")))).toBe(5);
-    expect(manual.state.users).toEqual({});
+    expect(manual.state.users.size).toBe(0);
   });
 
   it("the same certificate cannot be trusted twice; removing it refuses later logins", () => {
@@ -125,7 +125,7 @@ describe("admin-refuse-next-connect", () => {
     expect(connackCode(s.connect("c", "d:dev1", "t100/device_dev1", "pw"))).toBe(0);
     s.step({ type: "admin-refuse-next-connect", deviceId: "dev1", code: 5 });
     expect(connackCode(s.connect("d", "dev1", "t100/device_dev1", "pw"))).toBe(5);
-    expect(Object.keys(s.state.sessions)).toEqual(["c"]);
+    expect(s.state.sessions.keys()).toEqual(["c"]);
   });
 
   it("refuses an invalid device id and codes other than 3/5", () => {

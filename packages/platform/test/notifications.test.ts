@@ -155,8 +155,7 @@ const stepArb = (with500: boolean): fc.Arbitrary<Step> =>
 const DEVICES = ["dev1", "dev2"] as const;
 
 const subscribed = (state: PlatformState, key: string): boolean =>
-  Object.hasOwn(state.sessions, key) &&
-  Object.hasOwn(state.sessions[key]?.subscriptions ?? {}, NOTIFICATIONS);
+  state.sessions.has(key) && Object.hasOwn(state.sessions.get(key)?.subscriptions ?? {}, NOTIFICATIONS);
 
 const runLaw = (steps: readonly Step[]) => {
   const s = new Sim({ users: deviceUsers(...DEVICES) });

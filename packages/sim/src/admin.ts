@@ -206,10 +206,15 @@ const routes = (ctx: AdminContext): readonly Route[] => {
     if (!result.ok) throw new HttpError(notFound ? 404 : 409, result.detail);
     return result;
   };
+  const alarmById = (id: string) =>
+    ctx
+      .state()
+      .alarms.toArray()
+      .find((a) => a.id === id);
   const alarmAction = (id: string, type: "admin-acknowledge-alarm" | "admin-clear-alarm"): Reply => {
-    if (!ctx.state().alarms.some((a) => a.id === id)) throw new HttpError(404, `unknown alarm ${id}`);
+    if (alarmById(id) === undefined) throw new HttpError(404, `unknown alarm ${id}`);
     adminOr({ type, alarmId: id }, false);
-    return ok(ctx.state().alarms.find((a) => a.id === id));
+    return ok(alarmById(id));
   };
   const deviceFilter = (url: URL): string | undefined => queryOf(url, ["device"]).device;
   const route = (path: string, methods: Record<string, Handler>): Route => ({

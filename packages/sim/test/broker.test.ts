@@ -56,7 +56,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     ).toBe(5);
     const codes = entries.flatMap((e) => (e.kind === "connect" ? [e.code] : []));
     expect(codes).toEqual([0, 4, 5, 2, 2, 4, 0, 5]);
-    await waitUntil(() => Object.keys(tenant.state().sessions).length === 0, 5_000, "sessions to end");
+    await waitUntil(() => tenant.state().sessions.size === 0, 5_000, "sessions to end");
   });
 
   it("grants only the model's topics and never forwards device publishes", async () => {
@@ -85,7 +85,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     await bClosed;
     await sleep(200);
     expect(received).toEqual([]);
-    expect(tenant.state().connectionLog).toContainEqual(
+    expect(tenant.state().connectionLog.toArray()).toContainEqual(
       expect.objectContaining({
         clientId: "d:raw-2",
         event: "dropped",
@@ -128,7 +128,10 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     await gone;
     await sleep(100);
     expect(acked).toBe(false);
-    const dropped = tenant.state().connectionLog.find((e) => e.event === "dropped");
+    const dropped = tenant
+      .state()
+      .connectionLog.toArray()
+      .find((e) => e.event === "dropped");
     expect(dropped?.reason).toBe("message of 16185 bytes exceeds 16184");
     expect(entries).toContainEqual(
       expect.objectContaining<Partial<SimLogEntry>>({
@@ -137,7 +140,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
         clientId: "d:raw-1",
       }),
     );
-    expect(tenant.state().sessions).toEqual({});
+    expect(tenant.state().sessions.size).toBe(0);
   });
 
   it("lets a duplicate ClientId take over and stops delivering after UNSUBSCRIBE", async () => {
@@ -146,7 +149,12 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     const firstClosed = closed(first);
     const second = await fx.client(tenant.mqttUrl, { ...auth1, clientId: "raw-1" });
     await firstClosed;
-    expect(Object.values(tenant.state().sessions).map((s) => s.clientId)).toEqual(["raw-1"]);
+    expect(
+      tenant
+        .state()
+        .sessions.values()
+        .map((s) => s.clientId),
+    ).toEqual(["raw-1"]);
 
     const got: string[] = [];
     second.on("message", (topic, payload) => got.push(`${topic} ${payload.toString("utf8")}`));
@@ -158,7 +166,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     await waitUntil(() => got.length === 1, 5_000, "the first operation");
     expect(got).toEqual(["s/ds 510,raw-1"]);
     await second.unsubscribeAsync("s/ds");
-    expect(Object.values(tenant.state().sessions)[0]?.subscriptions).toEqual({});
+    expect(tenant.state().sessions.values()[0]?.subscriptions).toEqual({});
     expect(
       tenant.step({ type: "admin-create-operation", deviceId: "raw-1", fragments: { c8y_Restart: {} } }).ok,
     ).toBe(true);
@@ -174,7 +182,7 @@ describe("simulated tenant broker (raw MQTT clients)", () => {
     await Promise.all([tenant.close(), tenant.close()]);
     await gone;
     expect(entries.filter((e) => e.kind === "closed")).toHaveLength(1);
-    expect(tenant.state().sessions).toEqual({});
+    expect(tenant.state().sessions.size).toBe(0);
     await expect(fetch(`${tenant.adminUrl}/devices`)).rejects.toThrow();
   });
 

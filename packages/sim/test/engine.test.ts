@@ -116,14 +116,17 @@ describe("engine ↔ simulated tenant", () => {
       children: [],
       name: "Nested sensor",
     });
-    for (const id of [ROOT, CHILD, NESTED]) expect(Object.keys(tenant.state().identities)).toContain(id);
+    for (const id of [ROOT, CHILD, NESTED]) expect(tenant.state().identities.keys()).toContain(id);
     const devices = await http(tenant, "GET", "/devices");
     expect((devices.body as { externalId: string }[]).map((d) => d.externalId)).toEqual([
       ROOT,
       CHILD,
       NESTED,
     ]);
-    const session = Object.values(tenant.state().sessions).find((s) => s.deviceId === ROOT);
+    const session = tenant
+      .state()
+      .sessions.values()
+      .find((s) => s.deviceId === ROOT);
     expect(session).toMatchObject({ kind: "device", username: `device_${ROOT}` });
     // Operations by id (the default): JSON notifications beside s/ds.
     expect(Object.keys(session?.subscriptions ?? {}).sort()).toEqual([
@@ -223,7 +226,7 @@ describe("engine ↔ simulated tenant", () => {
     const listed = await http(tenant, "GET", `/operations?device=${ROOT}&status=SUCCESSFUL`);
     expect((listed.body as StoredOperation[]).map((o) => o.id)).toEqual([op.id]);
 
-    expect(tenant.state().errors).toEqual([]);
+    expect(tenant.state().errors.toArray()).toEqual([]);
     await engine.stop();
     await expectReplays(logPath);
   });
@@ -347,7 +350,7 @@ describe("engine ↔ simulated tenant", () => {
     });
     await engine.start();
     await waitUntil(
-      () => tenant.state().registrations[ROOT]?.status === "PENDING_ACCEPTANCE",
+      () => tenant.state().registrations.get(ROOT)?.status === "PENDING_ACCEPTANCE",
       10_000,
       "the first poll",
     );
@@ -365,7 +368,7 @@ describe("engine ↔ simulated tenant", () => {
     const blocked = await http(tenant, "POST", `/registrations/${ROOT}/block`);
     expect(blocked.status).toBe(200);
     await waitUntil(() => engine.phase() !== "online", 5_000, "the engine to lose its connection");
-    expect(tenant.state().connectionLog).toContainEqual(
+    expect(tenant.state().connectionLog.toArray()).toContainEqual(
       expect.objectContaining({ event: "dropped", reason: "device blocked" }),
     );
     await engine.stop();

@@ -115,7 +115,7 @@ describe("JSON via MQTT on the simulated tenant", () => {
     });
     expect(findOperation(tenant.state(), earlyId)?.status).toBe("SUCCESSFUL");
     expect(tenant.state().operations.map((o) => o.notifications)).toEqual([1, 1]);
-    expect(tenant.state().errors).toEqual([]);
+    expect(tenant.state().errors.toArray()).toEqual([]);
     expect(otherReceived).toEqual([]);
   });
 

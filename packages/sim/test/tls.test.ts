@@ -66,7 +66,7 @@ describe("TLS listener and certificate logins", () => {
     expect(await connackCode(url, { ...device(ca.dir), clientId: "d:someone-else" })).toBe(5);
 
     const client = await fx.client(url, device(ca.dir));
-    expect(tenant.state().users["device_cert-dev"]).toMatchObject({ origin: "certificate" });
+    expect(tenant.state().users.get("device_cert-dev")).toMatchObject({ origin: "certificate" });
     const tokens: string[] = [];
     client.on("message", (topic, payload) => {
       if (topic === "s/dat") tokens.push(payload.toString("utf8"));

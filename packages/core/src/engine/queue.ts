@@ -18,7 +18,13 @@ export interface Queue<T> {
   readonly size: number;
 }
 
-export const emptyQueue = <T>(): Queue<T> => ({ front: null, back: null, size: 0 });
+/**
+ * The one empty queue: every engine's untouched outbox classes share it (a fleet of engines in
+ * one process pays for it once, not five times per outbox per engine).
+ */
+const EMPTY: Queue<never> = Object.freeze({ front: null, back: null, size: 0 });
+
+export const emptyQueue = <T>(): Queue<T> => EMPTY;
 
 // Invariant: `front` is empty only when the whole queue is empty, so `peek` is O(1);
 // the O(n) reverse happens once per element, when `pop` exhausts the front.
@@ -47,9 +53,11 @@ export const peek = <T>(q: Queue<T>): T | undefined => q.front?.head;
 export const pop = <T>(q: Queue<T>): readonly [T, Queue<T>] | undefined => {
   if (q.front === null) return undefined;
   const rest: Queue<T> =
-    q.front.tail === null
-      ? { front: reverse(q.back), back: null, size: q.size - 1 }
-      : { front: q.front.tail, back: q.back, size: q.size - 1 };
+    q.size === 1
+      ? EMPTY
+      : q.front.tail === null
+        ? { front: reverse(q.back), back: null, size: q.size - 1 }
+        : { front: q.front.tail, back: q.back, size: q.size - 1 };
   return [q.front.head, rest];
 };
 

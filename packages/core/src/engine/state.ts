@@ -158,10 +158,20 @@ export interface SessionState {
   readonly operationsById: boolean;
 }
 
+/**
+ * Immutable parts every fresh state (and session) starts with, shared by all engines of a
+ * process (a fleet of 10k engines would otherwise hold 10k copies of each). Frozen: the core
+ * never mutates a state, and this makes a slip fail loudly instead of leaking into other engines.
+ */
+const IDLE: Phase = Object.freeze({ name: "idle" });
+const EMPTY_OUTBOX: Outbox = Object.freeze(emptyOutbox());
+const NO_TIMERS: EngineState["timers"] = Object.freeze({});
+const NO_CLEANUP_GROUPS: EngineState["cleanupGroups"] = Object.freeze([]);
+
 export const emptySession = (): SessionState => ({
   inflight: emptyInflight(),
-  registrationRows: emptyOutbox(),
-  afterGateRows: emptyOutbox(),
+  registrationRows: EMPTY_OUTBOX,
+  afterGateRows: EMPTY_OUTBOX,
   settle: null,
   operationsById: false,
 });
@@ -221,15 +231,15 @@ export interface EngineState {
 
 export const initialState = (config: EngineConfig): EngineState => ({
   config,
-  phase: { name: "idle" },
+  phase: IDLE,
   connectionId: 0,
   nextRef: 1,
   rng: config.seed,
-  timers: {},
+  timers: NO_TIMERS,
   credentials: null,
   credentialRejects: 0,
   backoffAttempt: 0,
-  outbox: emptyOutbox(),
+  outbox: EMPTY_OUTBOX,
   session: emptySession(),
   journal: emptyJournal,
   inventoryAcked: {},
@@ -238,7 +248,7 @@ export const initialState = (config: EngineConfig): EngineState => ({
   persistedUpTo: 0,
   tombstones: emptyTombstones,
   finishedIds: emptyFinishedIds,
-  cleanupGroups: [],
+  cleanupGroups: NO_CLEANUP_GROUPS,
   probes: [],
   counters: zeroCounters,
 });

@@ -140,7 +140,7 @@ export class LiveFeed {
     if (this.closed) return;
     this.pendingTimeline.push(formatLogEntry(entry));
     if (entry.kind === "publish-in") {
-      const session = this.options.state().sessions[entry.clientKey];
+      const session = this.options.state().sessions.get(entry.clientKey);
       const child = CHILD_TOPIC.exec(entry.topic)?.[1];
       const deviceId = child ?? session?.deviceId ?? entry.clientId;
       const message: LastMessage = {
@@ -192,7 +192,7 @@ export class LiveFeed {
     const appended =
       now.measurements.length >= before.measurements.length &&
       (before.measurements.length === 0 ||
-        now.measurements[before.measurements.length - 1] === before.measurements.at(-1));
+        now.measurements.get(before.measurements.length - 1) === before.measurements.at(-1));
     const timeline = this.pendingTimeline;
     this.pendingTimeline = [];
     this.timeline.push(...timeline);
