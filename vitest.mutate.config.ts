@@ -21,6 +21,5 @@ export default defineConfig({
         : only.map((name) => `packages/core/test/${name}.test.ts`),
     setupFiles: [setup],
     testTimeout: 60_000,
-    isolate: false,
   },
 });
