@@ -408,7 +408,15 @@ describe("rows from stdin survive kill -9", () => {
     // Rows fully written into the pipe, of which the agent may have read any prefix.
     const sent = written;
 
-    const restarted = startAgent(args);
+    // The stop waits for the queue to drain; a long deadline, so that on a loaded machine the
+    // thousands of rows left from the first life are not cut off by the fixture's 3 s.
+    const restarted = startAgent([
+      ...login(tenant.mqttUrl, "safe-1"),
+      "--config",
+      fastConfig({ stopDeadlineMs: 60_000 }),
+      "--state-dir",
+      state,
+    ]);
     await restarted.waitFor(ONLINE);
     restarted.child.kill("SIGTERM");
     expect((await restarted.exited).code).toBe(0);
