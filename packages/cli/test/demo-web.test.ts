@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { demoCommand } from "../src/commands/demo.js";
+import { main } from "../src/main.js";
 import { memoryIo } from "./support.js";
 
 const waitFor = async (ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> => {
@@ -21,10 +21,7 @@ describe("c8ylink demo --stay", () => {
   it("prints the web page's address and keeps the page open until interrupted", async () => {
     const record = join(mkdtempSync(join(tmpdir(), "c8ylink-demo-web-")), "demo.events.jsonl");
     const m = memoryIo();
-    // The demo's own 5 s window for the 500 answer is not what this test is about.
-    const running = demoCommand(["--record", record, "--timeout", "50", "--quiet", "--stay"], m.io, {
-      settleMs: 100,
-    });
+    const running = main(["demo", "--record", record, "--timeout", "50", "--quiet", "--stay"], m.io);
     await waitFor(
       () => m.text().includes("the tenant stays open") || m.errors() !== "",
       "the demo to finish",

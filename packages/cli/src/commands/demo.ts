@@ -181,19 +181,7 @@ const summary = (state: PlatformState, engineCounters: string[]): string[] => {
   return lines;
 };
 
-/**
- * Engine timers a test may shorten. The demo itself keeps the engine's defaults (its 5 s
- * window for the 500 answer is part of what it shows); its tests are not about that window.
- */
-export interface DemoTuning {
-  readonly settleMs?: number;
-}
-
-export const demoCommand = async (
-  argv: readonly string[],
-  io: Io,
-  tuning: DemoTuning = {},
-): Promise<number> => {
+export const demoCommand = async (argv: readonly string[], io: Io): Promise<number> => {
   const args = parse("demo", argv, {
     record: { type: "string" },
     "state-dir": { type: "string" },
@@ -236,12 +224,7 @@ export const demoCommand = async (
 
     let restartRequested = false;
     const startLife = async (life: number, recordTo: string): Promise<Engine> => {
-      const engine = createEngine({
-        config: { ...engineConfig, ...tuning },
-        url: t.mqttUrl,
-        stateDir,
-        recordTo,
-      });
+      const engine = createEngine({ config: engineConfig, url: t.mqttUrl, stateDir, recordTo });
       engine.onReport((r: Report) => {
         const text = describeReport(t.mqttUrl, r);
         if (text !== undefined) line(`${clock(Date.now())} device[life ${life}] ${text}`);
