@@ -47,6 +47,10 @@ describe("s/e error codes", () => {
     },
   );
 
+  it("refuses an empty row as an empty code", () => {
+    expect(ERROR_LINE_CODEC.decode([])).toMatchObject(E.left([{ message: "code: not a code: ''" }]));
+  });
+
   it("re-joins every field after the reference with commas", () => {
     expect(decodeErrorLine(["50", "", "401", "Unauthorized", ""])).toEqual({
       code: 50,
@@ -116,6 +120,7 @@ describe("fixed-arity lines: exact refusals", () => {
     expect(decodeTemplateStatus(["40", "x"])).toEqual(refusal("40", "id", "expected 20 or 41 on s/dt"));
     expect(decodeTemplateStatus([])).toEqual(refusal("", "id", "expected 20 or 41 on s/dt"));
     expect(decodeTemplateStatus(["41"])).toEqual(refusal("41", "xid", "missing or empty"));
+    expect(decodeTemplateStatus(["20", "", "1"])).toEqual(refusal("20", "xid", "missing or empty"));
   });
 
   it("io-ts failures carry 'field: reason'", () => {
