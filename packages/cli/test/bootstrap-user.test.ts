@@ -4,6 +4,9 @@
  * `management/management/devicebootstrap` and was refused forever). Both bring a device
  * online against the simulated tenant.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { findDevice } from "@c8ylink/platform";
 import { startSimulatedTenant, type SimulatedTenant, type SimLogEntry } from "@c8ylink/sim";
@@ -22,6 +25,16 @@ const waitFor = async (ready: () => boolean, what: string, timeoutMs = 30_000): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+};
+
+/**
+ * The shortest poll for credentials (the default 5 s makes the second poll, which brings them,
+ * wait): these tests are about the user name, not the poll interval.
+ */
+const fastPollConfig = (): string => {
+  const path = join(mkdtempSync(join(tmpdir(), "c8ylink-bootstrap-user-")), "config.json");
+  writeFileSync(path, JSON.stringify({ engine: { bootstrapPollMs: 500 } }));
+  return path;
 };
 
 describe("c8ylink run --bootstrap-user", () => {
@@ -51,6 +64,8 @@ describe("c8ylink run --bootstrap-user", () => {
           "--bootstrap-user",
           user,
           "--keep-running",
+          "--config",
+          fastPollConfig(),
         ],
         m.io,
       );

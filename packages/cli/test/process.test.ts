@@ -21,6 +21,8 @@ import { replay, type LogStep } from "@c8ylink/core";
 import { listMeasurements } from "@c8ylink/platform";
 import { startSimulatedTenant, type SimulatedTenant } from "@c8ylink/sim";
 import { splitLives } from "../src/log-lives.js";
+import { main } from "../src/main.js";
+import { memoryIo } from "./support.js";
 import {
   alive,
   childrenOf,
@@ -233,7 +235,10 @@ describe("a state directory", () => {
     const lives = expectReplays(record);
     expect(lives).toHaveLength(2);
     expect(stoppedReport(lives[1]?.steps ?? [])).toBe(true);
-    const replayed = execFileSync(process.execPath, [BIN_PATH, "replay", record], { encoding: "utf8" });
+    // `c8ylink replay` of both lives, in-process (a fifth process start would add seconds).
+    const replayIo = memoryIo();
+    expect(await main(["replay", record], replayIo.io)).toBe(0);
+    const replayed = replayIo.text();
     expect(replayed).toMatch(/life 1 of 2 \(from line 1\)[^\n]*\nreplayed \d+ steps: no divergence/);
     expect(replayed).toMatch(/life 2 of 2 \(from line \d+\)[^\n]*\nreplayed \d+ steps: no divergence/);
   });
@@ -403,7 +408,15 @@ describe("rows from stdin survive kill -9", () => {
     // Rows fully written into the pipe, of which the agent may have read any prefix.
     const sent = written;
 
-    const restarted = startAgent(args);
+    // The stop waits for the queue to drain; a long deadline, so that on a loaded machine the
+    // thousands of rows left from the first life are not cut off by the fixture's 3 s.
+    const restarted = startAgent([
+      ...login(tenant.mqttUrl, "safe-1"),
+      "--config",
+      fastConfig({ stopDeadlineMs: 60_000 }),
+      "--state-dir",
+      state,
+    ]);
     await restarted.waitFor(ONLINE);
     restarted.child.kill("SIGTERM");
     expect((await restarted.exited).code).toBe(0);
@@ -432,8 +445,6 @@ describe("rows from stdin survive kill -9", () => {
     expect(duplicates).toBeLessThanOrEqual(3_000);
   }, 120_000);
 });
-
-const BIN_PATH = new URL("../bin/c8ylink.js", import.meta.url).pathname;
 
 /** Whether the process runs node (as the agent would if it had re-executed itself). */
 const isNode = (pid: number): boolean => {

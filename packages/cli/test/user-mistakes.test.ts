@@ -96,6 +96,8 @@ const expectRefused = (outcome: Outcome, ...expected: string[]) => {
 };
 
 // Cases that call `c8ylink(...)` spawn the real command; `inProcess(...)` runs its `main`.
+// One real process per command (and for an unknown one) shows the refusal reaches the exit
+// status and stderr of the process; the other cases run in-process, as a start costs seconds.
 describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack trace)", () => {
   it("a state directory that is a file", async () => {
     expectRefused(
@@ -123,7 +125,7 @@ describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack
   it("a --record file whose directory is missing", async () => {
     const record = join(dir, "missing", "events.jsonl");
     expectRefused(
-      await c8ylink(["run", ...plainUrl, ...login, "--record", record]),
+      await inProcess(["run", ...plainUrl, ...login, "--record", record]),
       `${record}: directory ${join(dir, "missing")} does not exist: create it (mkdir -p`,
     );
   });
@@ -137,7 +139,7 @@ describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack
 
   it("a client certificate on mqtt://", async () => {
     expectRefused(
-      await c8ylink(["run", ...plainUrl, "--device-id", "d1", "--cert", pem.cert, "--key", pem.key]),
+      await inProcess(["run", ...plainUrl, "--device-id", "d1", "--cert", pem.cert, "--key", pem.key]),
       `--cert ${pem.cert}`,
       "mqtt://127.0.0.1:1 is not encrypted",
       "mqtts://<host>:8883",
@@ -148,7 +150,7 @@ describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack
     const garbage = join(dir, "garbage.crt");
     writeFileSync(garbage, "hello\n");
     expectRefused(
-      await c8ylink(["run", ...tlsUrl, "--device-id", "d1", "--cert", garbage, "--key", pem.key]),
+      await inProcess(["run", ...tlsUrl, "--device-id", "d1", "--cert", garbage, "--key", pem.key]),
       `client certificate ${garbage} is not PEM`,
     );
   });
@@ -178,7 +180,7 @@ describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack
   it("unknown keys of the config file, with the nearest valid key", async () => {
     const path = config("misspelt.json", { stateDri: "/var/lib/x", handler: { shell: true } });
     expectRefused(
-      await c8ylink(["run", ...plainUrl, ...login, "--config", path]),
+      await inProcess(["run", ...plainUrl, ...login, "--config", path]),
       `config file ${path}`,
       'stateDri: unknown key "stateDri": did you mean "stateDir"?',
       'handler: unknown key "handler": did you mean "handlers"?',
@@ -217,7 +219,7 @@ describe.concurrent("c8ylink run refuses, naming what is wrong (exit 2, no stack
 describe.concurrent("the other commands refuse user mistakes the same way", () => {
   it("demo: a --record path in a missing directory", async () => {
     const record = join(dir, "nowhere", "demo.jsonl");
-    expectRefused(await c8ylink(["demo", "--record", record, "--quiet"]), `--record ${record}: directory`);
+    expectRefused(await inProcess(["demo", "--record", record, "--quiet"]), `--record ${record}: directory`);
   });
 
   it("demo: a --state-dir that is a file", async () => {
@@ -240,7 +242,7 @@ describe.concurrent("the other commands refuse user mistakes the same way", () =
     const log = join(dir, "empty.jsonl");
     const header = makeLogHeader({ deviceId: "d", auth: { mode: "certificate" } }, "test", 1);
     writeFileSync(log, `${JSON.stringify(header)}\n`);
-    const outcome = await c8ylink(["replay", log, "--at", "5"]);
+    const outcome = await inProcess(["replay", log, "--at", "5"]);
     expectRefused(outcome, `--at 5 is past the end of ${log}`);
   });
 
