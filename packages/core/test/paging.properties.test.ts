@@ -168,6 +168,7 @@ class World {
 
 type Move =
   | { k: "submit"; cls: Cls; n: number }
+  | { k: "batch"; classes: readonly Cls[] }
   | { k: "persist" }
   | { k: "load" }
   | { k: "ack"; n: number }
@@ -180,6 +181,14 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
       k: fc.constant("submit" as const),
       cls: fc.constantFrom(...CLASSES),
       n: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
+  {
+    // One `submit-batch` event, larger than the in-memory window, classes mixed.
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant("batch" as const),
+      classes: fc.array(fc.constantFrom(...CLASSES), { minLength: 1, maxLength: 14 }),
     }),
   },
   { weight: 2, arbitrary: fc.constant({ k: "persist" as const }) },
@@ -201,6 +210,16 @@ describe("outbox paging", () => {
             case "submit":
               for (let i = 0; i < m.n; i++) w.h.send(message(m.cls, seq + i));
               break;
+            case "batch":
+              w.h.send({
+                type: "submit-batch",
+                rows: m.classes.map((cls, i) => {
+                  const one = message(cls, seq + i);
+                  if (one.type !== "submit") throw new Error("a submit");
+                  return { message: one.message };
+                }),
+              });
+              break;
             case "persist":
               w.h.persistAll();
               w.noteDurable();
@@ -217,6 +236,7 @@ describe("outbox paging", () => {
           }
         }
         if (m.k === "submit") seq += m.n;
+        if (m.k === "batch") seq += m.classes.length;
         // In memory: never more than the window per pageable class (plus nothing else).
         for (const cls of CLASSES)
           expect(paged.h.state.outbox[cls].queue.size).toBeLessThanOrEqual(memoryRows);

@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findOperation, findRegistration, listAlarms, listMeasurements } from "@c8ylink/platform";
-import { Fixture, ONLINE_TIMEOUT, fastEngine, http, waitUntil } from "./support.js";
+import { Fixture, ONLINE_TIMEOUT, fastEngine, waitUntil } from "./support.js";
 
 const CHROMIUM = process.env.C8YLINK_CHROMIUM ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
