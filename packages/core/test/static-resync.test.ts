@@ -89,6 +89,26 @@ describe("id-less status rows after a restart", () => {
   });
 });
 
+describe("a restart that absorbed an identical PENDING line, after the reboot (seed 6122681)", () => {
+  // Two `510,dev2` lines while PENDING: a redelivery, or a second restart that a replayed 501
+  // set EXECUTING together with ours. The 500 after the reboot lists only PENDING operations,
+  // so nothing would ever name the second one again.
+  const restart = (order: number) => ({
+    ...journal("op-1", "c8y_Restart", ["510", "dev2"]),
+    "journal/op-1": { ...journal("op-1", "c8y_Restart", ["510", "dev2"])["journal/op-1"], order },
+  });
+
+  it("ends any other EXECUTING restart of the device once its own 503 is acknowledged", () => {
+    const h = reboot(restart(2));
+    expect(statusRows(h)).toEqual(["503,c8y_Restart", "503,c8y_Restart"]);
+  });
+
+  it("sends nothing more for a restart that never absorbed a line", () => {
+    const h = reboot(restart(1));
+    expect(statusRows(h)).toEqual(["503,c8y_Restart"]);
+  });
+});
+
 describe("resynchronising on s/e (seed 602)", () => {
   const crashedCommand = {
     ...journal("op-1", "c8y_Command", ["511", "dev2", "ls"]),

@@ -19,7 +19,7 @@ import {
 } from "../durable.js";
 import { decode, formatProblems } from "../decode.js";
 import { customCandidate, notificationCandidate, staticCandidate } from "./candidates.js";
-import { advanceAll, finishOperation } from "./operations.js";
+import { advanceAll, finishOperation, markForCleanup } from "./operations.js";
 import { enqueueStatus } from "./statuses.js";
 import { connect } from "./session.js";
 import type { Tx } from "./tx.js";
@@ -137,6 +137,11 @@ const restoreDurable = (
 const recoverAfterRestart = (tx: Tx, journalUnreadable: boolean): void => {
   for (const entry of openEntries(tx.s.journal).sort((a, b) => a.seq - b.seq)) {
     if (entry.stage !== "executing") continue;
+    if (entry.fragment === "c8y_Restart" && entry.operationId === null && entry.order !== entry.seq) {
+      // It absorbed an identical line while PENDING (its order was bumped): that may have been a
+      // second restart, which a replayed 501 can have set EXECUTING and no 500 will name again.
+      markForCleanup(tx, entry.deviceId, entry.fragment, true);
+    }
     const outcome: OperationOutcome =
       entry.fragment === "c8y_Restart"
         ? { status: "successful" }
