@@ -18,9 +18,7 @@
  * `goal <name>: <value> (target <op> <target>) ok|short`. Figures are written to
  * docs/benchmarks.md between the bench:e2e markers. Needs mosquitto (or MOSQUITTO_BIN).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, connect as netConnect } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,65 +34,11 @@ import {
   type LogHeader,
 } from "@c8ylink/core";
 import { createEngine, readLogFile, type Engine, type SubmitRow } from "@c8ylink/mqtt";
+import { startBroker } from "./broker.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WINDOW = 100;
-
-const mosquittoBin = (): string => {
-  for (const c of [process.env.MOSQUITTO_BIN, "/usr/sbin/mosquitto", "/usr/bin/mosquitto"]) {
-    if (c === undefined) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error("mosquitto not found: apt-get install mosquitto (or set MOSQUITTO_BIN)");
-};
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      server.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const startBroker = async (): Promise<{ url: string; child: ChildProcess; dir: string }> => {
-  const dir = mkdtempSync(join(tmpdir(), "c8ylink-bench-"));
-  const port = await freePort();
-  const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "log_type none",
-      "persistence false",
-      "max_inflight_messages 0",
-      "max_queued_messages 0",
-      ...(process.getuid?.() === 0 ? ["user root"] : []),
-    ].join("\n") + "\n",
-  );
-  const child = spawn(mosquittoBin(), ["-c", conf], { stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return { url: `mqtt://127.0.0.1:${port}`, child, dir };
-    await sleep(25);
-  }
-  child.kill("SIGKILL");
-  throw new Error("mosquitto did not start");
-};
 
 type Mode = "all" | "paced";
 const PACE_ROWS = 100;
@@ -231,7 +175,7 @@ const goal = (name: string, value: number, unit: string, op: "<=" | ">=", target
 };
 
 const main = async (): Promise<void> => {
-  const broker = await startBroker();
+  const broker = await startBroker("c8ylink-bench-");
   const work = mkdtempSync(join(tmpdir(), "c8ylink-bench-log-"));
   try {
     const recorded: Record<

@@ -18,74 +18,17 @@
  * docs/benchmarks.md between the bench:fleet markers. Run with `node --expose-gc`
  * (`npm run bench:fleet`). BENCH_FLEET="1000,10000" picks the sizes.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect as netConnect } from "node:net";
-import os, { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { createEngine, type Engine } from "@c8ylink/mqtt";
+import { sleep, startBroker } from "./broker.js";
 
 const SIZES = (process.env.BENCH_FLEET ?? "1000,10000").split(",").map(Number);
 const BATCH = 500;
 const gc = (globalThis as { gc?: () => void }).gc;
-
-const mosquittoBin = (): string => {
-  for (const c of [process.env.MOSQUITTO_BIN, "/usr/sbin/mosquitto", "/usr/bin/mosquitto"]) {
-    if (c === undefined) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error("mosquitto not found: apt-get install mosquitto (or set MOSQUITTO_BIN)");
-};
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      server.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const startBroker = async (): Promise<{ url: string; child: ChildProcess; dir: string }> => {
-  const dir = mkdtempSync(join(tmpdir(), "c8ylink-fleet-"));
-  const port = await freePort();
-  const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "log_type none",
-      "persistence false",
-      "max_connections -1",
-      "max_inflight_messages 0",
-      "max_queued_messages 0",
-      ...(process.getuid?.() === 0 ? ["user root"] : []),
-    ].join("\n") + "\n",
-  );
-  const child = spawn(mosquittoBin(), ["-c", conf], { stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return { url: `mqtt://127.0.0.1:${port}`, child, dir };
-    await sleep(25);
-  }
-  child.kill("SIGKILL");
-  throw new Error("mosquitto did not start");
-};
 
 const deviceId = (i: number) => `fleet-${i}`;
 
@@ -260,7 +203,7 @@ const main = async (): Promise<void> => {
   console.log(
     `node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, open files limit: see ulimit -n`,
   );
-  const broker = await startBroker();
+  const broker = await startBroker("c8ylink-fleet-", ["max_connections -1"]);
   const rows: string[] = [];
   const goals: string[] = [];
   try {
