@@ -19,7 +19,7 @@ describe("REST: authentication, identity and events", () => {
     expect((await w.call("/identity/externalIds/c8y_Serial/dev-1")).status).toBe(200);
     expect((await w.admin("/identity/externalIds/c8y_Serial/dev-1")).status).toBe(200);
     for (const auth of [
-      basic("device_dev-1", "wrong"),
+      basic("device_dev-1", "secret-guess"),
       basic("device_dev-1", "pw-1", "t999"),
       basic("device_ghost", "pw-1"),
       "Basic !!!",
@@ -34,6 +34,13 @@ describe("REST: authentication, identity and events", () => {
     }
     const none = await fetch(`${w.tenant.adminUrl}/identity/externalIds/c8y_Serial/dev-1`);
     expect(none.status).toBe(401);
+    // Refusals are on the timeline, without the password.
+    const refusals = w.entries.filter((e) => e.kind === "admin-refused");
+    expect(refusals.map((e) => (e.kind === "admin-refused" ? e.status : 0))).toEqual([
+      401, 401, 401, 401, 401, 401,
+    ]);
+    expect(JSON.stringify(refusals)).not.toContain("secret-guess");
+    expect(JSON.stringify(refusals)).toContain("bad username or password");
   });
 
   it("keeps the admin API closed to device credentials and the guard's Host/origin checks", async () => {
