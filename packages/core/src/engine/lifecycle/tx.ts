@@ -109,7 +109,13 @@ export class Tx {
   finish(): StepResult {
     if (this.changes.length > 0) {
       const ref = this.pendingPersistRef();
-      this.emit({ type: "persist", ref, changes: this.changes });
+      // Before the step's first `load-outbox`: a load reads what every persist issued before
+      // it wrote, so rows this step stored beyond the head must be written first (else the
+      // load finds none of them and they count as lost).
+      const persist: Command = { type: "persist", ref, changes: this.changes };
+      const firstLoad = this.commands.findIndex((c) => c.type === "load-outbox");
+      if (firstLoad < 0) this.emit(persist);
+      else this.commands.splice(firstLoad, 0, persist);
       if (this.waiter.credentials || this.waiter.journalKeys.length > 0) {
         const w: PersistWaiter = {
           credentials: this.waiter.credentials,
