@@ -103,6 +103,10 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     }
     await engine.whenDrained(600_000);
     const ms = performance.now() - t0;
+    // Drained also means dropped: a run that loses rows must not pass as a fast one.
+    const { delivered, dropped } = engine.counters();
+    if (delivered < MESSAGES || dropped > 0)
+      throw new Error(`engine delivered ${delivered} of ${MESSAGES} rows, dropped ${dropped}`);
     await engine.stop();
     return ms;
   } finally {
