@@ -216,20 +216,23 @@ export const appendLoaded = (
   rows: readonly OutboxEntry[],
   max: number,
 ): { readonly outbox: Outbox; readonly lost: number } => {
-  let c = outbox[cls];
-  const expected = c.loading ?? 0;
+  const before = outbox[cls];
+  const expected = before.loading ?? 0;
+  // Accumulated in locals: one new class state for the whole load, not one per row.
+  let { queue, stored, storedBytes, headRef } = before;
   let taken = 0;
-  for (const e of [...rows].sort((a, b) => a.ref - b.ref)) {
-    if (e.ref <= c.headRef || e.cls !== cls || c.stored === 0) continue;
-    c = {
-      ...c,
-      queue: push(c.queue, e),
-      stored: c.stored - 1,
-      storedBytes: c.storedBytes - e.bytes,
-      headRef: e.ref,
-    };
+  const sorted = rows.every((e, i) => i === 0 || (rows[i - 1] as OutboxEntry).ref < e.ref)
+    ? rows
+    : [...rows].sort((a, b) => a.ref - b.ref);
+  for (const e of sorted) {
+    if (e.ref <= headRef || e.cls !== cls || stored === 0) continue;
+    queue = push(queue, e);
+    stored -= 1;
+    storedBytes -= e.bytes;
+    headRef = e.ref;
     taken++;
   }
+  let c: ClassState = { ...before, queue, stored, storedBytes, headRef };
   let lost = 0;
   if (taken < max && taken < expected) {
     // Every row stored when the load was issued came back: the missing ones are gone.
