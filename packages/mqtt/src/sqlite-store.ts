@@ -80,9 +80,8 @@ interface Pending {
 interface Statements {
   readonly putRecord: BetterSqlite3.Statement<[string, string]>;
   readonly deleteRecord: BetterSqlite3.Statement<[string]>;
-  readonly putOutbox: BetterSqlite3.Statement<[number, string | null, number, string]>;
-  /** `PUT_ROWS` outbox rows in one statement (a statement run costs more than a row). */
-  readonly putOutboxMany: BetterSqlite3.Statement<unknown[]>;
+  /** Index n: an INSERT of n + 1 outbox rows (a statement run costs more than a row); made on first use. */
+  readonly putOutbox: BetterSqlite3.Statement<unknown[]>[];
   readonly deleteOutboxRange: BetterSqlite3.Statement<[number, number]>;
 }
 
@@ -262,10 +261,7 @@ export class SqliteStore implements Storage {
     this.statements = {
       putRecord: db.prepare("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)"),
       deleteRecord: db.prepare("DELETE FROM records WHERE key = ?"),
-      putOutbox: db.prepare("INSERT OR REPLACE INTO outbox (ref, cls, bytes, value) VALUES (?, ?, ?, ?)"),
-      putOutboxMany: db.prepare(
-        `INSERT OR REPLACE INTO outbox (ref, cls, bytes, value) VALUES ${Array<string>(PUT_ROWS).fill("(?, ?, ?, ?)").join(", ")}`,
-      ),
+      putOutbox: [],
       deleteOutboxRange: db.prepare("DELETE FROM outbox WHERE ref BETWEEN ? AND ?"),
     };
     await this.importFileStore(db);
@@ -305,13 +301,8 @@ export class SqliteStore implements Storage {
       deleteTo = deleteFrom - 1;
     };
     const flushPuts = (): void => {
-      for (let i = 0; i < puts.length; i += 4)
-        s.putOutbox.run(
-          puts[i] as number,
-          puts[i + 1] as string | null,
-          puts[i + 2] as number,
-          puts[i + 3] as string,
-        );
+      if (puts.length === 0) return;
+      this.putOutboxRows(puts.length / 4).run(puts);
       puts.length = 0;
     };
     for (const { key, value } of changes) {
@@ -328,8 +319,7 @@ export class SqliteStore implements Storage {
           flushDeletes();
           puts.push(ref, classOf(value), bytesOf(value), JSON.stringify(value));
           if (puts.length === PUT_ROWS * 4) {
-            s.putOutboxMany.run(puts);
-            puts.length = 0;
+            flushPuts();
           }
         }
         continue;
@@ -341,6 +331,20 @@ export class SqliteStore implements Storage {
     }
     flushPuts();
     flushDeletes();
+  }
+
+  /** The INSERT statement for `rows` outbox rows (1 to `PUT_ROWS`). */
+  private putOutboxRows(rows: number): BetterSqlite3.Statement<unknown[]> {
+    const s = this.statements;
+    if (s === null || this.db === null) throw new Error("SqliteStore: not open");
+    const cached = s.putOutbox[rows - 1];
+    if (cached !== undefined) return cached;
+    const values = Array<string>(rows).fill("(?, ?, ?, ?)").join(", ");
+    const statement = this.db.prepare<unknown[]>(
+      `INSERT OR REPLACE INTO outbox (ref, cls, bytes, value) VALUES ${values}`,
+    );
+    s.putOutbox[rows - 1] = statement;
+    return statement;
   }
 
   apply(changes: readonly DurableChange[]): Promise<void> {
