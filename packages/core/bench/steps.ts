@@ -29,6 +29,12 @@ const cfg = decodeConfig({
 });
 if (E.isLeft(cfg)) throw new Error("bad bench config");
 const config = cfg.right;
+/**
+ * Flatness, drain and heap per row measure the in-memory queue: with the default paging
+ * (10,000 rows per class in memory) a million offline rows would only be counted, and no
+ * store answers their reads here. So those parts hold every row in memory.
+ */
+const unpaged = { ...config, outboxMemoryRows: 10_000_000 };
 
 const now = 0;
 const measurement = (value: number): Event => ({
@@ -56,20 +62,22 @@ const throughput = (messages: number) => {
   let steps = 0;
   const t0 = performance.now();
   let submitted = 0;
+  const feed_ = (e: Event): readonly Command[] => {
+    const r = feed(state, e);
+    state = r.state;
+    steps++;
+    return r.commands;
+  };
+  const { take, answerLoads } = pagingStore(inflight, feed_);
   while (state.counters.delivered < messages) {
     if (submitted < messages && inflight.length < 200) {
-      const r = feed(state, measurement(submitted++));
-      state = r.state;
-      steps++;
-      for (const c of r.commands) if (c.type === "publish") inflight.push(c.ref);
+      take(feed_(measurement(submitted++)));
     } else {
       const ref = inflight.shift();
       if (ref === undefined) break;
-      const r = feed(state, { type: "published", nowMs: now, connectionId: state.connectionId, ref });
-      state = r.state;
-      steps++;
-      for (const c of r.commands) if (c.type === "publish") inflight.push(c.ref);
+      take(feed_({ type: "published", nowMs: now, connectionId: state.connectionId, ref }));
     }
+    answerLoads();
   }
   const seconds = (performance.now() - t0) / 1000;
   return {
@@ -81,6 +89,43 @@ const throughput = (messages: number) => {
 };
 
 /**
+ * The storage, as far as paging needs it: rows beyond `outboxMemoryRows` are kept only here and
+ * read back with `load-outbox`. Only measurements, persisted in ascending ref order.
+ * `take` files a step's commands (publishes into `inflight`), `answerLoads` answers the loads.
+ */
+const pagingStore = (inflight: number[], step_: (e: Event) => readonly Command[]) => {
+  const storedRefs: number[] = [];
+  const storedRows: unknown[] = [];
+  const loads: Extract<Command, { type: "load-outbox" }>[] = [];
+  const take = (commands: readonly Command[]): void => {
+    for (const c of commands) {
+      if (c.type === "publish") inflight.push(c.ref);
+      else if (c.type === "load-outbox") loads.push(c);
+      else if (c.type === "persist")
+        for (const change of c.changes)
+          if (change.value !== null && (change.value as { cls?: unknown }).cls === "measurement") {
+            storedRefs.push((change.value as { ref: number }).ref);
+            storedRows.push(change.value);
+          }
+    }
+  };
+  const answerLoads = (): void => {
+    for (let load = loads.shift(); load !== undefined; load = loads.shift()) {
+      let lo = 0;
+      let hi = storedRefs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (storedRefs[mid]! <= load.afterRef) lo = mid + 1;
+        else hi = mid;
+      }
+      const rows = storedRows.slice(lo, lo + load.max);
+      take(step_({ type: "outbox-loaded", nowMs: now, cls: load.cls, max: load.max, rows }));
+    }
+  };
+  return { take, answerLoads };
+};
+
+/**
  * Batches: `submit-batch` events of `perBatch` measurements on an online engine, every publish
  * acknowledged as soon as the window holds 100 packets (and at the end). Rows per second of
  * the core alone: the bound for replay speed and for the engine's own per-row work.
@@ -89,6 +134,11 @@ const batchThroughput = (rows: number, perBatch: number) => {
   const start = online();
   let state = start.state;
   const inflight = start.inflight;
+  const { take, answerLoads } = pagingStore(inflight, (e) => {
+    const r = feed(state, e);
+    state = r.state;
+    return r.commands;
+  });
   const t0 = performance.now();
   for (let first = 0; first < rows; first += perBatch) {
     const batch = Array.from({ length: Math.min(perBatch, rows - first) }, (_, i) => {
@@ -97,13 +147,15 @@ const batchThroughput = (rows: number, perBatch: number) => {
     });
     const r = feed(state, { type: "submit-batch", nowMs: now, rows: batch });
     state = r.state;
-    for (const c of r.commands) if (c.type === "publish") inflight.push(c.ref);
+    take(r.commands);
+    answerLoads();
     const last = first + perBatch >= rows;
     while (inflight.length > 0 && (last || inflight.length >= 100)) {
       const ref = inflight.shift()!;
       const a = feed(state, { type: "published", nowMs: now, connectionId: state.connectionId, ref });
       state = a.state;
-      for (const c of a.commands) if (c.type === "publish") inflight.push(c.ref);
+      take(a.commands);
+      answerLoads();
     }
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -130,7 +182,7 @@ const withGcTime = async <T>(f: () => T): Promise<{ result: T; gcMs: number }> =
 
 /** Offline engine with `queued` rows; then time `batch` more submit steps (total and without GC pauses). */
 const submitCost = async (queued: number, batch: number) => {
-  let s = initialState(config);
+  let s = initialState(unpaged);
   s = feed(s, { type: "start", nowMs: now, durable: {} }).state;
   for (let i = 0; i < queued; i++) s = feed(s, measurement(i)).state;
   gc();

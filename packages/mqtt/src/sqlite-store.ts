@@ -3,11 +3,16 @@
  * `<dir>/store.db` (mode 0600; SQLite gives its `-wal` and `-shm` files the same mode),
  * through better-sqlite3.
  *
- * - Write-ahead log with `synchronous=FULL`: a transaction is durable when its commit
- *   returns (the WAL is fsynced at every commit). `fsync: false` sets `synchronous=OFF`.
+ * - Write-ahead log with `synchronous=NORMAL`, and the WAL file fsynced by the store itself,
+ *   off the event loop (libuv's thread pool): a commit writes its frames into the WAL, then
+ *   an `fsync` of the WAL makes them durable, and only then do the commit's batches resolve.
+ *   better-sqlite3 is synchronous: with `synchronous=FULL` every commit blocked the whole
+ *   process (MQTT I/O included) for the length of an fsync. Checkpoints stay SQLite's: under
+ *   NORMAL it syncs the WAL before and the database after each one, so frames that left the
+ *   WAL are durable in the database. `fsync: false` sets `synchronous=OFF` and syncs nothing.
  * - One transaction per group of batches: `apply` queues its batch and the queue is written
- *   in the next macrotask as one transaction (group commit, one fsync for all batches
- *   queued meanwhile). A batch is atomic, credentials included (no second file).
+ *   in the next macrotask as one transaction (group commit); commits made while an fsync
+ *   runs share the next one. A batch is atomic, credentials included (no second file).
  * - Outbox rows (`outbox/<12-digit ref>`) live in their own table keyed by ref, with their
  *   class, so the outbox can be read a class at a time in ref order (`loadOutbox`) and
  *   counted without reading the rows (`outboxStats`). Every other record is one row of
@@ -24,7 +29,7 @@
  * between leaves files that the next `load()` removes without importing them again.
  */
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { DurableChange } from "@c8ylink/core";
@@ -40,9 +45,15 @@ export interface SqliteStoreOptions {
   readonly fsync?: boolean;
   /** Instrumentation for tests: called with each group's SQL work before it runs; may throw. */
   readonly beforeCommit?: (batches: number) => void;
+  /** Instrumentation for tests: replaces the fsync of the WAL file (default: `fs.fsync`). */
+  readonly fsyncFd?: (fd: number) => Promise<void>;
 }
 
-const OUTBOX_KEY = /^outbox\/(\d{12})$/;
+const fsyncAsync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fsync(fd, (e) => (e === null ? resolve() : reject(e))));
+
+const OUTBOX_KEY = /^outbox\/\d{12}$/;
+const OUTBOX_PREFIX_LENGTH = "outbox/".length;
 const IMPORTED = "imported-file-store";
 
 const requireCjs = createRequire(import.meta.url);
@@ -69,14 +80,27 @@ interface Pending {
 interface Statements {
   readonly putRecord: BetterSqlite3.Statement<[string, string]>;
   readonly deleteRecord: BetterSqlite3.Statement<[string]>;
-  readonly putOutbox: BetterSqlite3.Statement<[number, string | null, number, string]>;
-  readonly deleteOutbox: BetterSqlite3.Statement<[number]>;
+  /** Index n: an INSERT of n + 1 outbox rows (a statement run costs more than a row); made on first use. */
+  readonly putOutbox: BetterSqlite3.Statement<unknown[]>[];
+  readonly deleteOutboxRange: BetterSqlite3.Statement<[number, number]>;
 }
+
+/** WAL pages (4 KiB each, SQLite's default page size) between automatic checkpoints. */
+const WAL_CHECKPOINT_PAGES = 8192;
+
+/** Outbox rows per multi-row INSERT (4 parameters each, far below SQLite's limit of 32,766). */
+const PUT_ROWS = 64;
 
 export class SqliteStore implements Storage {
   private readonly onProblem: (problem: StoreProblem) => void;
   private readonly fsync: boolean;
   private readonly beforeCommit: (batches: number) => void;
+  private readonly fsyncFd: (fd: number) => Promise<void>;
+  /** The WAL file, opened after the first commit (SQLite creates it on the first write). */
+  private walFd: number | null = null;
+  /** The last fsync issued, and one queued behind it that has not started (shared by commits). */
+  private syncTail: Promise<void> = Promise.resolve();
+  private syncQueued: Promise<void> | null = null;
   private db: BetterSqlite3.Database | null = null;
   private statements: Statements | null = null;
   private pending: Pending[] = [];
@@ -95,6 +119,7 @@ export class SqliteStore implements Storage {
     this.onProblem = options.onProblem ?? (() => {});
     this.fsync = options.fsync ?? true;
     this.beforeCommit = options.beforeCommit ?? (() => {});
+    this.fsyncFd = options.fsyncFd ?? fsyncAsync;
   }
 
   /** Opens (creating if needed) the database, imports a file store, and returns every record. */
@@ -214,7 +239,14 @@ export class SqliteStore implements Storage {
     const db = new Database(path);
     try {
       db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${this.fsync ? "FULL" : "OFF"}`);
+      // NORMAL: no fsync inside a commit (the store syncs the WAL off the event loop).
+      db.pragma(`synchronous = ${this.fsync ? "NORMAL" : "OFF"}`);
+      // Checkpoints run inside a commit, on the event loop, with two fsyncs: every 32 MiB of
+      // WAL rather than SQLite's 4 MiB, so a page written and freed again (a row queued, then
+      // acknowledged) is copied into the database less often. The WAL file is cut back to
+      // that size when it restarts.
+      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${WAL_CHECKPOINT_PAGES * 4096}`);
       db.exec(
         "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;" +
           "CREATE TABLE IF NOT EXISTS outbox (ref INTEGER PRIMARY KEY, cls TEXT, bytes INTEGER NOT NULL, value TEXT NOT NULL);" +
@@ -229,8 +261,8 @@ export class SqliteStore implements Storage {
     this.statements = {
       putRecord: db.prepare("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)"),
       deleteRecord: db.prepare("DELETE FROM records WHERE key = ?"),
-      putOutbox: db.prepare("INSERT OR REPLACE INTO outbox (ref, cls, bytes, value) VALUES (?, ?, ?, ?)"),
-      deleteOutbox: db.prepare("DELETE FROM outbox WHERE ref = ?"),
+      putOutbox: [],
+      deleteOutboxRange: db.prepare("DELETE FROM outbox WHERE ref BETWEEN ? AND ?"),
     };
     await this.importFileStore(db);
     return db;
@@ -253,21 +285,66 @@ export class SqliteStore implements Storage {
     for (const f of [...oldFiles, ...oldFiles.map((f) => `${f}.tmp`)]) rmSync(f, { force: true });
   }
 
+  /**
+   * Applies changes in order. Outbox rows put one after another go out `PUT_ROWS` per
+   * statement; outbox rows deleted in a run of consecutive refs (an acknowledged packet) go as
+   * one range delete, which is exact: every ref of the range is deleted by the run.
+   */
   private write(changes: readonly DurableChange[]): void {
     const s = this.statements;
     if (s === null) throw new Error("SqliteStore: not open");
+    const puts: unknown[] = [];
+    let deleteFrom = 0;
+    let deleteTo = -1;
+    const flushDeletes = (): void => {
+      if (deleteTo >= deleteFrom) s.deleteOutboxRange.run(deleteFrom, deleteTo);
+      deleteTo = deleteFrom - 1;
+    };
+    const flushPuts = (): void => {
+      if (puts.length === 0) return;
+      this.putOutboxRows(puts.length / 4).run(puts);
+      puts.length = 0;
+    };
     for (const { key, value } of changes) {
-      const outbox = OUTBOX_KEY.exec(key);
-      if (outbox !== null) {
-        const ref = Number(outbox[1]);
-        if (value === null) s.deleteOutbox.run(ref);
-        else s.putOutbox.run(ref, classOf(value), bytesOf(value), JSON.stringify(value));
-      } else if (value === null) {
-        s.deleteRecord.run(key);
-      } else {
-        s.putRecord.run(key, JSON.stringify(value));
+      if (OUTBOX_KEY.test(key)) {
+        const ref = Number(key.slice(OUTBOX_PREFIX_LENGTH));
+        if (value === null) {
+          flushPuts();
+          if (ref !== deleteTo + 1 || deleteTo < deleteFrom) {
+            flushDeletes();
+            deleteFrom = ref;
+          }
+          deleteTo = ref;
+        } else {
+          flushDeletes();
+          puts.push(ref, classOf(value), bytesOf(value), JSON.stringify(value));
+          if (puts.length === PUT_ROWS * 4) {
+            flushPuts();
+          }
+        }
+        continue;
       }
+      flushPuts();
+      flushDeletes();
+      if (value === null) s.deleteRecord.run(key);
+      else s.putRecord.run(key, JSON.stringify(value));
     }
+    flushPuts();
+    flushDeletes();
+  }
+
+  /** The INSERT statement for `rows` outbox rows (1 to `PUT_ROWS`). */
+  private putOutboxRows(rows: number): BetterSqlite3.Statement<unknown[]> {
+    const s = this.statements;
+    if (s === null || this.db === null) throw new Error("SqliteStore: not open");
+    const cached = s.putOutbox[rows - 1];
+    if (cached !== undefined) return cached;
+    const values = Array<string>(rows).fill("(?, ?, ?, ?)").join(", ");
+    const statement = this.db.prepare<unknown[]>(
+      `INSERT OR REPLACE INTO outbox (ref, cls, bytes, value) VALUES ${values}`,
+    );
+    s.putOutbox[rows - 1] = statement;
+    return statement;
   }
 
   apply(changes: readonly DurableChange[]): Promise<void> {
@@ -296,7 +373,7 @@ export class SqliteStore implements Storage {
         for (const p of group) this.write(p.changes);
       })();
       this.commits++;
-      for (const p of group) p.resolve();
+      this.settleWhenSynced(group);
     } catch (e) {
       // One bad batch must not take the others of its group down with it.
       if (group.length === 1 || db === null) for (const p of group) p.reject(e);
@@ -310,16 +387,53 @@ export class SqliteStore implements Storage {
       this.beforeCommit(1);
       db.transaction(() => this.write(p.changes))();
       this.commits++;
-      p.resolve();
+      this.settleWhenSynced([p]);
     } catch (e) {
       p.reject(e);
     }
+  }
+
+  /** Resolves the committed batches once an fsync of the WAL that started after the commit completed. */
+  private settleWhenSynced(group: readonly Pending[]): void {
+    if (!this.fsync) {
+      for (const p of group) p.resolve();
+      return;
+    }
+    this.synced().then(
+      () => {
+        for (const p of group) p.resolve();
+      },
+      (e: unknown) => {
+        for (const p of group) p.reject(e);
+      },
+    );
+  }
+
+  /**
+   * An fsync of the WAL that starts after everything committed so far: the queued one when
+   * it has not started yet (it will cover this commit too), else a new one after the last.
+   */
+  private synced(): Promise<void> {
+    if (this.syncQueued !== null) return this.syncQueued;
+    const next = this.syncTail
+      .catch(() => {})
+      .then(() => {
+        this.syncQueued = null;
+        if (this.walFd === null) this.walFd = openSync(join(this.dir, `${DB_FILE}-wal`), "r+");
+        return this.fsyncFd(this.walFd);
+      });
+    this.syncQueued = next;
+    this.syncTail = next;
+    return next;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.idle;
+    await this.syncTail.catch(() => {});
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     this.db?.close();
     this.db = null;
     this.statements = null;

@@ -146,6 +146,60 @@ describe("SqliteStore", () => {
     await b.store.close();
   });
 
+  it("applies a batch's puts and deletes in order, whatever runs they form", async () => {
+    const { store } = await open();
+    const changes: { key: string; value: unknown }[] = [];
+    for (let ref = 1; ref <= 200; ref++) changes.push({ key: key(ref), value: row(ref, "event") });
+    changes.push({ key: key(500), value: row(500, "alarm") });
+    // A run of consecutive refs with one gap (77 stays), then 77 rewritten, then single deletes.
+    for (let ref = 5; ref <= 150; ref++) if (ref !== 77) changes.push({ key: key(ref), value: null });
+    changes.push({ key: key(77), value: { ...row(77, "event"), line: "rewritten" } });
+    changes.push({ key: key(199), value: null }, { key: key(3), value: null });
+    // Put after delete of the same ref in one batch: the put wins.
+    changes.push({ key: key(4), value: null }, { key: key(4), value: row(4, "event") });
+    await store.apply(changes);
+    const expected = [1, 2, 4, 77, ...Array.from({ length: 50 }, (_, i) => 151 + i).filter((r) => r !== 199)];
+    const events = (await store.loadOutbox("event", 0, 1000)) as { ref: number; line: string }[];
+    expect(events.map((e) => e.ref)).toEqual(expected);
+    expect(events.find((e) => e.ref === 77)?.line).toBe("rewritten");
+    expect(((await store.loadOutbox("alarm", 0, 10)) as { ref: number }[]).map((e) => e.ref)).toEqual([500]);
+    await store.close();
+    const b = await open();
+    expect(Object.keys(b.loaded).filter((k) => k.startsWith("outbox/")).length).toBe(expected.length + 1);
+    await b.store.close();
+  });
+
+  it("resolves a batch only after an fsync of the WAL that began after its commit", async () => {
+    const syncs: { fd: number; done: () => void; fail: (e: Error) => void }[] = [];
+    const { store } = await open({
+      fsyncFd: (fd) => new Promise((done, fail) => syncs.push({ fd, done, fail })),
+    });
+    let first = false;
+    const a = store.apply([{ key: key(1), value: row(1, "event") }]).then(() => (first = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toHaveLength(1);
+    expect(first).toBe(false);
+    // Committed while the first fsync runs: waits for a second one, shared with later commits.
+    const b = store.apply([{ key: key(2), value: row(2, "event") }]);
+    await new Promise((r) => setTimeout(r, 20));
+    const c = store.apply([{ key: key(3), value: row(3, "event") }]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toHaveLength(1);
+    syncs[0]!.done();
+    await a;
+    expect(first).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toHaveLength(2);
+    syncs[1]!.fail(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }));
+    await expect(b).rejects.toMatchObject({ code: "EIO" });
+    await expect(c).rejects.toMatchObject({ code: "EIO" });
+    const d = store.apply([{ key: key(4), value: row(4, "event") }]);
+    await new Promise((r) => setTimeout(r, 20));
+    syncs[2]!.done();
+    await d;
+    await store.close();
+  });
+
   it("a failed batch leaves nothing of itself behind (one transaction)", async () => {
     const { store } = await open();
     const cyclic: Record<string, unknown> = {};

@@ -11,7 +11,7 @@
  */
 import * as t from "io-ts";
 import * as E from "fp-ts/lib/Either.js";
-import { CommandCodec, type Command } from "./commands.js";
+import { CommandCodec, type Command, type DurableChange } from "./commands.js";
 import { decodeConfig, type EngineConfig } from "./config.js";
 import { decode, formatProblems } from "./decode.js";
 import { EventCodec, SCHEMA_VERSION, type Event } from "./events.js";
@@ -170,16 +170,19 @@ export const redactCommand = (command: Command): Command => {
   switch (command.type) {
     case "connect":
       return command.password === null ? command : { ...command, password: redactValue(command.password) };
-    case "persist":
-      return {
-        ...command,
-        // Outbox rows hold no secret (flat records of a row's text): the bulk needs no walk.
-        changes: command.changes.map((c) =>
-          c.value === null || c.key.startsWith(DURABLE.outboxPrefix)
-            ? c
-            : { key: c.key, value: redactDeep(c.value) },
-        ),
-      };
+    case "persist": {
+      // Outbox rows hold no secret (flat records of a row's text): the bulk needs no walk, and
+      // a persist of outbox rows only (a batch of 100,000) is not copied at all.
+      let changes: DurableChange[] | null = null;
+      for (let i = 0; i < command.changes.length; i++) {
+        const c = command.changes[i] as DurableChange;
+        const keep = c.value === null || c.key.startsWith(DURABLE.outboxPrefix);
+        if (keep && changes === null) continue;
+        changes ??= command.changes.slice(0, i);
+        changes.push(keep ? c : { key: c.key, value: redactDeep(c.value) });
+      }
+      return changes === null ? command : { ...command, changes };
+    }
     case "report":
       return { ...command, report: redactDeep(command.report) as typeof command.report };
     default:

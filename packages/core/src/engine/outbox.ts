@@ -19,7 +19,7 @@
  */
 import type { ClassLimits, OutboxClass } from "./config.js";
 import { OUTBOX_CLASSES } from "./config.js";
-import { emptyQueue, fromArray, pop, push, pushFront, type Queue } from "./queue.js";
+import { emptyQueue, fromArray, pop, popWhile, push, pushFront, type Queue } from "./queue.js";
 
 export interface OutboxEntry {
   readonly ref: number;
@@ -92,6 +92,32 @@ const append = (c: ClassState, entry: OutboxEntry, memoryRows: number): ClassSta
         bytes: c.bytes + entry.bytes,
         headRef: Math.max(c.headRef, entry.ref),
       };
+
+/** A class state created by the current step (see `Tx.ownClass`): changed in place. */
+export type DraftClassState = { -readonly [K in keyof ClassState]: ClassState[K] };
+
+/**
+ * The common admission, in place: when `entry` fits its class without a drop, appends it
+ * exactly as `admit` would and returns true; otherwise changes nothing (the caller uses `admit`).
+ */
+export const admitInPlace = (
+  c: DraftClassState,
+  entry: OutboxEntry,
+  limits: ClassLimits,
+  memoryRows = Number.POSITIVE_INFINITY,
+): boolean => {
+  if (entry.bytes > limits.maxBytes || !fits(c, entry, limits)) return false;
+  c.count += 1;
+  c.bytes += entry.bytes;
+  if (c.stored > 0 || c.queue.size >= memoryRows) {
+    c.stored += 1;
+    c.storedBytes += entry.bytes;
+  } else {
+    c.queue = push(c.queue, entry);
+    c.headRef = Math.max(c.headRef, entry.ref);
+  }
+  return true;
+};
 
 export type Admission =
   | { readonly ok: true; readonly outbox: Outbox; readonly dropped: readonly OutboxEntry[] }
@@ -190,20 +216,23 @@ export const appendLoaded = (
   rows: readonly OutboxEntry[],
   max: number,
 ): { readonly outbox: Outbox; readonly lost: number } => {
-  let c = outbox[cls];
-  const expected = c.loading ?? 0;
+  const before = outbox[cls];
+  const expected = before.loading ?? 0;
+  // Accumulated in locals: one new class state for the whole load, not one per row.
+  let { queue, stored, storedBytes, headRef } = before;
   let taken = 0;
-  for (const e of [...rows].sort((a, b) => a.ref - b.ref)) {
-    if (e.ref <= c.headRef || e.cls !== cls || c.stored === 0) continue;
-    c = {
-      ...c,
-      queue: push(c.queue, e),
-      stored: c.stored - 1,
-      storedBytes: c.storedBytes - e.bytes,
-      headRef: e.ref,
-    };
+  const sorted = rows.every((e, i) => i === 0 || (rows[i - 1] as OutboxEntry).ref < e.ref)
+    ? rows
+    : [...rows].sort((a, b) => a.ref - b.ref);
+  for (const e of sorted) {
+    if (e.ref <= headRef || e.cls !== cls || stored === 0) continue;
+    queue = push(queue, e);
+    stored -= 1;
+    storedBytes -= e.bytes;
+    headRef = e.ref;
     taken++;
   }
+  let c: ClassState = { ...before, queue, stored, storedBytes, headRef };
   let lost = 0;
   if (taken < max && taken < expected) {
     // Every row stored when the load was issued came back: the missing ones are gone.
@@ -242,22 +271,22 @@ export const takePacket = (
   for (const cls of OUTBOX_CLASSES) {
     if (cls === skip) continue;
     const c = outbox[cls];
-    const first = pop(c.queue);
+    const first = c.queue.front?.head;
     // A class whose oldest row is not ready waits (FIFO), the others go on.
-    if (first === undefined || !ready(first[0])) continue;
-    const entries: OutboxEntry[] = [first[0]];
-    let queue = first[1];
-    let payloadBytes = first[0].bytes;
-    for (;;) {
-      const next = pop(queue);
-      if (next === undefined || next[0].topic !== first[0].topic || !ready(next[0])) break;
-      const grown = payloadBytes + 1 + next[0].bytes;
-      if (!fitsPayload(first[0].topic, grown)) break;
-      entries.push(next[0]);
+    if (first === undefined || !ready(first)) continue;
+    let payloadBytes = -1;
+    const { taken, rest } = popWhile(c.queue, (next) => {
+      if (payloadBytes < 0) {
+        payloadBytes = next.bytes;
+        return true;
+      }
+      if (next.topic !== first.topic || !ready(next)) return false;
+      const grown = payloadBytes + 1 + next.bytes;
+      if (!fitsPayload(first.topic, grown)) return false;
       payloadBytes = grown;
-      queue = next[1];
-    }
-    return { outbox: { ...outbox, [cls]: { ...c, queue } }, entries };
+      return true;
+    });
+    return { outbox: { ...outbox, [cls]: { ...c, queue: rest } }, entries: taken };
   }
   return undefined;
 };

@@ -61,6 +61,30 @@ export const pop = <T>(q: Queue<T>): readonly [T, Queue<T>] | undefined => {
   return [q.front.head, rest];
 };
 
+/**
+ * Removes the oldest elements while `accept(value)` holds (it sees them oldest first and may
+ * keep state). One new queue for the whole run, not one per element as repeated `pop`s make.
+ */
+export const popWhile = <T>(
+  q: Queue<T>,
+  accept: (value: T) => boolean,
+): { readonly taken: T[]; readonly rest: Queue<T> } => {
+  const taken: T[] = [];
+  let front = q.front;
+  let back = q.back;
+  while (front !== null && accept(front.head)) {
+    taken.push(front.head);
+    front = front.tail;
+    if (front === null) {
+      front = reverse(back);
+      back = null;
+    }
+  }
+  if (taken.length === 0) return { taken, rest: q };
+  const size = q.size - taken.length;
+  return { taken, rest: size === 0 ? EMPTY : { front, back, size } };
+};
+
 /** Oldest first. O(n): for snapshots, logs and tests, never on the hot path. */
 export const toArray = <T>(q: Queue<T>): T[] => {
   const out: T[] = [];

@@ -129,8 +129,12 @@ const withChild = (topic: string, child: ChildId | undefined): string =>
   child === undefined ? topic : `${topic}/${child}`;
 
 /** Static templates upstream: `s/us`, `t/us`, `q/us`, `c/us`, plus `/<child>` for a child or service. */
-export const staticUp = (mode: ProcessingMode, child?: ChildId): string =>
-  withChild(`${MODE_PREFIX[mode]}/us`, child);
+/** Built once: `staticUp` runs per submitted row, and the topic stays with the row in the outbox. */
+const STATIC_UP = Object.fromEntries(
+  Object.entries(MODE_PREFIX).map(([mode, prefix]) => [mode, `${prefix}/us`]),
+) as Record<ProcessingMode, string>;
+
+export const staticUp = (mode: ProcessingMode, child?: ChildId): string => withChild(STATIC_UP[mode], child);
 
 /** Custom (SmartREST 2.0 collection) messages upstream: `s/uc/<X-ID>[/<child>]`. */
 export const customUp = (xid: Xid, mode: ProcessingMode, child?: ChildId): string =>

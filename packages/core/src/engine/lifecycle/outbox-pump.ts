@@ -5,7 +5,15 @@
  */
 import { DURABLE } from "../durable.js";
 import { emptySession, gateOpen } from "../state.js";
-import { admit, markUncertain, requeue, restore, takePacket, type OutboxEntry } from "../outbox.js";
+import {
+  admit,
+  admitInPlace,
+  markUncertain,
+  requeue,
+  restore,
+  takePacket,
+  type OutboxEntry,
+} from "../outbox.js";
 import { addInflight, inflightPackets } from "../inflight.js";
 import { addRecent } from "../recent.js";
 import { MAX_PUBLISH_BYTES, publishPacketBytes } from "../../smartrest/size.js";
@@ -114,7 +122,13 @@ export const restoreEntry = (tx: Tx, entry: OutboxEntry): void => {
 
 const admitWithinLimits = (tx: Tx, entry: OutboxEntry): boolean => {
   const memoryRows = entry.cls === "operation-status" ? undefined : tx.config.outboxMemoryRows;
-  const admitted = admit(tx.s.outbox, entry, tx.config.outbox[entry.cls], memoryRows);
+  const limits = tx.config.outbox[entry.cls];
+  // Most rows fit without a drop: admitted in place into the step's own copy of the class.
+  if (admitInPlace(tx.ownClass(entry.cls), entry, limits, memoryRows)) {
+    tx.add("admitted", 1);
+    return true;
+  }
+  const admitted = admit(tx.s.outbox, entry, limits, memoryRows);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
   if (admitted.dropped.length === 0) {

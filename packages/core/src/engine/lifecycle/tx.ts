@@ -3,10 +3,15 @@
  * durable changes and the persist waiter it accumulates. Owns nothing else.
  */
 import type { Command, DurableChange } from "../commands.js";
-import type { EngineConfig } from "../config.js";
+import type { EngineConfig, OutboxClass } from "../config.js";
+import type { DraftClassState, Outbox } from "../outbox.js";
 import type { Report } from "../reports.js";
 import type { EngineState, Phase, PersistWaiter, SessionState, TimerKey } from "../state.js";
 import { nextRandom } from "../prng.js";
+
+type NumericCounter = {
+  [K in keyof EngineState["counters"]]: EngineState["counters"][K] extends number ? K : never;
+}[keyof EngineState["counters"]];
 
 export interface StepResult {
   readonly state: EngineState;
@@ -25,6 +30,9 @@ export class Tx {
    */
   readonly s: { -readonly [K in keyof EngineState]: EngineState[K] };
   private countersCopied = false;
+  /** The outbox record and class states this step created, so it may change them in place. */
+  private ownedOutbox: Outbox | null = null;
+  private readonly ownedClasses: Partial<Record<OutboxClass, DraftClassState>> = {};
 
   constructor(
     state: EngineState,
@@ -60,6 +68,36 @@ export class Tx {
       this.countersCopied = true;
     }
     Object.assign(this.s.counters, patch(this.s.counters));
+  }
+
+  /** Adds `n` to a numeric counter (no closure or patch object: this runs once per row). */
+  add(key: NumericCounter, n: number): void {
+    if (!this.countersCopied) {
+      this.s.counters = { ...this.s.counters };
+      this.countersCopied = true;
+    }
+    (this.s.counters as Record<NumericCounter, number>)[key] += n;
+  }
+
+  /**
+   * The draft's state of outbox class `cls`, as an object this step created and may change in
+   * place: copied (with the outbox record) the first time in the step, or whenever something
+   * replaced it since. Objects of the input state are never changed.
+   */
+  ownClass(cls: OutboxClass): DraftClassState {
+    let outbox = this.s.outbox;
+    if (outbox !== this.ownedOutbox) {
+      outbox = { ...outbox };
+      this.s.outbox = outbox;
+      this.ownedOutbox = outbox;
+    }
+    const current = outbox[cls];
+    const owned = this.ownedClasses[cls];
+    if (owned === current) return owned;
+    const copy: DraftClassState = { ...current };
+    (outbox as Record<OutboxClass, DraftClassState>)[cls] = copy;
+    this.ownedClasses[cls] = copy;
+    return copy;
   }
 
   ref(): number {
@@ -109,7 +147,13 @@ export class Tx {
   finish(): StepResult {
     if (this.changes.length > 0) {
       const ref = this.pendingPersistRef();
-      this.emit({ type: "persist", ref, changes: this.changes });
+      // Before the step's first `load-outbox`: a load reads what every persist issued before
+      // it wrote, so rows this step stored beyond the head must be written first (else the
+      // load finds none of them and they count as lost).
+      const persist: Command = { type: "persist", ref, changes: this.changes };
+      const firstLoad = this.commands.findIndex((c) => c.type === "load-outbox");
+      if (firstLoad < 0) this.emit(persist);
+      else this.commands.splice(firstLoad, 0, persist);
       if (this.waiter.credentials || this.waiter.journalKeys.length > 0) {
         const w: PersistWaiter = {
           credentials: this.waiter.credentials,
