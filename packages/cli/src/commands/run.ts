@@ -8,6 +8,8 @@
  * asks for pipe mode (flush and exit at the end of stdin).
  */
 import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type EngineConfigInput, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
 import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
@@ -28,6 +30,11 @@ import {
   readConfigFile,
   readPemFile,
 } from "../run-config.js";
+import type { OperationsConfig } from "../operations/codec.js";
+import { resolveOperations, withOperationOptions } from "../operations/settings.js";
+import { declaredHandlers, type DeclaredHandlers } from "../operations/handlers.js";
+import { fileProgressStore } from "../operations/progress.js";
+import { plainTransfer } from "../operations/plain-transfer.js";
 
 export const RUN_HELP = `Usage: c8ylink run [options]
 
@@ -73,10 +80,12 @@ Rows are durable once written to --state-dir; without --state-dir they are held 
 and lost when the process ends.
 
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
-  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> } }
+  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> },
+  "operations": { "<fragment>": <handler> } }
 where "engine" takes every option of the engine configuration (deviceId, auth, children,
 supportedOperations, inventory, outbox limits, backoff, ...). Unknown keys are refused.
-Every engine option with its default, unit and purpose: docs/configuration.md.
+Every engine option with its default, unit and purpose: docs/configuration.md. Operation handlers
+(a command, or download/run/restart steps that survive a reboot): docs/operations.md.
 
 Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.`;
 
@@ -89,6 +98,8 @@ export interface RunSettings {
   readonly tls: { ca?: string; cert?: string; key?: string };
   readonly shell: boolean;
   readonly restartCommand: string | undefined;
+  /** Declared operation handlers (docs/operations.md). */
+  readonly operations: OperationsConfig;
   /** Pipe mode: flush and exit at the end of stdin. */
   readonly exitOnEof: boolean;
   readonly logFormat: LogFormat;
@@ -167,6 +178,9 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
       ...(restartCommand !== undefined ? ["c8y_Restart"] : []),
     ];
   }
+  const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
+  const operations = resolveOperations(file.operations, { configPath, stateDir }, { shell, restartCommand });
+  withOperationOptions(engine, operations);
   checkTlsUrl(url, [
     ["--ca", caPath],
     ["--cert", certPath],
@@ -178,7 +192,7 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
   if (keyPath !== undefined) tls.key = readPemFile("client key", keyPath);
   if (certPath !== undefined && keyPath !== undefined && tls.cert !== undefined && tls.key !== undefined)
     checkKeyPair(certPath, tls.cert, keyPath, tls.key);
-  const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
+
   const record = pick("record", "C8Y_RECORD") ?? file.record;
   const pathProblem =
     (stateDir === undefined ? undefined : stateDirProblem("state directory", stateDir)) ??
@@ -192,6 +206,7 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     tls,
     shell,
     restartCommand,
+    operations,
     exitOnEof: flag(args, "exit-on-eof"),
     logFormat: logFormatOf(args),
     maxUndurableRows: maxUndurableOf(args),
@@ -327,8 +342,14 @@ const logReports = (engine: Engine, settings: RunSettings, deviceId: string, log
 };
 
 /** Operation handlers that log each outcome; fragments without one are logged as failed. */
-const installHandlers = (engine: Engine, settings: RunSettings, io: Io, log: Logger): void => {
-  const handlers = new Map<string, OperationHandler>();
+const installHandlers = (
+  engine: Engine,
+  settings: RunSettings,
+  io: Io,
+  log: Logger,
+  declared: DeclaredHandlers,
+): void => {
+  const handlers = new Map<string, OperationHandler>(declared.handlers);
   if (settings.shell) handlers.set("c8y_Command", shellHandler);
   if (settings.restartCommand !== undefined)
     handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
@@ -408,6 +429,13 @@ const startReading = (engine: Engine, settings: RunSettings, io: Io, log: Logger
   return reader;
 };
 
+/** How often ended operations' progress files are looked for (a readdir of a small directory). */
+const PROGRESS_SWEEP_MS = 5_000;
+
+/** Where step handlers keep their progress and files: in the state dir, else a temporary dir. */
+const operationsDir = (stateDir: string | undefined): string =>
+  stateDir === undefined ? join(tmpdir(), `c8ylink-operations-${process.pid}`) : join(stateDir, "operations");
+
 /** A promise that never settles (a mode that does not stop by itself). */
 const never = new Promise<never>(() => {});
 
@@ -465,7 +493,12 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     if (r.kind === "stopped") undelivered = r.undelivered;
   });
   logReports(engine, settings, deviceId, log);
-  installHandlers(engine, settings, io, log);
+  const declared = declaredHandlers(engine, settings.operations, {
+    progress: fileProgressStore(operationsDir(settings.stateDir)),
+    transfer: plainTransfer,
+    env: io.env,
+  });
+  installHandlers(engine, settings, io, log, declared);
   if (settings.stateDir === undefined)
     log.warn(
       "no --state-dir: credentials, queued rows and the operation journal are held in memory only " +
@@ -478,6 +511,9 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
     return 1;
   }
+  // Progress files of operations that ended before the last stop (the journal says which).
+  declared.sweep();
+  const sweeper = setInterval(() => declared.sweep(), PROGRESS_SWEEP_MS);
   const mode = settings.exitOnEof
     ? "pipe mode: exits at the end of stdin"
     : "service mode: runs until SIGTERM/SIGINT";
@@ -507,6 +543,7 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
           return never;
         });
   const reason = await Promise.race([interrupted, endOfInput, faulted]);
+  clearInterval(sweeper);
   reader?.stop();
   if (reason instanceof Error) {
     log.error(`the engine stopped working: ${reason.message}`, { event: "fault" });
