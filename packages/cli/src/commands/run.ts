@@ -8,6 +8,7 @@
  * asks for pipe mode (flush and exit at the end of stdin).
  */
 import { execFile } from "node:child_process";
+import * as t from "io-ts";
 import { type EngineConfigInput, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
 import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
@@ -20,6 +21,13 @@ import {
   type RowReader,
 } from "../stdin-rows.js";
 import { outputFileProblem, stateDirProblem } from "../paths.js";
+import {
+  builtinFragments,
+  builtinHttpUrl,
+  builtinInventory,
+  createBuiltins,
+  type BuiltinConfig,
+} from "../operations/builtin/index.js";
 import {
   checkEngineConfig,
   checkKeyPair,
@@ -73,7 +81,8 @@ Rows are durable once written to --state-dir; without --state-dir they are held 
 and lost when the process ends.
 
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
-  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> } }
+  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> },
+  "http", "configuration", "logs", "software", "deviceProfile" (built-in handlers: docs/operations.md) }
 where "engine" takes every option of the engine configuration (deviceId, auth, children,
 supportedOperations, inventory, outbox limits, backoff, ...). Unknown keys are refused.
 Every engine option with its default, unit and purpose: docs/configuration.md.
@@ -89,6 +98,9 @@ export interface RunSettings {
   readonly tls: { ca?: string; cert?: string; key?: string };
   readonly shell: boolean;
   readonly restartCommand: string | undefined;
+  /** The built-in handlers' config (docs/operations.md) and the tenant's HTTP URL they use. */
+  readonly builtins: BuiltinConfig;
+  readonly httpUrl: string | undefined;
   /** Pipe mode: flush and exit at the end of stdin. */
   readonly exitOnEof: boolean;
   readonly logFormat: LogFormat;
@@ -165,8 +177,14 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     engine.supportedOperations = [
       ...(shell ? ["c8y_Command"] : []),
       ...(restartCommand !== undefined ? ["c8y_Restart"] : []),
+      ...builtinFragments(file),
     ];
   }
+  const inventory = builtinInventory(file);
+  if (Object.keys(inventory).length > 0)
+    engine.inventory = { ...inventory, ...(t.UnknownRecord.is(engine.inventory) ? engine.inventory : {}) };
+  const http = builtinHttpUrl(file, url);
+  if (http !== undefined && "problem" in http) throw new UsageError(http.problem);
   checkTlsUrl(url, [
     ["--ca", caPath],
     ["--cert", certPath],
@@ -192,6 +210,8 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     tls,
     shell,
     restartCommand,
+    builtins: file,
+    httpUrl: http?.url,
     exitOnEof: flag(args, "exit-on-eof"),
     logFormat: logFormatOf(args),
     maxUndurableRows: maxUndurableOf(args),
@@ -327,8 +347,13 @@ const logReports = (engine: Engine, settings: RunSettings, deviceId: string, log
 };
 
 /** Operation handlers that log each outcome; fragments without one are logged as failed. */
-const installHandlers = (engine: Engine, settings: RunSettings, io: Io, log: Logger): void => {
-  const handlers = new Map<string, OperationHandler>();
+const installHandlers = (
+  engine: Engine,
+  settings: RunSettings,
+  io: Io,
+  log: Logger,
+  handlers: Map<string, OperationHandler>,
+): void => {
   if (settings.shell) handlers.set("c8y_Command", shellHandler);
   if (settings.restartCommand !== undefined)
     handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
@@ -465,7 +490,27 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     if (r.kind === "stopped") undelivered = r.undelivered;
   });
   logReports(engine, settings, deviceId, log);
-  installHandlers(engine, settings, io, log);
+  const handlers = new Map<string, OperationHandler>();
+  let builtinsAtStart: () => Promise<string | undefined> = () => Promise.resolve(undefined);
+  if (settings.httpUrl !== undefined) {
+    let builtins;
+    try {
+      builtins = await createBuiltins(settings.builtins, {
+        deviceId,
+        tenantUrl: settings.httpUrl,
+        credentials: () => engine.tenantCredentials(),
+        submit: (message, options) => engine.submit(message, options),
+        stateDir: settings.stateDir,
+        lookup: (fragment) => handlers.get(fragment),
+      });
+    } catch (e) {
+      log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
+      return 1;
+    }
+    for (const [fragment, handler] of builtins.handlers) handlers.set(fragment, handler);
+    builtinsAtStart = builtins.atStart;
+  }
+  installHandlers(engine, settings, io, log, handlers);
   if (settings.stateDir === undefined)
     log.warn(
       "no --state-dir: credentials, queued rows and the operation journal are held in memory only " +
@@ -492,6 +537,10 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
       pid: process.pid,
     },
   );
+
+  void builtinsAtStart().then((problem) => {
+    if (problem !== undefined) log.warn(problem, { event: "builtin-start" });
+  });
 
   // A terminal is read only in pipe mode: a service on a terminal takes no rows from it.
   const reading = settings.exitOnEof || !io.input.isTTY;
