@@ -476,6 +476,31 @@ export interface AdminRemoveCertificate extends At {
   readonly fingerprint: string;
 }
 
+/**
+ * An event created over the REST API (`POST /event/events`); who may create it is checked by the
+ * HTTP side (rest.ts `mayWriteFor`) before it reaches the model.
+ */
+export interface AdminCreateEvent extends At {
+  readonly type: "admin-create-event";
+  /** Managed object id of the source. */
+  readonly sourceId: string;
+  readonly eventType: string;
+  readonly text: string;
+  /** ISO time as sent; server time when absent. */
+  readonly time?: string;
+  readonly fragments?: Readonly<Record<string, unknown>>;
+}
+/** The event's binary was attached (or removed): sets its `c8y_IsBinary` fragment. */
+export interface AdminSetEventBinary extends At {
+  readonly type: "admin-set-event-binary";
+  readonly eventId: string;
+  readonly binary: { readonly name: string; readonly type: string; readonly length: number } | null;
+}
+/** Takes an id from the model's counter for an object the REST side keeps (inventory binary, repository entry). */
+export interface AdminReserveId extends At {
+  readonly type: "admin-reserve-id";
+}
+
 export type PlatformInput =
   | ClientConnect
   | ClientSubscribe
@@ -492,6 +517,9 @@ export type PlatformInput =
   | AdminRefuseNextConnect
   | AdminTrustCertificate
   | AdminRemoveCertificate
+  | AdminCreateEvent
+  | AdminSetEventBinary
+  | AdminReserveId
   | ClockTick;
 
 // ---------------------------------------------------------------------------------------------
@@ -527,6 +555,8 @@ export type PlatformOutput =
       readonly ok: boolean;
       readonly detail: string;
       readonly operationId?: string;
+      /** Id of the event or object an `admin-create-event` / `admin-reserve-id` created. */
+      readonly objectId?: string;
     };
 
 export interface StepResult {

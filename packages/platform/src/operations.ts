@@ -24,6 +24,8 @@
  *   unknown (`Operation <id> not found`); one of another device inside the tree names the
  *   topic to use. 507 fails the
  *   addressed device's EXECUTING operations (of the fragment, if given).
+ * - 503/506 parameters: §4.7's side effects, plus `c8y_UploadConfigFile.file` = the first
+ *   parameter (the snapshot's event binary URL; a spec gap, modelled like `c8y_LogfileRequest`).
  * - Nothing to act on (no such PENDING/EXECUTING operation, unknown id, id of another device,
  *   or an operation already final) → `41,<template id>,<text>` on `s/e`. 41 rather than 45:
  *   the row itself is well-formed, the state does not match, and 45 stays reserved for rows
@@ -336,6 +338,10 @@ const successEffects = (tx: Tx, op: StoredOperation, params: readonly string[]):
     withMember("c8y_Command", "result", params.join(","));
   if (fragment("c8y_LogfileRequest") !== undefined && params[0] !== undefined)
     withMember("c8y_LogfileRequest", "file", params[0]);
+  // Not in the spec's table (§4.7): devices (thin-edge) report the uploaded snapshot's event
+  // binary URL as 503's parameter; kept like the log file's, so a test can read it back.
+  if (fragment("c8y_UploadConfigFile") !== undefined && params[0] !== undefined)
+    withMember("c8y_UploadConfigFile", "file", params[0]);
   const target = device();
   if (target === undefined) return fragments;
   if (fragment("c8y_RelayArray") !== undefined && params.length > 0)

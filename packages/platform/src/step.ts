@@ -27,6 +27,7 @@ import { publish } from "./publish.js";
 import { adminAccept, adminBlock, adminDeleteDevice, adminRegister } from "./registration.js";
 import { adminRefuseNextConnect, connect, subscribe, unsubscribe } from "./sessions.js";
 import { clientDisconnect } from "./will.js";
+import { adminCreateEvent, adminReserveId, adminSetEventBinary } from "./rest.js";
 import type { Tx } from "./tx.js";
 
 export const initialPlatform = (options: PlatformOptions = {}): PlatformState => {
@@ -148,6 +149,23 @@ export const PlatformInputCodec = t.union([
     }),
   }),
   t.type({ type: t.literal("admin-remove-certificate"), ...at, fingerprint: t.string }),
+  t.intersection([
+    t.type({
+      type: t.literal("admin-create-event"),
+      ...at,
+      sourceId: t.string,
+      eventType: t.string,
+      text: t.string,
+    }),
+    t.partial({ time: t.string, fragments: t.UnknownRecord }),
+  ]),
+  t.type({
+    type: t.literal("admin-set-event-binary"),
+    ...at,
+    eventId: t.string,
+    binary: t.union([t.null, t.type({ name: t.string, type: t.string, length: t.number })]),
+  }),
+  t.type({ type: t.literal("admin-reserve-id"), ...at }),
   withDevice("admin-register"),
   withDevice("admin-accept"),
   withDevice("admin-block"),
@@ -197,6 +215,12 @@ const dispatch = (tx: Tx, input: PlatformInput): void => {
       return adminDeleteDevice(tx, input.deviceId);
     case "admin-create-operation":
       return createOperation(tx, input);
+    case "admin-create-event":
+      return adminCreateEvent(tx, input);
+    case "admin-set-event-binary":
+      return adminSetEventBinary(tx, input);
+    case "admin-reserve-id":
+      return adminReserveId(tx, input);
   }
 };
 

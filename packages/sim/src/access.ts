@@ -21,6 +21,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import { hostname as machineName } from "node:os";
+import { basicCredentials, type BasicCredentials } from "./rest/auth.js";
 
 /** Characters and length of an access token: safe in a URL, a header and a cookie unescaped. */
 const TOKEN_SHAPE = /^[A-Za-z0-9._~-]{16,256}$/;
@@ -95,13 +96,19 @@ export interface AdminAccessPolicy {
 /** What the guard decided for one request. */
 export type AccessVerdict =
   | { readonly kind: "allowed" }
+  /**
+   * No valid token but `Authorization: Basic`: a device (not a browser — it passed the origin
+   * checks) whose credentials the REST routes check against the platform model.
+   */
+  | { readonly kind: "basic"; readonly credentials: BasicCredentials }
   /** The token URL was opened: set the cookie and redirect to `location` (the URL without the token). */
   | { readonly kind: "login"; readonly location: string; readonly setCookie: string }
   | {
       readonly kind: "refused";
       readonly status: 401 | 403 | 421;
       /** Short and free of secrets: for the sim's timeline. */
-      readonly reason: "no-token" | "wrong-token" | "wrong-host" | "cross-origin" | "cross-site";
+      readonly reason:
+        "no-token" | "wrong-token" | "wrong-host" | "cross-origin" | "cross-site" | "malformed-basic";
       /** For the client: what was wrong and what to do. */
       readonly message: string;
     };
@@ -227,6 +234,15 @@ export const adminGuard = (policy: AdminAccessPolicy): ((request: AccessRequest)
     // Check every candidate (no early exit) so the time taken does not depend on which one matched.
     const accepted = offered.map(matches).includes(true);
     if (accepted) return { kind: "allowed" };
+    const basic = basicCredentials(header(request.headers, "authorization"));
+    if (basic === "malformed")
+      return {
+        kind: "refused",
+        status: 401,
+        reason: "malformed-basic",
+        message: "malformed Basic Authorization header (expected base64 of <tenant>/<user>:<password>)",
+      };
+    if (basic !== undefined) return { kind: "basic", credentials: basic };
     return offered.length === 0
       ? {
           kind: "refused",

@@ -35,12 +35,16 @@ import {
   type AdminCreateOperation,
   type AdminDeleteDevice,
   type AdminRegister,
+  type AdminCreateEvent,
+  type AdminReserveId,
+  type AdminSetEventBinary,
   type OperationStatus,
   type PlatformOutput,
   type PlatformState,
 } from "@c8ylink/platform";
 import type { AccessRequest, AccessVerdict } from "./access.js";
 import { describeTrustedCertificate } from "./certs.js";
+import type { Caller, RestHandlerResult } from "./rest/index.js";
 import { WEB_ROUTE_LINES, type WebHandler } from "./web/routes.js";
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
@@ -54,7 +58,10 @@ export type SimAdminInput = DistributiveOmit<
   | AdminClearAlarm
   | AdminRefuseNextConnect
   | AdminTrustCertificate
-  | AdminRemoveCertificate,
+  | AdminRemoveCertificate
+  | AdminCreateEvent
+  | AdminSetEventBinary
+  | AdminReserveId,
   "nowMs"
 >;
 
@@ -63,6 +70,8 @@ export interface SimAdminResult {
   readonly ok: boolean;
   readonly detail: string;
   readonly operationId?: string;
+  /** Id of the event or object an `admin-create-event` / `admin-reserve-id` created. */
+  readonly objectId?: string;
   readonly outputs: readonly PlatformOutput[];
 }
 
@@ -75,6 +84,8 @@ export interface AdminContext {
   refused(request: { method: string; path: string; status: number; reason: string }): void;
   /** The web page's routes (`web/routes.ts`), tried before the JSON routes once the guard allowed a request. */
   web?: WebHandler;
+  /** The REST routes for devices and file transfer (`rest/`), tried before the web page and the JSON routes. */
+  rest?: RestHandlerResult;
 }
 
 /** Largest accepted request body. */
@@ -228,6 +239,7 @@ const routes = (ctx: AdminContext): readonly Route[] => {
         return ok({
           routes: [
             ...list.flatMap((r) => Object.keys(r.methods).map((m) => `${m} /${r.pattern.join("/")}`)),
+            ...(ctx.rest?.lines ?? []),
             ...(ctx.web === undefined ? [] : WEB_ROUTE_LINES),
           ],
         });
@@ -444,8 +456,13 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
     }
     const method = req.method ?? "GET";
     const verdict = ctx.guard({ method, url, headers: req.headers });
+    let caller: Caller;
     switch (verdict.kind) {
       case "allowed":
+        caller = { kind: "admin" };
+        break;
+      case "basic":
+        caller = { kind: "basic", credentials: verdict.credentials };
         break;
       case "login":
         req.resume();
@@ -462,11 +479,13 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
         send(
           res,
           verdict.status,
-          { error: verdict.message },
+          { error: verdict.message, message: verdict.message },
           verdict.status === 401 ? { "www-authenticate": 'Bearer realm="c8ylink sim admin API"' } : {},
         );
         return;
     }
+    if (ctx.rest !== undefined && (await ctx.rest.handler(req, res, url, caller))) return;
+    if (caller.kind !== "admin") throw new HttpError(401, "device credentials open only the REST API");
     if (ctx.web !== undefined && (await ctx.web(req, res, url))) return;
     const parts = url.pathname.split("/").filter((s) => s !== "");
     for (const r of table) {

@@ -25,6 +25,7 @@ import { adminHandler, type SimAdminInput, type SimAdminResult } from "./admin.j
 import { MqttSide } from "./broker.js";
 import { Hub, type Outputs } from "./hub.js";
 import type { SimLogEntry } from "./log.js";
+import { BinaryStore, HttpFaults, Repository, restHandler, type BinaryLimits } from "./rest/index.js";
 import { LiveFeed } from "./web/live.js";
 import { webHandler } from "./web/routes.js";
 
@@ -72,6 +73,11 @@ export interface SimulatedTenantOptions {
    * Overrides `platform.jsonOperations`.
    */
   readonly jsonOperations?: boolean;
+  /**
+   * Limits of the in-memory binary repository (event and inventory binaries over REST):
+   * per file (default 64 MiB) and in total (default 512 MiB); over them → 413.
+   */
+  readonly binaries?: BinaryLimits;
   /** Time source for `nowMs` of every model input and for log entries. Default `Date.now`. */
   readonly clock?: () => number;
   /** Receives the timeline (connections, refusals, publishes in and out, admin actions). */
@@ -119,6 +125,9 @@ const ADMIN_TYPES: ReadonlySet<string> = new Set([
   "admin-refuse-next-connect",
   "admin-trust-certificate",
   "admin-remove-certificate",
+  "admin-create-event",
+  "admin-set-event-binary",
+  "admin-reserve-id",
 ]);
 
 /** What an admin input is about, for the timeline. */
@@ -131,6 +140,12 @@ const subjectOf = (input: SimAdminInput): string => {
       return input.certificate.fingerprint;
     case "admin-remove-certificate":
       return input.fingerprint;
+    case "admin-create-event":
+      return input.sourceId;
+    case "admin-set-event-binary":
+      return input.eventId;
+    case "admin-reserve-id":
+      return "-";
     default:
       return input.deviceId;
   }
@@ -215,6 +230,7 @@ export const startSimulatedTenant = async (
         detail:
           answer?.detail ?? (invalid?.type === "invalid-input" ? invalid.reason : "no answer from the model"),
         ...(answer?.operationId === undefined ? {} : { operationId: answer.operationId }),
+        ...(answer?.objectId === undefined ? {} : { objectId: answer.objectId }),
         outputs,
       };
       log({
@@ -232,6 +248,7 @@ export const startSimulatedTenant = async (
     return result;
   };
 
+  const binaries = new BinaryStore(options.binaries);
   const sockets = new Set<Socket | Duplex>();
   const track = <S extends Socket | Duplex>(socket: S): S => {
     sockets.add(socket);
@@ -263,6 +280,14 @@ export const startSimulatedTenant = async (
           reason: r.reason,
         }),
       web: webHandler(live),
+      rest: restHandler({
+        state: () => hub.state(),
+        step: (i) => admin(i, "http"),
+        store: binaries,
+        faults: new HttpFaults(),
+        repository: new Repository(),
+        now,
+      }),
     }),
   );
   let wss: WebSocketServer | undefined;
@@ -299,6 +324,7 @@ export const startSimulatedTenant = async (
     for (const socket of sockets) socket.destroy();
     http.closeAllConnections();
     await Promise.all(closing);
+    binaries.clear();
   };
 
   try {

@@ -213,6 +213,69 @@ describe.skipIf(!haveChromium)("the web page in Chromium", () => {
     await context.close();
   });
 
+  it("uploads a firmware file and creates a firmware update that carries its URL, from the page", async () => {
+    if (browser === undefined) throw new Error("no browser");
+    const { tenant } = await fx.tenant({
+      platform: { users: [{ username: "device_web-files", password: "pw-web-files" }] },
+    });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    await page.goto(`${tenant.adminUrl}/?token=${tenant.adminToken}`);
+    await page.locator('#live-status[data-state="live"]').waitFor({ timeout: SHOWN });
+    const device = await fx.client(tenant.mqttUrl, {
+      clientId: "web-files",
+      username: "t100/device_web-files",
+      password: "pw-web-files",
+    });
+    await device.publishAsync("s/us", "100,File box,c8y_FileBox", { qos: 1 });
+    const lines: string[] = [];
+    device.on("message", (_topic, payload) => lines.push(payload.toString("utf8")));
+    await device.subscribeAsync({ "s/ds": { qos: 1 } });
+
+    const image = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0xff, 0x00, 0xfe, 0x80, 0xc3, 0x28]);
+    const upload = page.locator("#repository-upload");
+    await upload.waitFor({ timeout: SHOWN });
+    await upload.locator('select[name="kind"]').selectOption("firmware");
+    await upload.locator('input[name="name"]').fill("box-fw");
+    await upload.locator('input[name="version"]').fill("3.1");
+    await upload
+      .locator('input[name="file"]')
+      .setInputFiles({ name: "box-fw.bin", mimeType: "application/octet-stream", buffer: image });
+    await upload.locator('button[type="submit"]').click();
+    await page.locator("#repository-list code.entry", { hasText: "box-fw 3.1" }).waitFor({ timeout: SHOWN });
+
+    const form = page.locator("#file-operation-form");
+    await form.locator('select[name="form"]').selectOption("firmware-update");
+    const option = form.locator('select[name="firmwareId"] option', { hasText: "box-fw" });
+    await option.waitFor({ state: "attached", timeout: SHOWN });
+    await form.locator('select[name="firmwareId"]').selectOption((await option.getAttribute("value")) ?? "");
+    await form.locator('button[type="submit"]').click();
+    await page
+      .locator('#operation-list li[data-status="PENDING"]', { hasText: "c8y_Firmware" })
+      .waitFor({ timeout: SHOWN });
+
+    await waitUntil(
+      () => lines.some((l) => l.startsWith("515,web-files,box-fw,3.1,")),
+      SHOWN,
+      "the 515 line",
+    );
+    const url = (lines.find((l) => l.startsWith("515,")) ?? "").split(",")[4] ?? "";
+    expect(url).toMatch(new RegExp(`^${tenant.adminUrl}/inventory/binaries/\\d+$`));
+    const got = await fetch(url, {
+      headers: {
+        authorization: `Basic ${Buffer.from("t100/device_web-files:pw-web-files").toString("base64")}`,
+      },
+    });
+    expect(Buffer.from(await got.arrayBuffer()).equals(image)).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("registers a serial, accepts and blocks registrations from the page", async () => {
     if (browser === undefined) throw new Error("no browser");
     const { tenant } = await fx.tenant({ platform: { bootstrapPassword: "boot-web" } });

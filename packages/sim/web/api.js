@@ -9,15 +9,20 @@ export class ApiError extends Error {
 }
 
 /** One request; resolves the parsed JSON body, rejects with an ApiError carrying the API's message. */
-export const api = async (method, path, body) => {
+export const api = (method, path, body) =>
+  send(path, {
+    method,
+    headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+/** A multipart upload (`FormData`: the browser sets the boundary). */
+export const apiForm = (path, form) => send(path, { method: "POST", body: form });
+
+const send = async (path, init) => {
   let res;
   try {
-    res = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    res = await fetch(path, { ...init, credentials: "same-origin" });
   } catch (e) {
     throw new ApiError(0, `the tenant did not answer (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -29,7 +34,13 @@ export const api = async (method, path, body) => {
     parsed = text;
   }
   if (!res.ok) {
-    const detail = typeof parsed?.error === "string" ? parsed.error : String(text).slice(0, 300);
+    // The REST routes answer `{ error: category, message }`, the admin API `{ error: message }`.
+    const detail =
+      typeof parsed?.message === "string"
+        ? parsed.message
+        : typeof parsed?.error === "string"
+          ? parsed.error
+          : String(text).slice(0, 300);
     const problems = Array.isArray(parsed?.problems)
       ? `: ${parsed.problems.map((p) => `${p.path} ${p.message}`).join("; ")}`
       : "";

@@ -7,6 +7,7 @@
 import { api, ApiError, seg } from "./api.js";
 import { ChartBoard } from "./charts.js";
 import { ago, clock, fill, h } from "./dom.js";
+import { fileTransfer } from "./files.js";
 import { operationForm, operationItems, supportedOperations } from "./operations.js";
 import { alarmItems, errorItems, eventItems } from "./records.js";
 import { registrationItems } from "./registrations.js";
@@ -167,6 +168,7 @@ const select = (externalId) => {
   panel.chartBox = h("div.charts", {});
   panel.form = h("div", {});
   panel.operations = h("ol.items", { id: "operation-list" });
+  panel.files = h("div", {});
   panel.alarms = h("ol.items", { id: "alarm-list" });
   panel.events = h("ol.items", { id: "event-list" });
   panel.fragments = h("div.fragments", {});
@@ -178,6 +180,7 @@ const select = (externalId) => {
     panel.status,
     section("Measurements", panel.chartBox),
     section("Operations", panel.form, panel.operations),
+    section("File transfer", panel.files),
     h("div.columns", {}, section("Alarms", panel.alarms), section("Events", panel.events)),
     section("Inventory", panel.fragments),
     section("Errors sent to the device (s/e)", panel.errors),
@@ -187,6 +190,12 @@ const select = (externalId) => {
   renderDeviceHeader();
   renderStatus();
   renderOperationForm();
+  const device = selectedDevice();
+  if (device !== undefined)
+    fill(
+      panel.files,
+      fileTransfer(device, act, () => load("operations")),
+    );
   renderAlarms();
   renderErrors();
   fill(panel.operations);

@@ -28,6 +28,7 @@ const FILES: Readonly<Record<string, { readonly file: () => string; readonly con
   "/ui/dom.js": { file: () => `${WEB_DIR}dom.js`, contentType: JS },
   "/ui/charts.js": { file: () => `${WEB_DIR}charts.js`, contentType: JS },
   "/ui/operations.js": { file: () => `${WEB_DIR}operations.js`, contentType: JS },
+  "/ui/files.js": { file: () => `${WEB_DIR}files.js`, contentType: JS },
   "/ui/records.js": { file: () => `${WEB_DIR}records.js`, contentType: JS },
   "/ui/registrations.js": { file: () => `${WEB_DIR}registrations.js`, contentType: JS },
   "/ui/tree.js": { file: () => `${WEB_DIR}tree.js`, contentType: JS },
