@@ -17,6 +17,7 @@ import {
 } from "@c8ylink/core";
 import { certificateProblem, keyMatchProblem, privateKeyProblem } from "@c8ylink/mqtt";
 import { UsageError } from "./args.js";
+import { BUILTIN_CONFIG_PROPS } from "./operations/builtin/index.js";
 
 const EngineSection = new t.Type<Record<string, unknown>, Record<string, unknown>, unknown>(
   "EngineConfigObject",
@@ -48,6 +49,7 @@ export const ConfigFileCodec = strictObject(
     handlers: strictObject("Handlers", {}, { shell: t.boolean, restartCommand: t.string }),
     engine: EngineSection,
     operations: OperationsSection,
+    ...BUILTIN_CONFIG_PROPS,
   },
 );
 export type ConfigFile = t.TypeOf<typeof ConfigFileCodec>;

@@ -2,13 +2,12 @@
  * Issue 12, end to end over real TCP: operations created through the simulated tenant's admin
  * API are executed by handlers declared in the real `c8ylink run`'s config file (a child
  * process). A c8y_Command runs its program with the text as one argument; a c8y_Firmware update
- * downloads, flashes, "reboots" (the test kills the agent with SIGKILL when the restart command
+ * downloads from the tenant's binary repository (the real HTTP transfer, device credentials), flashes, "reboots" (the test kills the agent with SIGKILL when the restart command
  * runs, and starts it again on the same state dir), verifies and ends SUCCESSFUL exactly once,
  * with the new firmware reported (115); a checksum mismatch ends FAILED with the reason.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoredOperation } from "@c8ylink/platform";
@@ -20,32 +19,27 @@ const IMAGE = Buffer.from("firmware image 2.0 for the test\n".repeat(1000));
 const IMAGE_SHA = createHash("sha256").update(IMAGE).digest("hex");
 
 const tenants: SimulatedTenant[] = [];
-const servers: Server[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   await killAll();
   for (const t of tenants.splice(0)) await t.close();
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Serves the firmware image at /fw.bin on 127.0.0.1 (a stand-in for the tenant's repository). */
-const firmwareServer = async (): Promise<{ url: string; downloads: () => number }> => {
-  let downloads = 0;
-  const server = createServer((req, res) => {
-    if (req.url !== "/fw.bin") {
-      res.writeHead(404).end();
-      return;
-    }
-    downloads++;
-    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": IMAGE.length });
-    res.end(IMAGE);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}/fw.bin`, downloads: () => downloads };
+/** Uploads the image to the tenant's binary repository; returns the URL a device downloads it from. */
+const repositoryImage = async (tenant: SimulatedTenant, name: string): Promise<string> => {
+  const res = await fetch(
+    `${tenant.adminUrl}/inventory/binaries?name=${name}&type=application/octet-stream`,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.adminToken}`, "content-type": "application/octet-stream" },
+      body: IMAGE,
+      signal: AbortSignal.timeout(5_000),
+    },
+  );
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  return `${tenant.adminUrl}/inventory/binaries/${id}`;
 };
 
 const admin = async (tenant: SimulatedTenant, method: string, path: string, body?: unknown) => {
@@ -114,6 +108,7 @@ const setup = async (device: string, operations: (dir: string) => unknown) => {
         stopDeadlineMs: 3_000,
         settleMs: 200,
       },
+      http: { url: tenant.adminUrl },
       operations: operations(dir),
     }),
   );
@@ -199,13 +194,13 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
 
   it("updates firmware across a kill -9 'reboot': SUCCESSFUL exactly once, verify once, 115 reported", async () => {
     const device = "ops-fw-1";
-    const server = await firmwareServer();
     const { tenant, dir, args } = await setup(device, (d) => ({ c8y_Firmware: firmwareSteps(d, IMAGE_SHA) }));
+    const url = await repositoryImage(tenant, "core-image-2.0.1");
     writeFileSync(join(dir, "downloaded-copy"), IMAGE); // what verify compares the flashed image with
     const first = startAgent(args);
     await first.waitFor(ONLINE);
     const id = await createOperation(tenant, device, {
-      c8y_Firmware: { name: "core-image", version: "2.0.1", url: server.url },
+      c8y_Firmware: { name: "core-image", version: "2.0.1", url },
     });
     // The restart command ran: the device "reboots" now, with no chance to write anything more.
     await waitUntil(() => existsSync(join(dir, "rebooting")), "the restart step", 60_000);
@@ -221,7 +216,6 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
     expect(done.history.map((h) => h.status)).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
     expect(done.history.at(-1)?.cause).toBe(`506,${id},2.0.1`);
     expect(lines(join(dir, "log"))).toEqual(["flash 2.0.1", "reboot", "verify 2.0.1"]);
-    expect(server.downloads()).toBe(1);
     expect(readFileSync(join(dir, "installed.bin")).equals(IMAGE)).toBe(true);
     // The installed firmware is reported on the device (115).
     await waitUntil(async () => {
@@ -229,9 +223,7 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
       return JSON.stringify(got.body).includes('"version":"2.0.1"');
     }, "the firmware report");
     const mo = await admin(tenant, "GET", `/devices/${device}`);
-    expect(JSON.stringify(mo.body)).toContain(
-      JSON.stringify({ name: "core-image", version: "2.0.1", url: server.url }),
-    );
+    expect(JSON.stringify(mo.body)).toContain(JSON.stringify({ name: "core-image", version: "2.0.1", url }));
     // The progress file goes once the status is durable and delivered.
     await waitUntil(
       () => readdirSync(join(dir, "state", "operations")).length === 0,
@@ -246,13 +238,13 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
 
   it("ends a firmware update FAILED with the reason on a checksum mismatch, before flashing", async () => {
     const device = "ops-fw-2";
-    const server = await firmwareServer();
     const wrong = "0".repeat(64);
     const { tenant, dir, args } = await setup(device, (d) => ({ c8y_Firmware: firmwareSteps(d, wrong) }));
+    const url = await repositoryImage(tenant, "core-image-2.0.2");
     const agent = startAgent(args);
     await agent.waitFor(ONLINE);
     const id = await createOperation(tenant, device, {
-      c8y_Firmware: { name: "core-image", version: "2.0.2", url: server.url },
+      c8y_Firmware: { name: "core-image", version: "2.0.2", url },
     });
     const done = await terminal(tenant, id, "the firmware update to fail");
     expect(done.status).toBe("FAILED");

@@ -34,6 +34,7 @@ import {
   type PhaseName,
   type ProcessingMode,
   type BatchRow,
+  type Credentials,
   type Report,
   type UpstreamMessage,
   UPSTREAM_CODECS,
@@ -202,6 +203,13 @@ export interface Engine {
    * handler is failed with a reason naming the fragment. Returns an unregister function.
    */
   handle(fragment: string, handler: OperationHandler): () => void;
+  /**
+   * The device's own credentials (tenant, user, password) for the tenant's REST API, e.g. to
+   * download or upload files: the configured ones in password mode, the ones received with
+   * `70` in bootstrap mode (undefined until the registration is accepted), undefined with
+   * certificate authentication. Read it at each use: a re-registration replaces it.
+   */
+  tenantCredentials(): Credentials | undefined;
   /** Observes every report of the core. Returns an unsubscribe function. */
   onReport(listener: (report: Report) => void): () => void;
   /** Observes every operation handed out (before its handler runs). Returns an unsubscribe function. */
@@ -525,6 +533,13 @@ class EngineImpl implements Engine {
     return () => {
       if (handlers.get(fragment) === handler) handlers.delete(fragment);
     };
+  }
+
+  tenantCredentials(): Credentials | undefined {
+    const auth = this.config.auth;
+    if (auth.mode === "password") return { tenant: auth.tenant, user: auth.user, password: auth.password };
+    if (auth.mode === "bootstrap") return this.driver.state.credentials ?? undefined;
+    return undefined;
   }
 
   onReport(listener: (report: Report) => void): () => void {

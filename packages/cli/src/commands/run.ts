@@ -10,6 +10,7 @@
 import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as t from "io-ts";
 import { type EngineConfigInput, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
 import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
@@ -23,6 +24,13 @@ import {
 } from "../stdin-rows.js";
 import { outputFileProblem, stateDirProblem } from "../paths.js";
 import {
+  builtinFragments,
+  builtinHttpUrl,
+  builtinInventory,
+  createBuiltins,
+  type BuiltinConfig,
+} from "../operations/builtin/index.js";
+import {
   checkEngineConfig,
   checkKeyPair,
   checkTlsUrl,
@@ -32,9 +40,12 @@ import {
 } from "../run-config.js";
 import type { OperationsConfig } from "../operations/codec.js";
 import { resolveOperations, withOperationOptions } from "../operations/settings.js";
-import { declaredHandlers, type DeclaredHandlers } from "../operations/handlers.js";
+import { declaredHandlers } from "../operations/handlers.js";
 import { fileProgressStore } from "../operations/progress.js";
-import { plainTransfer } from "../operations/plain-transfer.js";
+import { downloadsFiles } from "../operations/codec.js";
+import { tenantHttpUrl } from "../transfer/config.js";
+import { createHttpTransfer } from "../transfer/http-transfer.js";
+import type { Transfer } from "../transfer/types.js";
 
 export const RUN_HELP = `Usage: c8ylink run [options]
 
@@ -81,7 +92,8 @@ and lost when the process ends.
 
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
   "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> },
-  "operations": { "<fragment>": <handler> } }
+  "operations": { "<fragment>": <handler> }, "http", "configuration", "logs", "software",
+  "deviceProfile" (operation handlers: docs/operations.md) }
 where "engine" takes every option of the engine configuration (deviceId, auth, children,
 supportedOperations, inventory, outbox limits, backoff, ...). Unknown keys are refused.
 Every engine option with its default, unit and purpose: docs/configuration.md. Operation handlers
@@ -100,6 +112,9 @@ export interface RunSettings {
   readonly restartCommand: string | undefined;
   /** Declared operation handlers (docs/operations.md). */
   readonly operations: OperationsConfig;
+  /** The built-in handlers' config (docs/operations.md) and the tenant's HTTP URL they use. */
+  readonly builtins: BuiltinConfig;
+  readonly httpUrl: string | undefined;
   /** Pipe mode: flush and exit at the end of stdin. */
   readonly exitOnEof: boolean;
   readonly logFormat: LogFormat;
@@ -176,11 +191,18 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     engine.supportedOperations = [
       ...(shell ? ["c8y_Command"] : []),
       ...(restartCommand !== undefined ? ["c8y_Restart"] : []),
+      ...builtinFragments(file),
     ];
   }
   const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
   const operations = resolveOperations(file.operations, { configPath, stateDir }, { shell, restartCommand });
   withOperationOptions(engine, operations);
+  const inventory = builtinInventory(file);
+  if (Object.keys(inventory).length > 0)
+    engine.inventory = { ...inventory, ...(t.UnknownRecord.is(engine.inventory) ? engine.inventory : {}) };
+  const http =
+    builtinHttpUrl(file, url) ?? (downloadsFiles(operations) ? tenantHttpUrl(file.http, url) : undefined);
+  if (http !== undefined && "problem" in http) throw new UsageError(http.problem);
   checkTlsUrl(url, [
     ["--ca", caPath],
     ["--cert", certPath],
@@ -207,6 +229,8 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     shell,
     restartCommand,
     operations,
+    builtins: file,
+    httpUrl: http?.url,
     exitOnEof: flag(args, "exit-on-eof"),
     logFormat: logFormatOf(args),
     maxUndurableRows: maxUndurableOf(args),
@@ -347,9 +371,8 @@ const installHandlers = (
   settings: RunSettings,
   io: Io,
   log: Logger,
-  declared: DeclaredHandlers,
+  handlers: Map<string, OperationHandler>,
 ): void => {
-  const handlers = new Map<string, OperationHandler>(declared.handlers);
   if (settings.shell) handlers.set("c8y_Command", shellHandler);
   if (settings.restartCommand !== undefined)
     handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
@@ -436,6 +459,13 @@ const PROGRESS_SWEEP_MS = 5_000;
 const operationsDir = (stateDir: string | undefined): string =>
   stateDir === undefined ? join(tmpdir(), `c8ylink-operations-${process.pid}`) : join(stateDir, "operations");
 
+/** The declared handlers' transfer when none downloads (never called: see `downloadsFiles`). */
+const noTransfer: Transfer = {
+  download: () => Promise.resolve({ ok: false, reason: "no tenant HTTP URL configured", retryable: false }),
+  uploadEventBinary: () =>
+    Promise.resolve({ ok: false, reason: "no tenant HTTP URL configured", retryable: false }),
+};
+
 /** A promise that never settles (a mode that does not stop by itself). */
 const never = new Promise<never>(() => {});
 
@@ -493,12 +523,42 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     if (r.kind === "stopped") undelivered = r.undelivered;
   });
   logReports(engine, settings, deviceId, log);
+  const transfer =
+    settings.httpUrl === undefined
+      ? noTransfer
+      : createHttpTransfer({
+          tenantUrl: settings.httpUrl,
+          credentials: () => engine.tenantCredentials(),
+          ...(settings.builtins.http?.attempts === undefined
+            ? {}
+            : { attempts: settings.builtins.http.attempts }),
+        });
   const declared = declaredHandlers(engine, settings.operations, {
     progress: fileProgressStore(operationsDir(settings.stateDir)),
-    transfer: plainTransfer,
+    transfer,
     env: io.env,
   });
-  installHandlers(engine, settings, io, log, declared);
+  const handlers = new Map<string, OperationHandler>(declared.handlers);
+  let builtinsAtStart: () => Promise<string | undefined> = () => Promise.resolve(undefined);
+  if (settings.httpUrl !== undefined) {
+    let builtins;
+    try {
+      builtins = await createBuiltins(settings.builtins, {
+        deviceId,
+        tenantUrl: settings.httpUrl,
+        credentials: () => engine.tenantCredentials(),
+        submit: (message, options) => engine.submit(message, options),
+        stateDir: settings.stateDir,
+        lookup: (fragment) => handlers.get(fragment),
+      });
+    } catch (e) {
+      log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
+      return 1;
+    }
+    for (const [fragment, handler] of builtins.handlers) handlers.set(fragment, handler);
+    builtinsAtStart = builtins.atStart;
+  }
+  installHandlers(engine, settings, io, log, handlers);
   if (settings.stateDir === undefined)
     log.warn(
       "no --state-dir: credentials, queued rows and the operation journal are held in memory only " +
@@ -528,6 +588,10 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
       pid: process.pid,
     },
   );
+
+  void builtinsAtStart().then((problem) => {
+    if (problem !== undefined) log.warn(problem, { event: "builtin-start" });
+  });
 
   // A terminal is read only in pipe mode: a service on a terminal takes no rows from it.
   const reading = settings.exitOnEof || !io.input.isTTY;

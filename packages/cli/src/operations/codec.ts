@@ -266,3 +266,7 @@ export const resumableFragments = (operations: OperationsConfig): string[] =>
   Object.entries(operations)
     .filter(([, h]) => h.kind === "steps" && h.steps.some((s) => s.kind === "restart"))
     .map(([fragment]) => fragment);
+
+/** Whether a handler downloads files (then `run` needs the tenant's HTTP URL for the transfer). */
+export const downloadsFiles = (operations: OperationsConfig): boolean =>
+  Object.values(operations).some((h) => h.kind === "steps" && h.steps.some((s) => s.kind === "download"));
