@@ -209,4 +209,18 @@ describe("operations section in the run settings", () => {
       resumableOperations: ["c8y_Firmware"],
     });
   });
+
+  it("makes the built-in device profile resumable when its firmware handler restarts the device", () => {
+    const restarting = resolveOperations(firmware, where, noFlags);
+    const plain = resolveOperations({ c8y_Firmware: { run: ["/flash", "{url}"] } }, where, noFlags);
+    const withProfile: Record<string, unknown> = {};
+    const withoutRestart: Record<string, unknown> = {};
+    const withoutProfile: Record<string, unknown> = {};
+    withOperationOptions(withProfile, restarting, { deviceProfile: true });
+    withOperationOptions(withoutRestart, plain, { deviceProfile: true });
+    withOperationOptions(withoutProfile, restarting, {});
+    expect(withProfile.resumableOperations).toEqual(["c8y_Firmware", "c8y_DeviceProfile"]);
+    expect(withoutRestart.resumableOperations).toBeUndefined();
+    expect(withoutProfile.resumableOperations).toEqual(["c8y_Firmware"]);
+  });
 });

@@ -196,7 +196,7 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
   }
   const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
   const operations = resolveOperations(file.operations, { configPath, stateDir }, { shell, restartCommand });
-  withOperationOptions(engine, operations);
+  withOperationOptions(engine, operations, file);
   const inventory = builtinInventory(file);
   if (Object.keys(inventory).length > 0)
     engine.inventory = { ...inventory, ...(t.UnknownRecord.is(engine.inventory) ? engine.inventory : {}) };

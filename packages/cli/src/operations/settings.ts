@@ -40,13 +40,24 @@ export const resolveOperations = (
   return operations;
 };
 
-/** The engine options the declared handlers imply, merged into what the user configured. */
-export const withOperationOptions = (engine: Record<string, unknown>, operations: OperationsConfig): void => {
+/**
+ * The engine options the declared handlers imply, merged into what the user configured. The
+ * built-in device profile runs its firmware part with the `c8y_Firmware` handler under the
+ * profile's own operation: when that handler restarts the device, the profile must be resumed
+ * too (its firmware part then continues after the restart, from the same progress file).
+ */
+export const withOperationOptions = (
+  engine: Record<string, unknown>,
+  operations: OperationsConfig,
+  builtins: { readonly deviceProfile?: boolean } = {},
+): void => {
   const fragments = Object.keys(operations);
   if (fragments.length === 0) return;
   const union = (current: unknown, more: readonly string[]): unknown =>
     Array.isArray(current) ? [...current, ...more.filter((f) => !current.includes(f))] : [...more];
   engine.supportedOperations = union(engine.supportedOperations, fragments);
   const resumable = resumableFragments(operations);
+  if (builtins.deviceProfile === true && resumable.includes("c8y_Firmware"))
+    resumable.push("c8y_DeviceProfile");
   if (resumable.length > 0) engine.resumableOperations = union(engine.resumableOperations, resumable);
 };
