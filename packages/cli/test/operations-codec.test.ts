@@ -200,6 +200,14 @@ describe("operations section in the run settings", () => {
     ).toThrow("operations.c8y_Command: --shell (handlers.shell) already handles c8y_Command");
   });
 
+  it("refuses a handler for a fragment a built-in handler already handles", () => {
+    expect(() =>
+      resolveOperations({ c8y_LogfileRequest: { run: ["x"] } }, where, noFlags, ["c8y_LogfileRequest"]),
+    ).toThrow(
+      "operations.c8y_LogfileRequest: a built-in handler (configuration, logs, software or deviceProfile) already handles",
+    );
+  });
+
   it("adds the fragments to supportedOperations and those with a restart to resumableOperations", () => {
     const ops = resolveOperations({ ...firmware, c8y_Command: { run: ["x"] } }, where, noFlags);
     const engine: Record<string, unknown> = { supportedOperations: ["c8y_Restart", "c8y_Command"] };

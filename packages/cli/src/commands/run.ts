@@ -195,7 +195,12 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     ];
   }
   const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
-  const operations = resolveOperations(file.operations, { configPath, stateDir }, { shell, restartCommand });
+  const operations = resolveOperations(
+    file.operations,
+    { configPath, stateDir },
+    { shell, restartCommand },
+    builtinFragments(file),
+  );
   withOperationOptions(engine, operations, file);
   const inventory = builtinInventory(file);
   if (Object.keys(inventory).length > 0)

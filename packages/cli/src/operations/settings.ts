@@ -12,6 +12,7 @@ export const resolveOperations = (
   section: unknown,
   where: { readonly configPath: string | undefined; readonly stateDir: string | undefined },
   flags: { readonly shell: boolean; readonly restartCommand: string | undefined },
+  builtinFragments: readonly string[] = [],
 ): OperationsConfig => {
   if (section === undefined) return {};
   const file = where.configPath === undefined ? "" : `config file ${where.configPath}: `;
@@ -36,6 +37,11 @@ export const resolveOperations = (
     if (by !== undefined && Object.hasOwn(operations, fragment))
       throw new UsageError(
         `${file}operations.${fragment}: ${by} already handles ${fragment}: give one of them`,
+      );
+  for (const fragment of builtinFragments)
+    if (Object.hasOwn(operations, fragment))
+      throw new UsageError(
+        `${file}operations.${fragment}: a built-in handler (configuration, logs, software or deviceProfile) already handles ${fragment}: give one of them`,
       );
   return operations;
 };
