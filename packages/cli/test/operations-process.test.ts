@@ -27,13 +27,17 @@ afterEach(async () => {
 });
 
 /** Uploads the image to the tenant's binary repository; returns the URL a device downloads it from. */
-const repositoryImage = async (tenant: SimulatedTenant, name: string): Promise<string> => {
+const repositoryImage = async (
+  tenant: SimulatedTenant,
+  name: string,
+  body: Buffer = IMAGE,
+): Promise<string> => {
   const res = await fetch(
     `${tenant.adminUrl}/inventory/binaries?name=${name}&type=application/octet-stream`,
     {
       method: "POST",
       headers: { authorization: `Bearer ${tenant.adminToken}`, "content-type": "application/octet-stream" },
-      body: IMAGE,
+      body,
       signal: AbortSignal.timeout(5_000),
     },
   );
@@ -92,7 +96,11 @@ const lines = (path: string): string[] =>
     : [];
 
 /** A tenant with the device user, a scratch dir, and the `run` arguments for `device`. */
-const setup = async (device: string, operations: (dir: string) => unknown) => {
+const setup = async (
+  device: string,
+  operations: (dir: string) => unknown,
+  builtins: (dir: string) => Record<string, unknown> = () => ({}),
+) => {
   const tenant = await startSimulatedTenant({
     platform: { users: [{ username: `device_${device}`, password: `pw-${device}` }] },
   });
@@ -110,6 +118,7 @@ const setup = async (device: string, operations: (dir: string) => unknown) => {
       },
       http: { url: tenant.adminUrl },
       operations: operations(dir),
+      ...builtins(dir),
     }),
   );
   const args = [
@@ -234,6 +243,41 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
     // Nothing more happened to it after the end.
     const after = await admin(tenant, "GET", `/operations/${id}`);
     expect((after.body as StoredOperation).history).toHaveLength(3);
+  }, 120_000);
+
+  it("resumes a device profile whose firmware part reboots: firmware continues, then its configuration part, SUCCESSFUL once", async () => {
+    const device = "ops-profile-1";
+    const { tenant, dir, args } = await setup(
+      device,
+      (d) => ({ c8y_Firmware: firmwareSteps(d, IMAGE_SHA) }),
+      (d) => ({ configuration: { agent: { path: join(d, "agent.conf") } }, deviceProfile: true }),
+    );
+    writeFileSync(join(dir, "downloaded-copy"), IMAGE);
+    const firmwareUrl = await repositoryImage(tenant, "core-image-3.0");
+    const configUrl = await repositoryImage(tenant, "agent.conf", Buffer.from("mode=profile\n"));
+    const first = startAgent(args);
+    await first.waitFor(ONLINE);
+    const id = await createOperation(tenant, device, {
+      c8y_DeviceProfile: {
+        firmware: { name: "core-image", version: "3.0", url: firmwareUrl },
+        software: [],
+        configuration: [{ type: "agent", url: configUrl }],
+      },
+    });
+    await waitUntil(() => existsSync(join(dir, "rebooting")), "the restart step", 60_000);
+    first.child.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+    expect(existsSync(join(dir, "agent.conf"))).toBe(false); // the configuration part comes after
+
+    const second = startAgent(args);
+    await second.waitFor(ONLINE);
+    const done = await terminal(tenant, id, "the device profile to end");
+    expect(done.status, second.output()).toBe("SUCCESSFUL");
+    expect(done.history.map((h) => h.status)).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
+    expect(lines(join(dir, "log"))).toEqual(["flash 3.0", "reboot", "verify 3.0"]);
+    expect(readFileSync(join(dir, "agent.conf"), "utf8")).toBe("mode=profile\n");
+    second.child.kill("SIGTERM");
+    expect((await second.exited).code).toBe(0);
   }, 120_000);
 
   it("ends a firmware update FAILED with the reason on a checksum mismatch, before flashing", async () => {
