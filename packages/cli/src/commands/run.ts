@@ -383,12 +383,14 @@ const installHandlers = (
     handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
   engine.onOperation((op, ctx) => {
     io.out(JSON.stringify({ key: ctx.key, deviceId: ctx.deviceId, operation: op }));
-    log.info(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: EXECUTING`, {
+    const resumed = ctx.resumed ? " (resumed after a restart)" : "";
+    log.info(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: EXECUTING${resumed}`, {
       event: "operation",
       key: ctx.key,
       fragment: op.fragment,
       deviceId: ctx.deviceId,
       status: "EXECUTING",
+      resumed: ctx.resumed,
     });
     if (!handlers.has(op.fragment)) {
       const reason = `no handler registered for ${op.fragment} in this device`;
