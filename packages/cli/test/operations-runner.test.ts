@@ -159,6 +159,18 @@ describe("progress files", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("keeps the previous progress when a write was cut before its rename (a crash mid-write)", () => {
+    const dir = join(scratch, "p2");
+    const store = fileProgressStore(dir);
+    store.write("id-3", progress);
+    // What a crash between writing the temporary file and the rename leaves behind.
+    writeFileSync(join(dir, "id-3.json.tmp"), '{"version":1,"fragm');
+    expect(store.read("id-3")).toEqual({ kind: "found", progress });
+    store.write("id-3", { ...progress, started: null, completed: 3 });
+    expect(store.read("id-3")).toMatchObject({ kind: "found", progress: { completed: 3 } });
+    expect(readdirSync(dir)).toEqual(["id-3.json"]);
+  });
+
   it.each([
     ["not JSON", "{trunc", "is not JSON"],
     ["a wrong shape", JSON.stringify({ version: 1, completed: "2" }), "completed"],
