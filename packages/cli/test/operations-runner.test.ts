@@ -60,6 +60,7 @@ describe("placeholders", () => {
         process.execPath,
         "-e",
         "process.stdout.write(JSON.stringify(process.argv.slice(1)))",
+        "--", // a value starting with "-" is then the program's argument, not an option of node
         text.value,
       ];
       const r = await runProgram({ argv, env: ENV, timeoutMs: 20_000 });
