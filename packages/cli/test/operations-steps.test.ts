@@ -264,6 +264,17 @@ describe("command handlers", () => {
     });
   });
 
+  it("does not run a command again when resumed (it may have half-run)", async () => {
+    const s = setup();
+    const handler = handlerOf({ run: logger(s.log, "cmd") }, "c8y_Command");
+    expect(await executeHandler(handler, { ...command("x"), resumed: true }, s.deps)).toEqual({
+      status: "failed",
+      reason:
+        'c8ylink restarted while the c8y_Command command was running; it is not run again (a step handler with "idempotent": true may be)',
+    });
+    expect(s.lines()).toEqual([]);
+  });
+
   it("passes fields to a shell script as positional parameters, never as code", async () => {
     const s = setup();
     const handler = handlerOf(

@@ -127,6 +127,13 @@ export const executeHandler = async (
   };
 
   if (handler.kind === "run") {
+    // Resumed only when the user lists the fragment in engine.resumableOperations by hand: the
+    // command may have half-run, and a command handler keeps no progress to tell.
+    if (input.resumed)
+      return {
+        status: "failed",
+        reason: `c8ylink restarted while the ${input.fragment} command was running; it is not run again (a step handler with "idempotent": true may be)`,
+      };
     const r = await runStep(handler, handler.run);
     return r.ok
       ? { status: "successful", parameters: r.parameters ?? [] }
