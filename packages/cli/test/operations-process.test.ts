@@ -100,6 +100,7 @@ const setup = async (
   device: string,
   operations: (dir: string) => unknown,
   builtins: (dir: string) => Record<string, unknown> = () => ({}),
+  mode: "by-id" | "static" = "by-id",
 ) => {
   const tenant = await startSimulatedTenant({
     platform: { users: [{ username: `device_${device}`, password: `pw-${device}` }] },
@@ -115,6 +116,7 @@ const setup = async (
         backoff: { floorMs: 200, capMs: 1_000, stableMs: 60_000 },
         stopDeadlineMs: 3_000,
         settleMs: 200,
+        operations: mode,
       },
       http: { url: tenant.adminUrl },
       operations: operations(dir),
@@ -201,49 +203,62 @@ describe("declared operation handlers in c8ylink run (real process, simulated te
     expect((await agent.exited).code).toBe(0);
   }, 90_000);
 
-  it("updates firmware across a kill -9 'reboot': SUCCESSFUL exactly once, verify once, 115 reported", async () => {
-    const device = "ops-fw-1";
-    const { tenant, dir, args } = await setup(device, (d) => ({ c8y_Firmware: firmwareSteps(d, IMAGE_SHA) }));
-    const url = await repositoryImage(tenant, "core-image-2.0.1");
-    writeFileSync(join(dir, "downloaded-copy"), IMAGE); // what verify compares the flashed image with
-    const first = startAgent(args);
-    await first.waitFor(ONLINE);
-    const id = await createOperation(tenant, device, {
-      c8y_Firmware: { name: "core-image", version: "2.0.1", url },
-    });
-    // The restart command ran: the device "reboots" now, with no chance to write anything more.
-    await waitUntil(() => existsSync(join(dir, "rebooting")), "the restart step", 60_000);
-    first.child.kill("SIGKILL");
-    expect((await first.exited).signal).toBe("SIGKILL");
-    const mid = await admin(tenant, "GET", `/operations/${id}`);
-    expect((mid.body as StoredOperation).status).toBe("EXECUTING");
+  it.each(["by-id", "static"] as const)(
+    "updates firmware across a kill -9 'reboot' (%s): SUCCESSFUL exactly once, verify once, 115 reported",
+    async (mode) => {
+      const device = `ops-fw-${mode}`;
+      const { tenant, dir, args } = await setup(
+        device,
+        (d) => ({ c8y_Firmware: firmwareSteps(d, IMAGE_SHA) }),
+        () => ({}),
+        mode,
+      );
+      const url = await repositoryImage(tenant, "core-image-2.0.1");
+      writeFileSync(join(dir, "downloaded-copy"), IMAGE); // what verify compares the flashed image with
+      const first = startAgent(args);
+      await first.waitFor(ONLINE);
+      const id = await createOperation(tenant, device, {
+        c8y_Firmware: { name: "core-image", version: "2.0.1", url },
+      });
+      // The restart command ran: the device "reboots" now, with no chance to write anything more.
+      await waitUntil(() => existsSync(join(dir, "rebooting")), "the restart step", 60_000);
+      first.child.kill("SIGKILL");
+      expect((await first.exited).signal).toBe("SIGKILL");
+      const mid = await admin(tenant, "GET", `/operations/${id}`);
+      expect((mid.body as StoredOperation).status).toBe("EXECUTING");
 
-    const second = startAgent(args);
-    await second.waitFor(ONLINE);
-    const done = await terminal(tenant, id, "the firmware update to end");
-    expect(done.status, second.output()).toBe("SUCCESSFUL");
-    expect(done.history.map((h) => h.status)).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
-    expect(done.history.at(-1)?.cause).toBe(`506,${id},2.0.1`);
-    expect(lines(join(dir, "log"))).toEqual(["flash 2.0.1", "reboot", "verify 2.0.1"]);
-    expect(readFileSync(join(dir, "installed.bin")).equals(IMAGE)).toBe(true);
-    // The installed firmware is reported on the device (115).
-    await waitUntil(async () => {
-      const got = await admin(tenant, "GET", `/devices/${device}`);
-      return JSON.stringify(got.body).includes('"version":"2.0.1"');
-    }, "the firmware report");
-    const mo = await admin(tenant, "GET", `/devices/${device}`);
-    expect(JSON.stringify(mo.body)).toContain(JSON.stringify({ name: "core-image", version: "2.0.1", url }));
-    // The progress file goes once the status is durable and delivered.
-    await waitUntil(
-      () => readdirSync(join(dir, "state", "operations")).length === 0,
-      "the progress file to be removed",
-    );
-    second.child.kill("SIGTERM");
-    expect((await second.exited).code).toBe(0);
-    // Nothing more happened to it after the end.
-    const after = await admin(tenant, "GET", `/operations/${id}`);
-    expect((after.body as StoredOperation).history).toHaveLength(3);
-  }, 120_000);
+      const second = startAgent(args);
+      await second.waitFor(ONLINE);
+      const done = await terminal(tenant, id, "the firmware update to end");
+      expect(done.status, second.output()).toBe("SUCCESSFUL");
+      expect(done.history.map((h) => h.status)).toEqual(["PENDING", "EXECUTING", "SUCCESSFUL"]);
+      expect(done.history.at(-1)?.cause).toBe(
+        mode === "by-id" ? `506,${id},2.0.1` : "503,c8y_Firmware,2.0.1",
+      );
+      expect(lines(join(dir, "log"))).toEqual(["flash 2.0.1", "reboot", "verify 2.0.1"]);
+      expect(readFileSync(join(dir, "installed.bin")).equals(IMAGE)).toBe(true);
+      // The installed firmware is reported on the device (115).
+      await waitUntil(async () => {
+        const got = await admin(tenant, "GET", `/devices/${device}`);
+        return JSON.stringify(got.body).includes('"version":"2.0.1"');
+      }, "the firmware report");
+      const mo = await admin(tenant, "GET", `/devices/${device}`);
+      expect(JSON.stringify(mo.body)).toContain(
+        JSON.stringify({ name: "core-image", version: "2.0.1", url }),
+      );
+      // The progress file goes once the status is durable and delivered.
+      await waitUntil(
+        () => readdirSync(join(dir, "state", "operations")).length === 0,
+        "the progress file to be removed",
+      );
+      second.child.kill("SIGTERM");
+      expect((await second.exited).code).toBe(0);
+      // Nothing more happened to it after the end.
+      const after = await admin(tenant, "GET", `/operations/${id}`);
+      expect((after.body as StoredOperation).history).toHaveLength(3);
+    },
+    120_000,
+  );
 
   it("resumes a device profile whose firmware part reboots: firmware continues, then its configuration part, SUCCESSFUL once", async () => {
     const device = "ops-profile-1";
