@@ -188,6 +188,18 @@ describe("download", () => {
     expect(readFileSync(join(dir, "c")).equals(DATA)).toBe(true);
   });
 
+  it("asks the tenant nothing without credentials (retryable), but fetches from another origin", async () => {
+    const tenant = await serve((req, res) => sendFile(req, res, DATA));
+    const foreign = await serve((req, res) => sendFile(req, res, DATA));
+    const transfer = transferFor(tenant.url, { credentials: () => undefined, attempts: 2 });
+    const dir = tempDir();
+    const refused = await transfer.download(`${tenant.url}/inventory/binaries/1`, join(dir, "a"), {});
+    expect(refused).toMatchObject({ ok: false, retryable: true });
+    if (!refused.ok) expect(refused.reason).toMatch(/^no device credentials for the tenant's REST API/);
+    expect(tenant.seen).toHaveLength(0);
+    expect((await transfer.download(`${foreign.url}/fw`, join(dir, "b"), {})).ok).toBe(true);
+  });
+
   it("fails, not retryably, when the bytes do not match the server's Digest", async () => {
     const server = await serve((_req, res) => {
       const corrupt = Buffer.from(DATA);
