@@ -15,7 +15,7 @@ import type {
   Transfer,
   UploadResult,
 } from "../src/transfer/types.js";
-import type { BuiltinDeps } from "../src/operations/builtin/common.js";
+import { KeyedQueue, type BuiltinDeps } from "../src/operations/builtin/common.js";
 import {
   configurationDownloadHandler,
   configurationUploadHandler,
@@ -66,6 +66,7 @@ const setup = (files: Record<string, string> = {}) => {
       rows.push({ message, ...(options?.child === undefined ? {} : { child: options.child }) }),
     deviceId: "dev1",
     workDir: tempDir(),
+    queue: new KeyedQueue(),
   };
   return { transfer, rows, deps };
 };
@@ -170,6 +171,49 @@ describe("configuration", () => {
     });
     expect(existsSync(`${path}.bak`)).toBe(false);
     expect(rows[0]?.child).toBe("child-1");
+  });
+});
+
+describe("concurrent operations", () => {
+  it("install one file at a time and leave no partial download behind a failure", async () => {
+    const dir = tempDir();
+    const path = join(dir, "agent.conf");
+    writeFileSync(path, "old\n");
+    let running = 0;
+    let most = 0;
+    const transfer: Transfer = {
+      download: async (url, dest) => {
+        running++;
+        most = Math.max(most, running);
+        writeFileSync(`${dest}.part`, "partial");
+        await new Promise((r) => setTimeout(r, 50));
+        running--;
+        if (url.endsWith("/bad"))
+          return { ok: false, retryable: true, reason: "cut (gave up after 5 attempts)" };
+        rmSync(`${dest}.part`);
+        writeFileSync(dest, url);
+        return { ok: true, path: dest, bytes: url.length, sha256: "" };
+      },
+      uploadEventBinary: () => Promise.resolve({ ok: false, retryable: false, reason: "unused" }),
+    };
+    const { deps } = setup();
+    const handler = configurationDownloadHandler({ agent: { path } }, { ...deps, transfer });
+    const op = (url: string): Operation => ({
+      ...base,
+      template: "524",
+      fragment: "c8y_DownloadConfigFile",
+      url,
+      type: "agent",
+    });
+    const outcomes = await Promise.all([
+      handler(op("http://t/1"), ctx),
+      handler(op("http://t/bad"), ctx),
+      handler(op("http://t/3"), ctx),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["successful", "failed", "successful"]);
+    expect(most).toBe(1);
+    expect(readFileSync(path, "utf8")).toBe("http://t/3");
+    expect(existsSync(join(dir, ".agent.conf.c8ylink-new.part"))).toBe(false);
   });
 });
 
