@@ -21,7 +21,7 @@ import {
   configurationUploadHandler,
 } from "../src/operations/builtin/configuration.js";
 import { logfileHandler } from "../src/operations/builtin/logs.js";
-import { lineTime, requestTime } from "../src/operations/builtin/log-filter.js";
+import { LogSelection, MAX_LOG_LINES, lineTime, requestTime } from "../src/operations/builtin/log-filter.js";
 import { parseSoftwareList, softwareHandlers, softwareListRows } from "../src/operations/builtin/software.js";
 import { deviceProfileHandler } from "../src/operations/builtin/device-profile.js";
 import { tmp } from "./process-support.js";
@@ -296,6 +296,23 @@ describe("log files", () => {
       status: "failed",
       reason: expect.stringMatching(/"other" is not configured/),
     });
+  });
+
+  it("keeps at most the last MAX_LOG_LINES lines when asked for none or more", () => {
+    for (const maximumLines of [0, -1, MAX_LOG_LINES * 2]) {
+      const selection = new LogSelection({
+        fromMs: undefined,
+        toMs: undefined,
+        searchText: "",
+        maximumLines,
+        nowMs: 0,
+      });
+      for (let i = 0; i < MAX_LOG_LINES + 5; i++) selection.add(`line ${i}`);
+      const lines = selection.lines();
+      expect(lines).toHaveLength(MAX_LOG_LINES);
+      expect(lines[0]).toBe("line 5");
+      expect(lines.at(-1)).toBe(`line ${MAX_LOG_LINES + 4}`);
+    }
   });
 
   it("recognises ISO 8601 and syslog timestamps, and request dates without the offset's colon", () => {
