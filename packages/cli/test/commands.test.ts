@@ -301,6 +301,30 @@ describe("c8ylink sim and help", () => {
     }
   });
 
+  it("applies --binary-limit to uploads (413 naming the limit) and refuses a malformed one", async () => {
+    const { m, running, admin, token } = await startSim(["--binary-limit", "1:2"]);
+    expect(m.text()).toContain("at most 1 MiB each");
+    const upload = (bytes: number) =>
+      fetch(`${admin}/inventory/binaries?name=x`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: Buffer.alloc(bytes),
+      });
+    expect((await upload(1024 * 1024)).status).toBe(201);
+    const over = await upload(1024 * 1024 + 1);
+    expect(over.status).toBe(413);
+    expect(((await over.json()) as { message: string }).message).toContain("1048576 bytes");
+    m.interrupt();
+    expect(await running).toBe(0);
+    for (const value of ["0", "x", "4:2", "1:"]) {
+      const bad = memoryIo();
+      expect(
+        await main(["sim", "--mqtt-port", "0", "--http-port", "0", "--binary-limit", value], bad.io),
+      ).toBe(2);
+      expect(bad.errors()).toContain("--binary-limit must be MIB or MIB:TOTAL_MIB");
+    }
+  });
+
   it("warns that a non-loopback --host exposes the tenant, before binding", async () => {
     // 192.0.2.1 (TEST-NET-1) is on no interface: the warning comes first, then binding fails,
     // so nothing is ever exposed by this test.

@@ -259,6 +259,16 @@ export const startSimulatedTenant = async (
   const tcp = createNetServer((socket) => {
     mqtt.aedes.handle(track(socket));
   });
+  const refused = (r: { method: string; path: string; status: number; reason: string }): void =>
+    log({
+      kind: "admin-refused",
+      atMs: now(),
+      method: r.method,
+      // Belt and braces: a token typed into the path is not written to the timeline either.
+      path: r.path.split(adminToken).join("<token>"),
+      status: r.status,
+      reason: r.reason,
+    });
   const http: HttpServer = createHttpServer(
     adminHandler({
       state: () => hub.state(),
@@ -269,16 +279,7 @@ export const startSimulatedTenant = async (
         port: () => (http.address() as AddressInfo | null)?.port ?? -1,
         ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
       }),
-      refused: (r) =>
-        log({
-          kind: "admin-refused",
-          atMs: now(),
-          method: r.method,
-          // Belt and braces: a token typed into the path is not written to the timeline either.
-          path: r.path.split(adminToken).join("<token>"),
-          status: r.status,
-          reason: r.reason,
-        }),
+      refused,
       web: webHandler(live),
       rest: restHandler({
         state: () => hub.state(),
@@ -287,6 +288,7 @@ export const startSimulatedTenant = async (
         faults: new HttpFaults(),
         repository: new Repository(),
         now,
+        refused,
       }),
     }),
   );

@@ -3,6 +3,7 @@
  * token), identity lookup, events created for the device and its children only, and their
  * appearance in the platform model (admin `GET /events`).
  */
+import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { listEvents } from "@c8ylink/platform";
 import { Fixture } from "./support.js";
@@ -19,7 +20,7 @@ describe("REST: authentication, identity and events", () => {
     expect((await w.call("/identity/externalIds/c8y_Serial/dev-1")).status).toBe(200);
     expect((await w.admin("/identity/externalIds/c8y_Serial/dev-1")).status).toBe(200);
     for (const auth of [
-      basic("device_dev-1", "wrong"),
+      basic("device_dev-1", "secret-guess"),
       basic("device_dev-1", "pw-1", "t999"),
       basic("device_ghost", "pw-1"),
       "Basic !!!",
@@ -34,6 +35,13 @@ describe("REST: authentication, identity and events", () => {
     }
     const none = await fetch(`${w.tenant.adminUrl}/identity/externalIds/c8y_Serial/dev-1`);
     expect(none.status).toBe(401);
+    // Refusals are on the timeline, without the password.
+    const refusals = w.entries.filter((e) => e.kind === "admin-refused");
+    expect(refusals.map((e) => (e.kind === "admin-refused" ? e.status : 0))).toEqual([
+      401, 401, 401, 401, 401, 401,
+    ]);
+    expect(JSON.stringify(refusals)).not.toContain("secret-guess");
+    expect(JSON.stringify(refusals)).toContain("bad username or password");
   });
 
   it("keeps the admin API closed to device credentials and the guard's Host/origin checks", async () => {
@@ -47,6 +55,25 @@ describe("REST: authentication, identity and events", () => {
       headers: { origin: "http://evil.example" },
     });
     expect(crossOrigin.status).toBe(403);
+    const crossSite = await w.call("/identity/externalIds/c8y_Serial/dev-1", {
+      headers: { "sec-fetch-site": "cross-site" },
+    });
+    expect(crossSite.status).toBe(403);
+    // A DNS-rebinding page's Host is refused before the credentials are looked at.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${w.tenant.adminUrl}/identity/externalIds/c8y_Serial/dev-1`);
+      const req = request(
+        url,
+        { headers: { host: `evil.example:${url.port}`, authorization: DEV1 } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(rebound).toBe(421);
   });
 
   it("looks up external ids", async () => {

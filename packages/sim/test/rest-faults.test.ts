@@ -85,6 +85,9 @@ describe("REST: SIM-ONLY HTTP faults on binary downloads", () => {
   it("answers the armed status instead, for `times` downloads", async () => {
     const { w, data, path } = await withBinary();
     await arm(w, { status: 503, times: 2 });
+    // A HEAD (size probe) answers the headers and does not use the fault up.
+    const head = await w.call(path, { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length")]).toEqual([200, String(data.length)]);
     expect((await w.call(path)).status).toBe(503);
     expect((await w.call(path)).status).toBe(503);
     const ok = await w.call(path);

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { waitUntil, type Fixture } from "./support.js";
-import type { SimulatedTenant, SimulatedTenantOptions } from "../src/index.js";
+import type { SimLogEntry, SimulatedTenant, SimulatedTenantOptions } from "../src/index.js";
 
 export const USERS = [
   { username: "device_dev-1", password: "pw-1" },
@@ -22,6 +22,8 @@ export const sha256b64 = (bytes: Uint8Array): string => createHash("sha256").upd
 
 export interface RestWorld {
   readonly tenant: SimulatedTenant;
+  /** The tenant's timeline. */
+  readonly entries: readonly SimLogEntry[];
   /** Managed object ids. */
   readonly ids: { readonly dev1: string; readonly child: string; readonly dev2: string };
   /** A request with `authorization` (default: device dev-1). */
@@ -31,7 +33,10 @@ export interface RestWorld {
 }
 
 export const restWorld = async (fx: Fixture, options: SimulatedTenantOptions = {}): Promise<RestWorld> => {
-  const { tenant } = await fx.tenant({ ...options, platform: { users: USERS, ...options.platform } });
+  const { tenant, entries } = await fx.tenant({
+    ...options,
+    platform: { users: USERS, ...options.platform },
+  });
   for (const [n, pw] of [
     ["1", "pw-1"],
     ["2", "pw-2"],
@@ -55,6 +60,7 @@ export const restWorld = async (fx: Fixture, options: SimulatedTenantOptions = {
   };
   return {
     tenant,
+    entries,
     ids: { dev1: idOf("dev-1") ?? "", child: idOf("dev-1-c") ?? "", dev2: idOf("dev-2") ?? "" },
     call,
     admin: (path, init = {}) => call(path, { ...init, auth: `Bearer ${tenant.adminToken}` }),

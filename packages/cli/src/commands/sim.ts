@@ -50,6 +50,8 @@ broker) with a JSON admin API, until Ctrl-C. Connect any MQTT device to it.
   --allow-subscribe-before-device
                               grant subscriptions before the device exists (the real platform
                               refuses them, spec §2.5; so does this tenant by default)
+  --binary-limit MIB[:TOTAL]  largest binary a device or the admin may upload, and all
+                              binaries together, in MiB (default 64:512; held in memory)
   --quiet                     do not print the timeline
   -h, --help                  this help
 
@@ -59,7 +61,20 @@ Admin API (JSON): GET /devices, /devices/:id, /measurements?device=, /events?dev
 /registrations/:id/accept, /registrations/:id/block, /operations {deviceId, fragments,
 description?}, /alarms/:id/acknowledge, /alarms/:id/clear,
 /devices/:id/refuse-next-connect {code: 3|5}, /trusted-certificates (a CA PEM);
-DELETE /devices/:id, /trusted-certificates/:fingerprint.
+DELETE /devices/:id, /trusted-certificates/:fingerprint. File transfer (admin): GET/POST
+/repository/firmware|software|configuration {name, version, binaryId|url, type?},
+POST /operation-forms/firmware-update|software-install|send-configuration|
+get-configuration|get-log-file|apply-device-profile {deviceId, …}; SIM-ONLY fault
+injection for binary downloads: GET/POST/DELETE /http-faults {cutAfterBytes|status|corrupt,
+times}.
+
+REST API for devices (file transfer, docs/sim.md), on the same port with the device's MQTT
+credentials (Authorization: Basic <tenant>/<user>:<password>) or the admin token:
+GET /identity/externalIds/c8y_Serial/:id; POST /event/events {source:{id}, type, time, text};
+POST|PUT|GET|DELETE /event/events/:id/binaries (multipart part "file" or a raw body);
+POST|GET /inventory/binaries, GET|DELETE /inventory/binaries/:id. Downloads carry
+Content-Length, ETag, Digest (sha-256) and honour Range: bytes=N- — sim conveniences: the
+real platform promises neither Range nor Digest.
 
 The printed URL (http://HOST:PORT/?token=…) opens the tenant's web page: the device tree,
 live measurement charts, operations, alarms, events and registrations.
@@ -98,6 +113,23 @@ const rateLimitOf = (value: string | undefined): { perSecond: number; queue: num
   return { perSecond, queue };
 };
 
+const MIB = 1024 * 1024;
+
+/** `--binary-limit MIB[:TOTAL]` in bytes. */
+const binaryLimitsOf = (
+  value: string | undefined,
+): { maxFileBytes: number; maxTotalBytes: number } | undefined => {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)(?::(\d+))?$/.exec(value);
+  const file = Number(m?.[1]);
+  const total = Number(m?.[2] ?? Math.max(512, file));
+  if (m === null || file < 1 || total < file || total > 1024 * 1024)
+    throw new UsageError(
+      `--binary-limit must be MIB or MIB:TOTAL_MIB with 1 ≤ MIB ≤ TOTAL_MIB (megabytes), got "${value}"`,
+    );
+  return { maxFileBytes: file * MIB, maxTotalBytes: total * MIB };
+};
+
 /** `--issue-cert`: device certificates signed by the CA in `dir`, then exit. */
 const issueCertificates = (dir: string, ids: readonly string[], io: Io): number => {
   const absolute = resolve(dir);
@@ -134,6 +166,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     "mqtts-port": { type: "string" },
     "issue-cert": { type: "string", multiple: true },
     "rate-limit": { type: "string" },
+    "binary-limit": { type: "string" },
     "allow-subscribe-before-device": { type: "boolean" },
     quiet: { type: "boolean" },
   });
@@ -149,6 +182,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
     return issueCertificates(tlsDir, toIssue, io);
   }
   const rateLimit = rateLimitOf(str(args, "rate-limit"));
+  const binaries = binaryLimitsOf(str(args, "binary-limit"));
   let ca: LocalCa | undefined;
   if (tlsDir !== undefined) {
     try {
@@ -207,6 +241,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
       ...(given === undefined ? {} : { adminToken: given.token }),
       ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
       jsonOperations: !flag(args, "no-json-operations"),
+      ...(binaries === undefined ? {} : { binaries }),
       ...(ca === undefined
         ? {}
         : {
@@ -258,6 +293,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   open:      ${reachable}/?token=${token}  (the web page: devices, live charts, operations)
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept (the whole sequence: c8ylink sim --help)"}
+  REST:      ${reachable}/event/events, /event/events/:id/binaries, /inventory/binaries for devices with Basic <tenant>/<user>:<password> (their MQTT login); binaries in memory, at most ${(binaries?.maxFileBytes ?? 64 * MIB) / MIB} MiB each (c8ylink sim --help)
   operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
 Ctrl-C to stop.`);
   await io.interrupted;

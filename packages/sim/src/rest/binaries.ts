@@ -38,7 +38,8 @@ export const inventoryBinaryJson = (base: string, id: string, b: StoredBinary): 
 export const binaryRoutes = (ctx: RestContext): RestRoute[] => {
   const download = ({ req, res }: RouteCall, binary: StoredBinary | undefined, what: string): void => {
     if (binary === undefined) throw notFound(`${what} not found`);
-    serveBinary(req, res, binary, ctx.faults.take());
+    // A HEAD (size probe) does not use up an armed fault.
+    serveBinary(req, res, binary, req.method === "HEAD" ? undefined : ctx.faults.take());
   };
 
   const putEventBinary = async (call: RouteCall, replace: boolean): Promise<void> => {

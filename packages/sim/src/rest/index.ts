@@ -93,6 +93,13 @@ export const restHandler = (ctx: RestContext): RestHandlerResult => {
       await dispatch(found, { req, res, url, principal });
     } catch (e) {
       req.resume();
+      if (e instanceof RestError && (e.status === 401 || e.status === 403))
+        ctx.refused?.({
+          method: req.method ?? "GET",
+          path: url.pathname,
+          status: e.status,
+          reason: e.message,
+        });
       if (e instanceof RestError) sendError(res, e);
       else sendError(res, new RestError(500, "Internal Error", e instanceof Error ? e.message : String(e)));
     }

@@ -19,6 +19,8 @@ export interface RestContext {
   readonly faults: HttpFaults;
   readonly repository: Repository;
   now(): number;
+  /** Told about refused device requests (401/403), for the timeline. */
+  refused?(request: { method: string; path: string; status: number; reason: string }): void;
 }
 
 export interface RouteCall {
