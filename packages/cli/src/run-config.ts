@@ -29,6 +29,14 @@ const EngineSection = new t.Type<Record<string, unknown>, Record<string, unknown
   t.identity,
 );
 
+/** Operation handlers: decoded in operations/codec.ts, which needs to know the state dir. */
+const OperationsSection = new t.Type<unknown, unknown, unknown>(
+  "OperationHandlers",
+  (_u): _u is unknown => true,
+  (u) => t.success(u),
+  t.identity,
+);
+
 /** The config file of `c8ylink run` (docs/configuration.md is checked against it). */
 export const ConfigFileCodec = strictObject(
   "RunConfigFile",
@@ -40,6 +48,7 @@ export const ConfigFileCodec = strictObject(
     tls: strictObject("Tls", {}, { ca: t.string, cert: t.string, key: t.string }),
     handlers: strictObject("Handlers", {}, { shell: t.boolean, restartCommand: t.string }),
     engine: EngineSection,
+    operations: OperationsSection,
     ...BUILTIN_CONFIG_PROPS,
   },
 );

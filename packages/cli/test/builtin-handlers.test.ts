@@ -71,7 +71,7 @@ const setup = (files: Record<string, string> = {}) => {
   return { transfer, rows, deps };
 };
 
-const ctx: OperationContext = { key: "op-1", deviceId: "dev1" };
+const ctx: OperationContext = { key: "op-1", deviceId: "dev1", resumed: false };
 const base = { deviceId: "dev1" } as const;
 
 describe("configuration", () => {
@@ -166,7 +166,7 @@ describe("configuration", () => {
       reason: "download of configuration agent failed: HTTP 404 from http://tenant/missing",
     });
     expect(readFileSync(path, "utf8")).toBe("old\n");
-    expect(await handler(op("http://tenant/ok"), { key: "k", deviceId: "child-1" })).toEqual({
+    expect(await handler(op("http://tenant/ok"), { key: "k", deviceId: "child-1", resumed: false })).toEqual({
       status: "successful",
     });
     expect(existsSync(`${path}.bak`)).toBe(false);

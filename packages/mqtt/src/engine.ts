@@ -165,6 +165,11 @@ export interface OperationContext {
   readonly key: string;
   /** External id of the device or child that must execute it. */
   readonly deviceId: string;
+  /**
+   * The operation was executing when the process stopped (crash, reboot) and its fragment is in
+   * `resumableOperations`: continue it from the application's own durable progress.
+   */
+  readonly resumed: boolean;
 }
 
 /**
@@ -667,7 +672,11 @@ class EngineImpl implements Engine {
   }
 
   private dispatchOperation(command: ExecuteOperationCommand): void {
-    const context: OperationContext = { key: command.key, deviceId: command.deviceId };
+    const context: OperationContext = {
+      key: command.key,
+      deviceId: command.deviceId,
+      resumed: command.resumed === true,
+    };
     const { operation } = command;
     for (const listener of this.operationListeners ?? []) listener(operation, context);
     const finish = (outcome: OperationOutcome): void => {

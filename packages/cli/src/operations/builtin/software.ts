@@ -103,7 +103,7 @@ export const softwareHandlers = (config: SoftwareConfig, deps: BuiltinDeps): Sof
     const result = await runCommand(config.list, timeoutMs);
     const problem = commandProblem("software list command", config.list, result);
     if (problem !== undefined) return problem;
-    const ctx = context ?? { key: "", deviceId: deps.deviceId };
+    const ctx = context ?? { key: "", deviceId: deps.deviceId, resumed: false };
     for (const message of softwareListRows(parseSoftwareList(result.stdout))) submitFor(deps, ctx, message);
     return undefined;
   };
