@@ -105,10 +105,14 @@ const sendFile = (req: IncomingMessage, res: ServerResponse, data: Buffer, honou
   res.end(data);
 };
 
-/** Sends the headers of the whole file and `bytes` of its body, then destroys the socket. */
+/**
+ * Sends the headers of the whole file and `bytes` of its body, then destroys the socket. The
+ * pause lets the client read what arrived: a fetch body stream drops chunks not yet read when
+ * the connection fails.
+ */
 const cutAfter = (res: ServerResponse, data: Buffer, bytes: number): void => {
   res.writeHead(200, { digest: digest(data), etag: '"v1"', "content-length": data.length });
-  res.write(data.subarray(0, bytes), () => setTimeout(() => res.socket?.destroy(), 20));
+  res.write(data.subarray(0, bytes), () => setTimeout(() => res.socket?.destroy(), 500));
 };
 
 describe("download", () => {
@@ -262,7 +266,7 @@ describe("download", () => {
       } else sendFile(req, res, DATA);
     });
     const dest = join(tempDir(), "f");
-    const result = await transferFor(server.url, { idleTimeoutMs: 300 }).download(
+    const result = await transferFor(server.url, { idleTimeoutMs: 1_000 }).download(
       `${server.url}/f`,
       dest,
       {},
