@@ -15,13 +15,13 @@ import type {
   Transfer,
   UploadResult,
 } from "../src/transfer/types.js";
-import type { BuiltinDeps } from "../src/operations/builtin/common.js";
+import { KeyedQueue, type BuiltinDeps } from "../src/operations/builtin/common.js";
 import {
   configurationDownloadHandler,
   configurationUploadHandler,
 } from "../src/operations/builtin/configuration.js";
 import { logfileHandler } from "../src/operations/builtin/logs.js";
-import { lineTime, requestTime } from "../src/operations/builtin/log-filter.js";
+import { LogSelection, MAX_LOG_LINES, lineTime, requestTime } from "../src/operations/builtin/log-filter.js";
 import { parseSoftwareList, softwareHandlers, softwareListRows } from "../src/operations/builtin/software.js";
 import { deviceProfileHandler } from "../src/operations/builtin/device-profile.js";
 import { tmp } from "./process-support.js";
@@ -66,6 +66,7 @@ const setup = (files: Record<string, string> = {}) => {
       rows.push({ message, ...(options?.child === undefined ? {} : { child: options.child }) }),
     deviceId: "dev1",
     workDir: tempDir(),
+    queue: new KeyedQueue(),
   };
   return { transfer, rows, deps };
 };
@@ -173,6 +174,49 @@ describe("configuration", () => {
   });
 });
 
+describe("concurrent operations", () => {
+  it("install one file at a time and leave no partial download behind a failure", async () => {
+    const dir = tempDir();
+    const path = join(dir, "agent.conf");
+    writeFileSync(path, "old\n");
+    let running = 0;
+    let most = 0;
+    const transfer: Transfer = {
+      download: async (url, dest) => {
+        running++;
+        most = Math.max(most, running);
+        writeFileSync(`${dest}.part`, "partial");
+        await new Promise((r) => setTimeout(r, 50));
+        running--;
+        if (url.endsWith("/bad"))
+          return { ok: false, retryable: true, reason: "cut (gave up after 5 attempts)" };
+        rmSync(`${dest}.part`);
+        writeFileSync(dest, url);
+        return { ok: true, path: dest, bytes: url.length, sha256: "" };
+      },
+      uploadEventBinary: () => Promise.resolve({ ok: false, retryable: false, reason: "unused" }),
+    };
+    const { deps } = setup();
+    const handler = configurationDownloadHandler({ agent: { path } }, { ...deps, transfer });
+    const op = (url: string): Operation => ({
+      ...base,
+      template: "524",
+      fragment: "c8y_DownloadConfigFile",
+      url,
+      type: "agent",
+    });
+    const outcomes = await Promise.all([
+      handler(op("http://t/1"), ctx),
+      handler(op("http://t/bad"), ctx),
+      handler(op("http://t/3"), ctx),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["successful", "failed", "successful"]);
+    expect(most).toBe(1);
+    expect(readFileSync(path, "utf8")).toBe("http://t/3");
+    expect(existsSync(join(dir, ".agent.conf.c8ylink-new.part"))).toBe(false);
+  });
+});
+
 describe("log files", () => {
   const LOG = [
     "2024-05-01T10:00:00Z INFO start",
@@ -252,6 +296,23 @@ describe("log files", () => {
       status: "failed",
       reason: expect.stringMatching(/"other" is not configured/),
     });
+  });
+
+  it("keeps at most the last MAX_LOG_LINES lines when asked for none or more", () => {
+    for (const maximumLines of [0, -1, MAX_LOG_LINES * 2]) {
+      const selection = new LogSelection({
+        fromMs: undefined,
+        toMs: undefined,
+        searchText: "",
+        maximumLines,
+        nowMs: 0,
+      });
+      for (let i = 0; i < MAX_LOG_LINES + 5; i++) selection.add(`line ${i}`);
+      const lines = selection.lines();
+      expect(lines).toHaveLength(MAX_LOG_LINES);
+      expect(lines[0]).toBe("line 5");
+      expect(lines.at(-1)).toBe(`line ${MAX_LOG_LINES + 4}`);
+    }
   });
 
   it("recognises ISO 8601 and syslog timestamps, and request dates without the offset's colon", () => {

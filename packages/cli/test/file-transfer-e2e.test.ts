@@ -26,6 +26,7 @@ const paths = () => ({
   log: join(dir, "app.log"),
   installed: join(dir, "installed.json"),
   packages: join(dir, "packages"),
+  flashed: join(dir, "flashed.bin"),
 });
 
 const adminFetch = (path: string, init: RequestInit = {}) =>
@@ -157,6 +158,23 @@ beforeAll(async () => {
         remove: [node, pm, "remove", "{name}"],
       },
       deviceProfile: true,
+      operations: {
+        c8y_Firmware: {
+          steps: [
+            { download: "{url}", to: "firmware.bin" },
+            {
+              run: [
+                node,
+                "-e",
+                "require('fs').copyFileSync(process.argv[1], process.argv[2])",
+                "{workDir}/firmware.bin",
+                p.flashed,
+              ],
+            },
+          ],
+          report: "firmware",
+        },
+      },
       engine: { backoff: { floorMs: 200, capMs: 1_000, stableMs: 60_000 }, stopDeadlineMs: 3_000 },
     }),
   );
@@ -212,6 +230,7 @@ describe("file operations against the simulated tenant", () => {
         "c8y_LogfileRequest",
         "c8y_SoftwareUpdate",
         "c8y_DeviceProfile",
+        "c8y_Firmware",
       ]),
     );
     expect(fragments.c8y_SupportedLogs).toEqual(["app"]);
@@ -282,33 +301,42 @@ describe("file operations against the simulated tenant", () => {
     expect(fragments.c8y_SoftwareList).toEqual([expect.objectContaining({ name: "tool", version: "1.2" })]);
   });
 
-  it("c8y_DeviceProfile: software then configuration between 121,false and 121,true; FAILED naming a part without handler", async () => {
-    const pkg = Buffer.from("profile package");
-    const software = await repositoryBinary("extra-2.0", pkg);
+  it("c8y_DeviceProfile: firmware (a declared handler), software, configuration between 121,false and 121,true", async () => {
+    const image = randomBytes(20_000);
+    const firmware = await repositoryBinary("fw-3.1.bin", image);
+    const software = await repositoryBinary("extra-2.0", Buffer.from("profile package"));
     const conf = await repositoryBinary("agent.conf", Buffer.from("mode=profile\n"));
     const id = await createOperation({
       c8y_DeviceProfile: {
+        firmware: { name: "fw", version: "3.1", url: firmware },
         software: [{ name: "extra", version: "2.0", url: software, action: "install" }],
         configuration: [{ type: "agent", url: conf }],
       },
     });
     const op = await finished(id);
     expect(op.status, agent.output()).toBe("SUCCESSFUL");
+    expect(readFileSync(paths().flashed).equals(image)).toBe(true);
     expect(readFileSync(join(paths().packages, "extra"), "utf8")).toBe("profile package");
     expect(readFileSync(paths().config, "utf8")).toBe("mode=profile\n");
     const fragments = await deviceFragments();
     expect(fragments.c8y_Profile).toMatchObject({ profileExecuted: true });
+    expect(fragments.c8y_Firmware).toMatchObject({ name: "fw", version: "3.1" });
+  });
 
-    const withFirmware = await createOperation({
+  it("c8y_DeviceProfile: a failing part ends the profile FAILED naming it; later parts do not run", async () => {
+    const conf = await repositoryBinary("agent.conf", Buffer.from("mode=after-broken\n"));
+    const id = await createOperation({
       c8y_DeviceProfile: {
-        firmware: { name: "fw", version: "1", url: software },
-        software: [],
-        configuration: [],
+        software: [{ name: "broken", version: "1", url: "", action: "delete" }],
+        configuration: [{ type: "agent", url: conf }],
       },
     });
-    const failed = await finished(withFirmware);
-    expect(failed.status).toBe("FAILED");
-    expect(failed.failureReason).toMatch(/no handler for c8y_Firmware \(its firmware part\)/);
+    const op = await finished(id);
+    expect(op.status).toBe("FAILED");
+    expect(op.failureReason).toMatch(
+      /^device profile: software failed: delete of broken 1 failed \(exit 1\): not installed: broken/,
+    );
+    expect(readFileSync(paths().config, "utf8")).not.toBe("mode=after-broken\n");
   });
 
   it("a download cut by the tenant resumes and completes; the file is whole", async () => {

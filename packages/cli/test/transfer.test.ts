@@ -105,10 +105,14 @@ const sendFile = (req: IncomingMessage, res: ServerResponse, data: Buffer, honou
   res.end(data);
 };
 
-/** Sends the headers of the whole file and `bytes` of its body, then destroys the socket. */
+/**
+ * Sends the headers of the whole file and `bytes` of its body, then destroys the socket. The
+ * pause lets the client read what arrived: a fetch body stream drops chunks not yet read when
+ * the connection fails.
+ */
 const cutAfter = (res: ServerResponse, data: Buffer, bytes: number): void => {
   res.writeHead(200, { digest: digest(data), etag: '"v1"', "content-length": data.length });
-  res.write(data.subarray(0, bytes), () => setTimeout(() => res.socket?.destroy(), 20));
+  res.write(data.subarray(0, bytes), () => setTimeout(() => res.socket?.destroy(), 500));
 };
 
 describe("download", () => {
@@ -188,6 +192,18 @@ describe("download", () => {
     expect(readFileSync(join(dir, "c")).equals(DATA)).toBe(true);
   });
 
+  it("asks the tenant nothing without credentials (retryable), but fetches from another origin", async () => {
+    const tenant = await serve((req, res) => sendFile(req, res, DATA));
+    const foreign = await serve((req, res) => sendFile(req, res, DATA));
+    const transfer = transferFor(tenant.url, { credentials: () => undefined, attempts: 2 });
+    const dir = tempDir();
+    const refused = await transfer.download(`${tenant.url}/inventory/binaries/1`, join(dir, "a"), {});
+    expect(refused).toMatchObject({ ok: false, retryable: true });
+    if (!refused.ok) expect(refused.reason).toMatch(/^no device credentials for the tenant's REST API/);
+    expect(tenant.seen).toHaveLength(0);
+    expect((await transfer.download(`${foreign.url}/fw`, join(dir, "b"), {})).ok).toBe(true);
+  });
+
   it("fails, not retryably, when the bytes do not match the server's Digest", async () => {
     const server = await serve((_req, res) => {
       const corrupt = Buffer.from(DATA);
@@ -250,7 +266,7 @@ describe("download", () => {
       } else sendFile(req, res, DATA);
     });
     const dest = join(tempDir(), "f");
-    const result = await transferFor(server.url, { idleTimeoutMs: 300 }).download(
+    const result = await transferFor(server.url, { idleTimeoutMs: 1_000 }).download(
       `${server.url}/f`,
       dest,
       {},

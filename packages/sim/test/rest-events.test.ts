@@ -3,6 +3,7 @@
  * token), identity lookup, events created for the device and its children only, and their
  * appearance in the platform model (admin `GET /events`).
  */
+import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { listEvents } from "@c8ylink/platform";
 import { Fixture } from "./support.js";
@@ -54,6 +55,25 @@ describe("REST: authentication, identity and events", () => {
       headers: { origin: "http://evil.example" },
     });
     expect(crossOrigin.status).toBe(403);
+    const crossSite = await w.call("/identity/externalIds/c8y_Serial/dev-1", {
+      headers: { "sec-fetch-site": "cross-site" },
+    });
+    expect(crossSite.status).toBe(403);
+    // A DNS-rebinding page's Host is refused before the credentials are looked at.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${w.tenant.adminUrl}/identity/externalIds/c8y_Serial/dev-1`);
+      const req = request(
+        url,
+        { headers: { host: `evil.example:${url.port}`, authorization: DEV1 } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(rebound).toBe(421);
   });
 
   it("looks up external ids", async () => {

@@ -85,11 +85,14 @@ export const operationForm = (device, create) => {
   return form;
 };
 
-/** What an operation produced: `result` of its fragments (e.g. `c8y_Command.result`). */
+/**
+ * What an operation produced: `result` of its fragments (e.g. `c8y_Command.result`) and the URL
+ * of an uploaded file (`c8y_LogfileRequest.file`, `c8y_UploadConfigFile.file`).
+ */
 const resultsOf = (op) =>
   Object.entries(op.fragments).flatMap(([name, value]) =>
-    value !== null && typeof value === "object" && "result" in value
-      ? [`${name}: ${String(value.result)}`]
+    value !== null && typeof value === "object"
+      ? ["result", "file"].filter((k) => k in value).map((k) => `${name}.${k}: ${String(value[k])}`)
       : [],
   );
 

@@ -19,7 +19,9 @@ import {
   failure,
   fetchFollowing,
   idleSignal,
+  NO_CREDENTIALS,
   retryableStatus,
+  sameOrigin,
   withRetries,
   type Failure,
   type TenantCredentials,
@@ -178,6 +180,9 @@ const attemptOnce = async (
     headers.range = `bytes=${offset}-`;
     if (meta?.etag != null) headers["if-range"] = meta.etag;
   }
+  const credentials = settings.credentials();
+  // The tenant's files need the device's credentials: without them, do not even ask.
+  if (credentials === undefined && sameOrigin(url, settings.tenant)) return failure(NO_CREDENTIALS, true);
   const idle = idleSignal(settings.idleTimeoutMs, signal);
   let received = 0;
   try {
@@ -188,7 +193,7 @@ const attemptOnce = async (
         url,
         { headers, signal: idle.signal },
         settings.tenant,
-        settings.credentials(),
+        credentials,
       ));
     } catch (e) {
       return failure(`cannot reach ${url.origin}: ${idle.timedOut() ? "timed out" : errorText(e)}`, true);

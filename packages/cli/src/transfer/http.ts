@@ -51,6 +51,10 @@ export const errorText = (e: unknown): string => {
 /** HTTP statuses worth retrying: server errors, timeouts, rate limits. */
 export const retryableStatus = (status: number): boolean => status >= 500 || status === 408 || status === 429;
 
+/** Why a request to the tenant cannot be authenticated (yet). */
+export const NO_CREDENTIALS =
+  "no device credentials for the tenant's REST API (yet): the registration is not accepted yet, or the device uses a certificate, which gives none";
+
 export const sameOrigin = (a: URL, b: URL): boolean => a.origin === b.origin;
 
 /** `Authorization` for a URL on the tenant's origin, none for any other. */

@@ -16,6 +16,7 @@ import {
   errorText,
   failure,
   idleSignal,
+  NO_CREDENTIALS,
   retryableStatus,
   withRetries,
   type Failure,
@@ -100,7 +101,7 @@ export const uploadEventBinary = async (
 const credentialsOrFailure = (settings: UploadSettings): TenantCredentials | Failure => {
   const credentials = settings.credentials();
   // Uploads always go to the tenant: without the device's credentials they cannot succeed yet.
-  return credentials ?? failure("the device's credentials for the tenant are not known yet", true);
+  return credentials ?? failure(NO_CREDENTIALS, true);
 };
 
 const requestJson = async <A>(

@@ -18,6 +18,8 @@ export interface BuiltinDeps {
   readonly deviceId: string;
   /** A directory of our own for downloads and files being uploaded. */
   readonly workDir: string;
+  /** Serialises work on one file or one package manager across concurrent operations. */
+  readonly queue: KeyedQueue;
 }
 
 /** Submits `message` for the device that executes the operation. */
@@ -122,6 +124,31 @@ export const syncDir = async (dir: string): Promise<void> => {
   } catch {
     // not every file system can sync a directory
   }
+};
+
+/**
+ * Runs actions on the same key one after the other (operations may run concurrently: two
+ * downloads of one configuration file, or two package-manager runs, must not interleave).
+ */
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(action, action);
+    const tail = result.catch(() => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
+/** Removes what a failed download left behind (its partial file and the note of its URL). */
+export const removeDownloadLeftovers = async (dest: string): Promise<void> => {
+  await removeQuietly(`${dest}.part`);
+  await removeQuietly(`${dest}.part.json`);
 };
 
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -19,6 +19,7 @@ import {
   NonEmptyString,
   errorText,
   namedEntries,
+  removeDownloadLeftovers,
   removeQuietly,
   safeName,
   submitFor,
@@ -92,30 +93,48 @@ export const configurationUploadHandler =
   };
 
 /** `c8y_DownloadConfigFile` (521, 524): download, back up, replace atomically, report `120`. */
-export const configurationDownloadHandler =
-  (config: ConfigurationConfig, deps: BuiltinDeps): OperationHandler =>
-  async (op: Operation, context: OperationContext) => {
+export const configurationDownloadHandler = (
+  config: ConfigurationConfig,
+  deps: BuiltinDeps,
+): OperationHandler => {
+  const handler = async (op: Operation, context: OperationContext): Promise<OperationOutcome> => {
     if (op.template !== "524" && op.template !== "521")
       return failed(`unexpected ${op.fragment} template ${op.template}`);
     const found = typeOf(config, op.template === "524" ? op.type : undefined);
     if ("problem" in found) return failed(found.problem);
     const { path, backup } = found.entry;
+    return deps.queue.run(`file:${path}`, () => install(context, found.type, path, backup !== false, op.url));
+  };
+
+  /** Downloads `url` next to `path`, keeps a backup and renames it over `path`; then reports `120`. */
+  const install = async (
+    context: OperationContext,
+    type: string,
+    path: string,
+    backup: boolean,
+    url: string,
+  ): Promise<OperationOutcome> => {
     // Next to the target: the final rename stays on one file system, so it is atomic.
     const incoming = join(dirname(path), `.${basename(path)}.c8ylink-new`);
-    const result = await deps.transfer.download(op.url, incoming, {});
-    if (!result.ok) return failed(`download of configuration ${found.type} failed: ${result.reason}`);
+    const result = await deps.transfer.download(url, incoming, {});
+    if (!result.ok) {
+      await removeDownloadLeftovers(incoming);
+      return failed(`download of configuration ${type} failed: ${result.reason}`);
+    }
     try {
       const old = await stat(path).catch(() => undefined);
       if (old !== undefined) {
         await chmod(incoming, old.mode & 0o7777);
-        if (backup !== false) await copyFile(path, `${path}.bak`);
+        if (backup) await copyFile(path, `${path}.bak`);
       }
       await rename(incoming, path);
       await syncDir(dirname(path));
     } catch (e) {
       await removeQuietly(incoming);
-      return failed(`cannot install configuration ${found.type} at ${path}: ${errorText(e)}`);
+      return failed(`cannot install configuration ${type} at ${path}: ${errorText(e)}`);
     }
-    submitFor(deps, context, { template: "120", type: found.type, url: op.url, fileName: basename(path) });
+    submitFor(deps, context, { template: "120", type, url, fileName: basename(path) });
     return { status: "successful" };
   };
+  return handler;
+};

@@ -9,7 +9,7 @@ import * as t from "io-ts";
 import type { OperationHandler } from "@c8ylink/mqtt";
 import { HttpConfigCodec, tenantHttpUrl, type HttpConfig } from "../../transfer/config.js";
 import { createHttpTransfer, type TenantCredentials } from "../../transfer/http-transfer.js";
-import { safeName, type BuiltinDeps } from "./common.js";
+import { KeyedQueue, safeName, type BuiltinDeps } from "./common.js";
 import {
   ConfigurationConfigCodec,
   configurationDownloadHandler,
@@ -97,6 +97,7 @@ export const createBuiltins = async (c: BuiltinConfig, env: BuiltinEnvironment):
     submit: env.submit,
     deviceId: env.deviceId,
     workDir,
+    queue: new KeyedQueue(),
   };
   const handlers = new Map<string, OperationHandler>();
   if (has(c.configuration) && c.configuration !== undefined) {

@@ -61,20 +61,28 @@ export interface LogRequest {
   readonly fromMs: number | undefined;
   readonly toMs: number | undefined;
   readonly searchText: string;
-  /** Lines kept at most (the last ones); 0 or less: no limit. */
+  /** Lines kept at most (the last ones); 0 or less, or more than `MAX_LOG_LINES`: `MAX_LOG_LINES`. */
   readonly maximumLines: number;
   readonly nowMs: number;
 }
+
+/** The most lines a request keeps, whatever it asks: a log answer is held in memory. */
+export const MAX_LOG_LINES = 100_000;
 
 /** Collects matching lines one at a time, keeping only the last `maximumLines`. */
 export class LogSelection {
   private readonly kept: string[] = [];
   private head = 0;
+  private readonly maximumLines: number;
 
-  constructor(private readonly request: LogRequest) {}
+  constructor(private readonly request: LogRequest) {
+    const asked = request.maximumLines;
+    this.maximumLines = asked > 0 && asked < MAX_LOG_LINES ? Math.floor(asked) : MAX_LOG_LINES;
+  }
 
   add(line: string): void {
-    const { fromMs, toMs, searchText, maximumLines, nowMs } = this.request;
+    const { fromMs, toMs, searchText, nowMs } = this.request;
+    const maximumLines = this.maximumLines;
     if (searchText !== "" && !line.includes(searchText)) return;
     if (fromMs !== undefined || toMs !== undefined) {
       const at = lineTime(line, nowMs);
@@ -83,7 +91,7 @@ export class LogSelection {
     }
     this.kept.push(line);
     // Drop from the front in batches: the array stays within twice the limit.
-    if (maximumLines > 0 && this.kept.length - this.head > maximumLines) {
+    if (this.kept.length - this.head > maximumLines) {
       this.head++;
       if (this.head >= maximumLines) {
         this.kept.splice(0, this.head);

@@ -20,6 +20,7 @@ import {
   Argv,
   TimeoutSeconds,
   commandProblem,
+  removeDownloadLeftovers,
   removeQuietly,
   runCommand,
   safeName,
@@ -131,7 +132,10 @@ export const softwareHandlers = (config: SoftwareConfig, deps: BuiltinDeps): Sof
       `software-${safeName(context.key)}-${safeName(change.name)}-${safeName(change.version)}`,
     );
     const downloaded = await deps.transfer.download(change.url, file, {});
-    if (!downloaded.ok) return `${what}: download failed: ${downloaded.reason}`;
+    if (!downloaded.ok) {
+      await removeDownloadLeftovers(file);
+      return `${what}: download failed: ${downloaded.reason}`;
+    }
     try {
       const argv = substitute(config.install, { ...values, file });
       return commandProblem(what, argv, await runCommand(argv, timeoutMs));
