@@ -17,6 +17,7 @@ import {
 } from "@c8ylink/core";
 import { certificateProblem, keyMatchProblem, privateKeyProblem } from "@c8ylink/mqtt";
 import { UsageError } from "./args.js";
+import { BUILTIN_CONFIG_PROPS } from "./operations/builtin/index.js";
 
 const EngineSection = new t.Type<Record<string, unknown>, Record<string, unknown>, unknown>(
   "EngineConfigObject",
@@ -25,6 +26,14 @@ const EngineSection = new t.Type<Record<string, unknown>, Record<string, unknown
     t.UnknownRecord.is(u) && !Array.isArray(u)
       ? t.success(u)
       : t.failure(u, c, "expected an object with the engine configuration (docs/configuration.md)"),
+  t.identity,
+);
+
+/** Operation handlers: decoded in operations/codec.ts, which needs to know the state dir. */
+const OperationsSection = new t.Type<unknown, unknown, unknown>(
+  "OperationHandlers",
+  (_u): _u is unknown => true,
+  (u) => t.success(u),
   t.identity,
 );
 
@@ -39,6 +48,8 @@ export const ConfigFileCodec = strictObject(
     tls: strictObject("Tls", {}, { ca: t.string, cert: t.string, key: t.string }),
     handlers: strictObject("Handlers", {}, { shell: t.boolean, restartCommand: t.string }),
     engine: EngineSection,
+    operations: OperationsSection,
+    ...BUILTIN_CONFIG_PROPS,
   },
 );
 export type ConfigFile = t.TypeOf<typeof ConfigFileCodec>;

@@ -34,6 +34,7 @@ import {
   type PhaseName,
   type ProcessingMode,
   type BatchRow,
+  type Credentials,
   type Report,
   type UpstreamMessage,
   UPSTREAM_CODECS,
@@ -164,6 +165,11 @@ export interface OperationContext {
   readonly key: string;
   /** External id of the device or child that must execute it. */
   readonly deviceId: string;
+  /**
+   * The operation was executing when the process stopped (crash, reboot) and its fragment is in
+   * `resumableOperations`: continue it from the application's own durable progress.
+   */
+  readonly resumed: boolean;
 }
 
 /**
@@ -197,6 +203,13 @@ export interface Engine {
    * handler is failed with a reason naming the fragment. Returns an unregister function.
    */
   handle(fragment: string, handler: OperationHandler): () => void;
+  /**
+   * The device's own credentials (tenant, user, password) for the tenant's REST API, e.g. to
+   * download or upload files: the configured ones in password mode, the ones received with
+   * `70` in bootstrap mode (undefined until the registration is accepted), undefined with
+   * certificate authentication. Read it at each use: a re-registration replaces it.
+   */
+  tenantCredentials(): Credentials | undefined;
   /** Observes every report of the core. Returns an unsubscribe function. */
   onReport(listener: (report: Report) => void): () => void;
   /** Observes every operation handed out (before its handler runs). Returns an unsubscribe function. */
@@ -522,6 +535,13 @@ class EngineImpl implements Engine {
     };
   }
 
+  tenantCredentials(): Credentials | undefined {
+    const auth = this.config.auth;
+    if (auth.mode === "password") return { tenant: auth.tenant, user: auth.user, password: auth.password };
+    if (auth.mode === "bootstrap") return this.driver.state.credentials ?? undefined;
+    return undefined;
+  }
+
   onReport(listener: (report: Report) => void): () => void {
     const listeners = (this.reportListeners ??= new Set());
     listeners.add(listener);
@@ -652,7 +672,11 @@ class EngineImpl implements Engine {
   }
 
   private dispatchOperation(command: ExecuteOperationCommand): void {
-    const context: OperationContext = { key: command.key, deviceId: command.deviceId };
+    const context: OperationContext = {
+      key: command.key,
+      deviceId: command.deviceId,
+      resumed: command.resumed === true,
+    };
     const { operation } = command;
     for (const listener of this.operationListeners ?? []) listener(operation, context);
     const finish = (outcome: OperationOutcome): void => {

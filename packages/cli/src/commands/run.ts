@@ -8,6 +8,9 @@
  * asks for pipe mode (flush and exit at the end of stdin).
  */
 import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as t from "io-ts";
 import { type EngineConfigInput, type Report } from "@c8ylink/core";
 import { createEngine, type Engine, type OperationHandler } from "@c8ylink/mqtt";
 import { flag, int, parse, str, UsageError, type Parsed } from "../args.js";
@@ -21,6 +24,13 @@ import {
 } from "../stdin-rows.js";
 import { outputFileProblem, stateDirProblem } from "../paths.js";
 import {
+  builtinFragments,
+  builtinHttpUrl,
+  builtinInventory,
+  createBuiltins,
+  type BuiltinConfig,
+} from "../operations/builtin/index.js";
+import {
   checkEngineConfig,
   checkKeyPair,
   checkTlsUrl,
@@ -28,6 +38,14 @@ import {
   readConfigFile,
   readPemFile,
 } from "../run-config.js";
+import type { OperationsConfig } from "../operations/codec.js";
+import { resolveOperations, withOperationOptions } from "../operations/settings.js";
+import { declaredHandlers } from "../operations/handlers.js";
+import { fileProgressStore } from "../operations/progress.js";
+import { downloadsFiles } from "../operations/codec.js";
+import { tenantHttpUrl } from "../transfer/config.js";
+import { createHttpTransfer } from "../transfer/http-transfer.js";
+import type { Transfer } from "../transfer/types.js";
 
 export const RUN_HELP = `Usage: c8ylink run [options]
 
@@ -73,10 +91,13 @@ Rows are durable once written to --state-dir; without --state-dir they are held 
 and lost when the process ends.
 
 Config file (JSON): { "url", "stateDir", "record", "tls": { "ca", "cert", "key" },
-  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> } }
+  "handlers": { "shell": true, "restartCommand": "..." }, "engine": { <engine config> },
+  "operations": { "<fragment>": <handler> }, "http", "configuration", "logs", "software",
+  "deviceProfile" (operation handlers: docs/operations.md) }
 where "engine" takes every option of the engine configuration (deviceId, auth, children,
 supportedOperations, inventory, outbox limits, backoff, ...). Unknown keys are refused.
-Every engine option with its default, unit and purpose: docs/configuration.md.
+Every engine option with its default, unit and purpose: docs/configuration.md. Operation handlers
+(a command, or download/run/restart steps that survive a reboot): docs/operations.md.
 
 Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.`;
 
@@ -89,6 +110,11 @@ export interface RunSettings {
   readonly tls: { ca?: string; cert?: string; key?: string };
   readonly shell: boolean;
   readonly restartCommand: string | undefined;
+  /** Declared operation handlers (docs/operations.md). */
+  readonly operations: OperationsConfig;
+  /** The built-in handlers' config (docs/operations.md) and the tenant's HTTP URL they use. */
+  readonly builtins: BuiltinConfig;
+  readonly httpUrl: string | undefined;
   /** Pipe mode: flush and exit at the end of stdin. */
   readonly exitOnEof: boolean;
   readonly logFormat: LogFormat;
@@ -165,8 +191,23 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     engine.supportedOperations = [
       ...(shell ? ["c8y_Command"] : []),
       ...(restartCommand !== undefined ? ["c8y_Restart"] : []),
+      ...builtinFragments(file),
     ];
   }
+  const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
+  const operations = resolveOperations(
+    file.operations,
+    { configPath, stateDir },
+    { shell, restartCommand },
+    builtinFragments(file),
+  );
+  withOperationOptions(engine, operations, file);
+  const inventory = builtinInventory(file);
+  if (Object.keys(inventory).length > 0)
+    engine.inventory = { ...inventory, ...(t.UnknownRecord.is(engine.inventory) ? engine.inventory : {}) };
+  const http =
+    builtinHttpUrl(file, url) ?? (downloadsFiles(operations) ? tenantHttpUrl(file.http, url) : undefined);
+  if (http !== undefined && "problem" in http) throw new UsageError(http.problem);
   checkTlsUrl(url, [
     ["--ca", caPath],
     ["--cert", certPath],
@@ -178,7 +219,7 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
   if (keyPath !== undefined) tls.key = readPemFile("client key", keyPath);
   if (certPath !== undefined && keyPath !== undefined && tls.cert !== undefined && tls.key !== undefined)
     checkKeyPair(certPath, tls.cert, keyPath, tls.key);
-  const stateDir = pick("state-dir", "C8Y_STATE_DIR") ?? file.stateDir;
+
   const record = pick("record", "C8Y_RECORD") ?? file.record;
   const pathProblem =
     (stateDir === undefined ? undefined : stateDirProblem("state directory", stateDir)) ??
@@ -192,6 +233,9 @@ export const resolveSettings = (args: Parsed, env: Io["env"]): RunSettings => {
     tls,
     shell,
     restartCommand,
+    operations,
+    builtins: file,
+    httpUrl: http?.url,
     exitOnEof: flag(args, "exit-on-eof"),
     logFormat: logFormatOf(args),
     maxUndurableRows: maxUndurableOf(args),
@@ -327,19 +371,26 @@ const logReports = (engine: Engine, settings: RunSettings, deviceId: string, log
 };
 
 /** Operation handlers that log each outcome; fragments without one are logged as failed. */
-const installHandlers = (engine: Engine, settings: RunSettings, io: Io, log: Logger): void => {
-  const handlers = new Map<string, OperationHandler>();
+const installHandlers = (
+  engine: Engine,
+  settings: RunSettings,
+  io: Io,
+  log: Logger,
+  handlers: Map<string, OperationHandler>,
+): void => {
   if (settings.shell) handlers.set("c8y_Command", shellHandler);
   if (settings.restartCommand !== undefined)
     handlers.set("c8y_Restart", restartHandler(settings.restartCommand));
   engine.onOperation((op, ctx) => {
     io.out(JSON.stringify({ key: ctx.key, deviceId: ctx.deviceId, operation: op }));
-    log.info(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: EXECUTING`, {
+    const resumed = ctx.resumed ? " (resumed after a restart)" : "";
+    log.info(`operation ${ctx.key} ${op.fragment} for ${ctx.deviceId}: EXECUTING${resumed}`, {
       event: "operation",
       key: ctx.key,
       fragment: op.fragment,
       deviceId: ctx.deviceId,
       status: "EXECUTING",
+      resumed: ctx.resumed,
     });
     if (!handlers.has(op.fragment)) {
       const reason = `no handler registered for ${op.fragment} in this device`;
@@ -408,6 +459,20 @@ const startReading = (engine: Engine, settings: RunSettings, io: Io, log: Logger
   return reader;
 };
 
+/** How often ended operations' progress files are looked for (a readdir of a small directory). */
+const PROGRESS_SWEEP_MS = 5_000;
+
+/** Where step handlers keep their progress and files: in the state dir, else a temporary dir. */
+const operationsDir = (stateDir: string | undefined): string =>
+  stateDir === undefined ? join(tmpdir(), `c8ylink-operations-${process.pid}`) : join(stateDir, "operations");
+
+/** The declared handlers' transfer when none downloads (never called: see `downloadsFiles`). */
+const noTransfer: Transfer = {
+  download: () => Promise.resolve({ ok: false, reason: "no tenant HTTP URL configured", retryable: false }),
+  uploadEventBinary: () =>
+    Promise.resolve({ ok: false, reason: "no tenant HTTP URL configured", retryable: false }),
+};
+
 /** A promise that never settles (a mode that does not stop by itself). */
 const never = new Promise<never>(() => {});
 
@@ -465,7 +530,42 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     if (r.kind === "stopped") undelivered = r.undelivered;
   });
   logReports(engine, settings, deviceId, log);
-  installHandlers(engine, settings, io, log);
+  const transfer =
+    settings.httpUrl === undefined
+      ? noTransfer
+      : createHttpTransfer({
+          tenantUrl: settings.httpUrl,
+          credentials: () => engine.tenantCredentials(),
+          ...(settings.builtins.http?.attempts === undefined
+            ? {}
+            : { attempts: settings.builtins.http.attempts }),
+        });
+  const declared = declaredHandlers(engine, settings.operations, {
+    progress: fileProgressStore(operationsDir(settings.stateDir)),
+    transfer,
+    env: io.env,
+  });
+  const handlers = new Map<string, OperationHandler>(declared.handlers);
+  let builtinsAtStart: () => Promise<string | undefined> = () => Promise.resolve(undefined);
+  if (settings.httpUrl !== undefined) {
+    let builtins;
+    try {
+      builtins = await createBuiltins(settings.builtins, {
+        deviceId,
+        tenantUrl: settings.httpUrl,
+        credentials: () => engine.tenantCredentials(),
+        submit: (message, options) => engine.submit(message, options),
+        stateDir: settings.stateDir,
+        lookup: (fragment) => handlers.get(fragment),
+      });
+    } catch (e) {
+      log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
+      return 1;
+    }
+    for (const [fragment, handler] of builtins.handlers) handlers.set(fragment, handler);
+    builtinsAtStart = builtins.atStart;
+  }
+  installHandlers(engine, settings, io, log, handlers);
   if (settings.stateDir === undefined)
     log.warn(
       "no --state-dir: credentials, queued rows and the operation journal are held in memory only " +
@@ -478,6 +578,9 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     log.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, { event: "start-failed" });
     return 1;
   }
+  // Progress files of operations that ended before the last stop (the journal says which).
+  declared.sweep();
+  const sweeper = setInterval(() => declared.sweep(), PROGRESS_SWEEP_MS);
   const mode = settings.exitOnEof
     ? "pipe mode: exits at the end of stdin"
     : "service mode: runs until SIGTERM/SIGINT";
@@ -493,6 +596,10 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     },
   );
 
+  void builtinsAtStart().then((problem) => {
+    if (problem !== undefined) log.warn(problem, { event: "builtin-start" });
+  });
+
   // A terminal is read only in pipe mode: a service on a terminal takes no rows from it.
   const reading = settings.exitOnEof || !io.input.isTTY;
   const reader = reading ? startReading(engine, settings, io, log) : null;
@@ -507,6 +614,7 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
           return never;
         });
   const reason = await Promise.race([interrupted, endOfInput, faulted]);
+  clearInterval(sweeper);
   reader?.stop();
   if (reason instanceof Error) {
     log.error(`the engine stopped working: ${reason.message}`, { event: "fault" });

@@ -45,13 +45,20 @@ export const CommandCodec = t.union([
    * order, after every persist issued before; answer `outbox-loaded` (or `outbox-load-failed`).
    */
   command("load-outbox", { cls: t.string, afterRef: t.number, max: t.number }),
-  /** Hand an operation to the application; it answers with an `operation-result` event. */
-  command("execute-operation", {
-    key: t.string,
-    deviceId: t.string,
-    fragment: t.string,
-    operation: t.unknown,
-  }),
+  /**
+   * Hand an operation to the application; it answers with an `operation-result` event.
+   * `resumed: true` (only then present): it was executing when the process stopped and its
+   * fragment is in `resumableOperations`, so the application continues it from its own progress.
+   */
+  t.intersection([
+    command("execute-operation", {
+      key: t.string,
+      deviceId: t.string,
+      fragment: t.string,
+      operation: t.unknown,
+    }),
+    t.partial({ resumed: t.literal(true) }),
+  ]),
   /** Tell the application something (see `Report` in reports.ts); no result event. */
   command("report", { report: ReportCodec }),
 ]);

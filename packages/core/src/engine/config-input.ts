@@ -111,6 +111,7 @@ export const ConfigInputCodec = strictObject(
     customTemplates: t.readonlyArray(Xid),
     customOperations: t.readonlyArray(CustomOperationInput),
     supportedOperations: t.readonlyArray(NonEmpty),
+    resumableOperations: t.readonlyArray(NonEmpty),
     inventory: InventoryInput,
     keepAliveSeconds: intRange("keepAliveSeconds", 10, 1200),
     inflightWindow: intRange("inflightWindow", 1, 65534),

@@ -79,6 +79,12 @@ export interface EngineConfig {
   readonly customOperations: readonly CustomOperationConfig[];
   /** Operation fragments the application handles; declared with 114, others are failed. */
   readonly supportedOperations: readonly string[];
+  /**
+   * Fragments whose operations survive a restart of the process: one found EXECUTING at the
+   * start is handed to the application again (`resumed: true`) instead of being failed; the
+   * application's own durable progress decides what runs again (see lifecycle/boot.ts).
+   */
+  readonly resumableOperations: readonly string[];
   readonly inventory: InventoryConfig;
   readonly keepAliveSeconds: number;
   readonly inflightWindow: number;
@@ -275,6 +281,7 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     customTemplates,
     customOperations: c.customOperations ?? [],
     supportedOperations: c.supportedOperations ?? [],
+    resumableOperations: c.resumableOperations ?? [],
     inventory: c.inventory ?? {},
     keepAliveSeconds: c.keepAliveSeconds ?? 60,
     inflightWindow: c.inflightWindow ?? 100,

@@ -82,6 +82,11 @@ export interface JournalEntry {
   readonly persistRef: number | null;
   /** Identical lines ignored while this entry was PENDING on the platform. */
   readonly duplicates: number;
+  /**
+   * Found executing at the start with a resumable fragment: handed out again with `resumed`
+   * (in memory only: a crash during the resumption finds it executing again).
+   */
+  readonly resumed?: true;
 }
 
 export interface Journal {

@@ -133,10 +133,18 @@ const restoreDurable = (
   recoverAfterRestart(tx, journalUnreadable);
 };
 
-/** Operations that were executing when the process died end now; see the theory of operation. */
+/**
+ * Operations that were executing when the process died end now, except those of a resumable
+ * fragment, which are handed to the application again; see the theory of operation.
+ */
 const recoverAfterRestart = (tx: Tx, journalUnreadable: boolean): void => {
   for (const entry of openEntries(tx.s.journal).sort((a, b) => a.seq - b.seq)) {
     if (entry.stage !== "executing") continue;
+    if (entry.operation !== null && tx.config.resumableOperations.includes(entry.fragment)) {
+      // Still EXECUTING on the platform: its status follows the application's result (advanceAll).
+      tx.set({ journal: putEntry(tx.s.journal, { ...entry, resumed: true }) });
+      continue;
+    }
     if (entry.fragment === "c8y_Restart" && entry.operationId === null && entry.order !== entry.seq) {
       // It absorbed an identical line while PENDING (its order was bumped): that may have been a
       // second restart, which a replayed 501 can have set EXECUTING and no 500 will name again.

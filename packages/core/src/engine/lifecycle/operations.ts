@@ -156,7 +156,14 @@ export const advance = (tx: Tx, deviceId: string, fragment: string): void => {
     if (head.stage === "executing") {
       if (!head.handedOut && head.operation !== null) {
         tx.set({ journal: putEntry(tx.s.journal, { ...head, handedOut: true }) });
-        tx.emit({ type: "execute-operation", key: head.key, deviceId, fragment, operation: head.operation });
+        tx.emit({
+          type: "execute-operation",
+          key: head.key,
+          deviceId,
+          fragment,
+          operation: head.operation,
+          ...(head.resumed === true ? { resumed: true as const } : {}),
+        });
       }
       return;
     }
