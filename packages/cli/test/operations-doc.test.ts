@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { readConfigFile } from "../src/run-config.js";
 import { builtinFragments, builtinHttpUrl, createBuiltins } from "../src/operations/builtin/index.js";
+import { createHttpTransfer } from "../src/transfer/http-transfer.js";
 import { tmp } from "./process-support.js";
 
 const doc = readFileSync(fileURLToPath(new URL("../../../docs/operations.md", import.meta.url)), "utf8");
@@ -54,8 +55,7 @@ describe("docs/operations.md, built-in handlers", () => {
       expect(fragments.length, text).toBeGreaterThan(0);
       const built = await createBuiltins(config, {
         deviceId: "doc-device",
-        tenantUrl: http.url,
-        credentials: () => undefined,
+        transfer: createHttpTransfer({ tenantUrl: http.url, credentials: () => undefined }),
         submit: () => undefined,
         stateDir: join(dir, `state-${i}`),
         lookup: () => undefined,

@@ -74,7 +74,7 @@ const serve = async (handler: Handler): Promise<TestServer> => {
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const digest = (data: Buffer): string => `sha-256=${createHash("sha256").update(data).digest("base64")}`;
 
-const CREDENTIALS = { tenant: "t1", user: "device_d1", password: "secret" };
+const CREDENTIALS = { kind: "basic", tenant: "t1", user: "device_d1", password: "secret" } as const;
 const BASIC = `Basic ${Buffer.from("t1/device_d1:secret").toString("base64")}`;
 
 const transferFor = (tenantUrl: string, options: Partial<HttpTransferOptions> = {}) =>
@@ -190,6 +190,22 @@ describe("download", () => {
     expect(foreign.seen.map((s) => s.url)).toEqual(["/fw.bin", "/elsewhere"]);
     expect(foreign.seen.map((s) => s.headers.authorization)).toEqual([undefined, undefined]);
     expect(readFileSync(join(dir, "c")).equals(DATA)).toBe(true);
+  });
+
+  it("sends a certificate device's JWT as Bearer to the tenant only, never to another origin", async () => {
+    const foreign = await serve((req, res) => sendFile(req, res, DATA));
+    const tenant = await serve((req, res) => {
+      if (req.url === "/redirect") {
+        res.writeHead(302, { location: `${foreign.url}/elsewhere` });
+        res.end();
+      } else sendFile(req, res, DATA);
+    });
+    const transfer = transferFor(tenant.url, { credentials: () => ({ kind: "bearer", token: "h.c.s" }) });
+    const dir = tempDir();
+    expect((await transfer.download(`${tenant.url}/inventory/binaries/1`, join(dir, "a"), {})).ok).toBe(true);
+    expect((await transfer.download(`${tenant.url}/redirect`, join(dir, "b"), {})).ok).toBe(true);
+    expect(tenant.seen.map((s) => s.headers.authorization)).toEqual(["Bearer h.c.s", "Bearer h.c.s"]);
+    expect(foreign.seen.map((s) => s.headers.authorization)).toEqual([undefined]);
   });
 
   it("asks the tenant nothing without credentials (retryable), but fetches from another origin", async () => {

@@ -55,6 +55,7 @@ import { Recorder } from "./recorder.js";
 import { claimStateDir, type StateDirClaim } from "./state-dir.js";
 import { tlsProblems } from "./tls-check.js";
 import { MemoryStorage, type Storage } from "./storage.js";
+import { jwtExpiryMs, type TenantAuth } from "./tenant-auth.js";
 
 /** Identifies the code that wrote an event log (header field `engineVersion`). */
 export type { EngineConfigInput };
@@ -204,12 +205,14 @@ export interface Engine {
    */
   handle(fragment: string, handler: OperationHandler): () => void;
   /**
-   * The device's own credentials (tenant, user, password) for the tenant's REST API, e.g. to
-   * download or upload files: the configured ones in password mode, the ones received with
-   * `70` in bootstrap mode (undefined until the registration is accepted), undefined with
-   * certificate authentication. Read it at each use: a re-registration replaces it.
+   * How the device authenticates to the tenant's REST API, e.g. to download or upload files:
+   * `basic` with the configured credentials in password mode or the ones received with `70` in
+   * bootstrap mode (undefined until the registration is accepted); `bearer` with the JWT last
+   * received on `s/dat` with certificate authentication (the engine asks for one on `s/uat`
+   * each time it is online; undefined before the first arrives and once it has expired). Read
+   * it at each use: a re-registration or a fresh token replaces it.
    */
-  tenantCredentials(): Credentials | undefined;
+  tenantCredentials(): TenantAuth | undefined;
   /** Observes every report of the core. Returns an unsubscribe function. */
   onReport(listener: (report: Report) => void): () => void;
   /** Observes every operation handed out (before its handler runs). Returns an unsubscribe function. */
@@ -309,6 +312,8 @@ class EngineImpl implements Engine {
   // empty Map or Set still costs its hash table.
   private handlers: Map<string, OperationHandler> | null = null;
   private reportListeners: Set<(report: Report) => void> | null = null;
+  /** The JWT last received on `s/dat` (certificate auth), for `tenantCredentials()`. */
+  private token: { readonly value: string; readonly expiresMs: number | undefined } | null = null;
   private operationListeners: Set<(operation: Operation, context: OperationContext) => void> | null = null;
   private waiters: Set<Waiter> | null = null;
   private lifecycle: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -535,11 +540,22 @@ class EngineImpl implements Engine {
     };
   }
 
-  tenantCredentials(): Credentials | undefined {
+  tenantCredentials(): TenantAuth | undefined {
     const auth = this.config.auth;
-    if (auth.mode === "password") return { tenant: auth.tenant, user: auth.user, password: auth.password };
-    if (auth.mode === "bootstrap") return this.driver.state.credentials ?? undefined;
-    return undefined;
+    const basic = (c: Credentials): TenantAuth => ({
+      kind: "basic",
+      tenant: c.tenant,
+      user: c.user,
+      password: c.password,
+    });
+    if (auth.mode === "password") return basic(auth);
+    if (auth.mode === "bootstrap") {
+      const received = this.driver.state.credentials;
+      return received === null || received === undefined ? undefined : basic(received);
+    }
+    const token = this.token;
+    if (token === null || (token.expiresMs !== undefined && Date.now() >= token.expiresMs)) return undefined;
+    return { kind: "bearer", token: token.value };
   }
 
   onReport(listener: (report: Report) => void): () => void {
@@ -664,6 +680,7 @@ class EngineImpl implements Engine {
   // -------------------------------------------------------------------------------------------
 
   private dispatchReport(report: Report): void {
+    if (report.kind === "token") this.token = { value: report.token, expiresMs: jwtExpiryMs(report.token) };
     if (report.kind === "stopped") {
       this.onStopped?.();
       this.onStopped = null;

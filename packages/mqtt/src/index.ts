@@ -46,3 +46,4 @@ export { MemoryStorage, type OutboxStats, type PagedLoad, type Storage } from ".
 export { claimStateDir, StateDirError, type StateDirClaim } from "./state-dir.js";
 export { certificateProblem, keyMatchProblem, privateKeyProblem, tlsProblems } from "./tls-check.js";
 export { monotonicClock, type Clock } from "./clock.js";
+export { jwtExpiryMs, type TenantAuth } from "./tenant-auth.js";

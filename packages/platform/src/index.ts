@@ -19,4 +19,10 @@ export { parseJsonTopic, TOPIC_JSON_ERRORS, type JsonTopic } from "./jsonapi.js"
 export { notifiesRealtime, storesData } from "./data.js";
 export { UNAVAILABILITY_ALARM, requiredIntervalMinutes } from "./availability.js";
 export { TOPIC_DEFAULT_DOWN } from "./sessions.js";
-export { authenticateRestLogin, findEvent, mayWriteFor, type RestLogin } from "./rest.js";
+export {
+  authenticateRestLogin,
+  authenticateRestToken,
+  findEvent,
+  mayWriteFor,
+  type RestLogin,
+} from "./rest.js";

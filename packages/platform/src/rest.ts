@@ -8,6 +8,8 @@
  * Decisions:
  * - A REST login is `<tenant>/<user>` with the password of an enabled user of that tenant, the
  *   same check as an MQTT password login (sessions.ts), bootstrap user excluded.
+ * - A device with a certificate (no password) logs in with the JWT it got on `s/dat`
+ *   (`Bearer`), checked by its signature and expiry, not against the last one issued.
  * - The device of a login is the device its user was created for (registration/certificate), or
  *   `device_<id>` → `<id>` for provisioned users; it may write for itself and its descendants.
  */
@@ -22,6 +24,7 @@ import { byExternalId, isWithin, managedObject } from "./inventory.js";
 import { assoc, dissoc, isJsonObject, toJson } from "./json.js";
 import { isoFromMs } from "./time.js";
 import { emit, newId, type Tx } from "./tx.js";
+import { verifyDeviceToken } from "./token.js";
 
 export type RestLogin =
   | { readonly ok: true; readonly username: string; readonly deviceId: string }
@@ -44,6 +47,22 @@ export const authenticateRestLogin = (s: PlatformState, login: string, password:
     user.deviceId ??
     (username.startsWith(DEVICE_USER_PREFIX) ? username.slice(DEVICE_USER_PREFIX.length) : "");
   return { ok: true, username, deviceId };
+};
+
+/**
+ * Checks a device's `Authorization: Bearer <jwt>`: a token this tenant issued on `s/dat`, not
+ * expired at `nowMs`, of an enabled user; the device is the one the user was created for.
+ */
+export const authenticateRestToken = (s: PlatformState, token: string, nowMs: number): RestLogin => {
+  const check = verifyDeviceToken(s.config, token, nowMs);
+  if (!check.ok) return check;
+  const user = s.users.get(check.username);
+  if (user === undefined) return { ok: false, reason: "token of an unknown user" };
+  if (user.disabled) return { ok: false, reason: "user disabled" };
+  const deviceId =
+    user.deviceId ??
+    (check.username.startsWith(DEVICE_USER_PREFIX) ? check.username.slice(DEVICE_USER_PREFIX.length) : "");
+  return { ok: true, username: check.username, deviceId };
 };
 
 /** Whether the device `deviceExternalId` may create data for managed object `sourceId`. */

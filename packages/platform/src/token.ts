@@ -40,3 +40,47 @@ export const deviceToken = (config: PlatformConfig, username: string, nowMs: num
   const signature = base64url(digestBytes(`${header}.${claims}`));
   return `${header}.${claims}.${signature}`;
 };
+
+const decoder = new TextDecoder();
+
+/** base64url (padded or not) to text; undefined for anything else. */
+const fromBase64url = (text: string): string | undefined => {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return decoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+};
+
+export type TokenCheck =
+  { readonly ok: true; readonly username: string } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether `token` is a device token this tenant issued (`deviceToken`: its digest matches, its
+ * tenant is this one) that is valid at `nowMs` (between `nbf` and `exp`); names its user.
+ */
+export const verifyDeviceToken = (config: PlatformConfig, token: string, nowMs: number): TokenCheck => {
+  const [header, claimsPart, signature, ...rest] = token.split(".");
+  if (header === undefined || claimsPart === undefined || signature === undefined || rest.length > 0)
+    return { ok: false, reason: "not a JWT (header.claims.signature)" };
+  if (signature !== base64url(digestBytes(`${header}.${claimsPart}`)))
+    return { ok: false, reason: "token not issued by this tenant (signature does not match)" };
+  let claims: unknown;
+  try {
+    claims = JSON.parse(fromBase64url(claimsPart) ?? "");
+  } catch {
+    return { ok: false, reason: "token claims are not JSON" };
+  }
+  if (typeof claims !== "object" || claims === null)
+    return { ok: false, reason: "token claims are not an object" };
+  const { ten, sub, exp, nbf } = claims as { ten?: unknown; sub?: unknown; exp?: unknown; nbf?: unknown };
+  if (ten !== config.tenantId) return { ok: false, reason: "token of another tenant" };
+  if (typeof sub !== "string" || typeof exp !== "number")
+    return { ok: false, reason: "token without sub or exp" };
+  const now = Math.floor(nowMs / 1000);
+  if (now >= exp) return { ok: false, reason: "token expired" };
+  if (typeof nbf === "number" && now < nbf) return { ok: false, reason: "token not valid yet" };
+  return { ok: true, username: sub };
+};

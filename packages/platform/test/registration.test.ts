@@ -1,6 +1,6 @@
 /** Bootstrap registration (spec §3) and certificate sessions with JWTs (spec §8). */
 import { describe, expect, it } from "vitest";
-import { findRegistration, listErrors } from "../src/index.js";
+import { authenticateRestToken, findRegistration, listErrors } from "../src/index.js";
 import { connackCode, delivered, ofType, Sim, TENANT } from "./support/sim.js";
 
 const bootstrap = (s: Sim, key: string, id: string) => {
@@ -126,6 +126,37 @@ describe("certificate sessions", () => {
     again.connect("c", "d:cert1", null, null, "cert1");
     again.subscribe("c", "s/dat");
     expect(delivered(again.publish("c", "s/uat", ""), "s/dat")).toEqual([line]);
+  });
+
+  it("the token opens the REST API for its device until it expires; tampered or foreign tokens do not", () => {
+    const s = new Sim({ trustedCertificates: ["cert1"], tokenLifetimeSeconds: 600 });
+    s.connect("c", "d:cert1", null, null, "cert1");
+    s.subscribe("c", "s/dat");
+    const [line = ""] = delivered(s.publish("c", "s/uat", ""), "s/dat");
+    const token = line.slice(3);
+    expect(authenticateRestToken(s.state, token, s.now)).toEqual({
+      ok: true,
+      username: "device_cert1",
+      deviceId: "cert1",
+    });
+    const refused = (t: string, nowMs: number) => {
+      const login = authenticateRestToken(s.state, t, nowMs);
+      return login.ok ? "accepted" : login.reason;
+    };
+    expect(refused(token, s.now + 599_000)).toBe("accepted");
+    expect(refused(token, s.now + 600_000)).toBe("token expired");
+    const [header = "", claims = "", signature = ""] = token.split(".");
+    const forged = Buffer.from(
+      JSON.stringify({ ...decodeClaims(token), exp: s.now / 1000 + 999_999 }),
+    ).toString("base64url");
+    expect(refused(`${header}.${forged}.${signature}`, s.now)).toMatch(/signature does not match/);
+    expect(refused(`${header}.${claims}`, s.now)).toMatch(/not a JWT/);
+    // Issued by another tenant (same user name, same time): not this tenant's token.
+    const other = new Sim({ tenantId: "t999", trustedCertificates: ["cert1"], tokenLifetimeSeconds: 600 });
+    other.connect("c", "d:cert1", null, null, "cert1");
+    other.subscribe("c", "s/dat");
+    const [foreign = ""] = delivered(other.publish("c", "s/uat", ""), "s/dat");
+    expect(refused(foreign.slice(3), s.now)).toBe("token of another tenant");
   });
 
   it("password sessions cannot subscribe s/dat and get no token", () => {

@@ -12,7 +12,8 @@
  *    other origins cannot read answers either.
  * 3. The per-run access token, as `Authorization: Bearer <token>` (scripts) or as the cookie set
  *    when the token URL (`/?token=…`) is opened (browsers; `HttpOnly`, `SameSite=Strict`) → else
- *    401 saying where the token is. Opening the token URL answers 303 to the same URL without
+ *    401 saying where the token is. Devices instead present Basic credentials or a Bearer JWT
+ *    (handed on as such: only the REST routes accept them, after checking them). Opening the token URL answers 303 to the same URL without
  *    the token, so it does not linger in the address bar or the history.
  *
  * Tokens are compared in constant time (SHA-256 of both, then `timingSafeEqual`).
@@ -25,6 +26,9 @@ import { basicCredentials, type BasicCredentials } from "./rest/auth.js";
 
 /** Characters and length of an access token: safe in a URL, a header and a cookie unescaped. */
 const TOKEN_SHAPE = /^[A-Za-z0-9._~-]{16,256}$/;
+
+/** `header.claims.signature`, base64url: a device's JWT (never taken for the admin token). */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** A fresh random token: 32 bytes from the system's CSPRNG, base64url (43 characters). */
 export const newAdminToken = (): string => randomBytes(32).toString("base64url");
@@ -101,6 +105,11 @@ export type AccessVerdict =
    * checks) whose credentials the REST routes check against the platform model.
    */
   | { readonly kind: "basic"; readonly credentials: BasicCredentials }
+  /**
+   * No valid token but a Bearer that is a JWT: a device with a certificate presenting the token
+   * it got on `s/dat`, checked by the REST routes.
+   */
+  | { readonly kind: "bearer"; readonly token: string }
   /** The token URL was opened: set the cookie and redirect to `location` (the URL without the token). */
   | { readonly kind: "login"; readonly location: string; readonly setCookie: string }
   | {
@@ -243,6 +252,8 @@ export const adminGuard = (policy: AdminAccessPolicy): ((request: AccessRequest)
         message: "malformed Basic Authorization header (expected base64 of <tenant>/<user>:<password>)",
       };
     if (basic !== undefined) return { kind: "basic", credentials: basic };
+    const jwt = bearer(request.headers);
+    if (jwt !== undefined && JWT_SHAPE.test(jwt)) return { kind: "bearer", token: jwt };
     return offered.length === 0
       ? {
           kind: "refused",

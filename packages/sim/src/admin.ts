@@ -464,6 +464,9 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
       case "basic":
         caller = { kind: "basic", credentials: verdict.credentials };
         break;
+      case "bearer":
+        caller = { kind: "bearer", token: verdict.token };
+        break;
       case "login":
         req.resume();
         send(

@@ -44,6 +44,20 @@ describe("REST: authentication, identity and events", () => {
     expect(JSON.stringify(refusals)).toContain("bad username or password");
   });
 
+  it("refuses a Bearer JWT this tenant did not issue with 401 saying why (a device token, not the admin's)", async () => {
+    const w = await restWorld(fx);
+    const claims = Buffer.from(JSON.stringify({ sub: "device_dev-1", ten: "t100", exp: 4e9 })).toString(
+      "base64url",
+    );
+    const res = await w.call("/identity/externalIds/c8y_Serial/dev-1", {
+      auth: `Bearer eyJhbGciOi.${claims}.c2ln`,
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /device token refused: token not issued by this tenant/,
+    );
+  });
+
   it("keeps the admin API closed to device credentials and the guard's Host/origin checks", async () => {
     const w = await restWorld(fx);
     const admin = await w.call("/devices");

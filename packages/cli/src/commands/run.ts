@@ -530,9 +530,10 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
     if (r.kind === "stopped") undelivered = r.undelivered;
   });
   logReports(engine, settings, deviceId, log);
-  const transfer =
+  // One transfer for the declared and the built-in handlers: same tenant, credentials, attempts.
+  const httpTransfer =
     settings.httpUrl === undefined
-      ? noTransfer
+      ? undefined
       : createHttpTransfer({
           tenantUrl: settings.httpUrl,
           credentials: () => engine.tenantCredentials(),
@@ -540,6 +541,7 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
             ? {}
             : { attempts: settings.builtins.http.attempts }),
         });
+  const transfer = httpTransfer ?? noTransfer;
   const declared = declaredHandlers(engine, settings.operations, {
     progress: fileProgressStore(operationsDir(settings.stateDir)),
     transfer,
@@ -547,13 +549,12 @@ export const runCommand = async (argv: readonly string[], io: Io): Promise<numbe
   });
   const handlers = new Map<string, OperationHandler>(declared.handlers);
   let builtinsAtStart: () => Promise<string | undefined> = () => Promise.resolve(undefined);
-  if (settings.httpUrl !== undefined) {
+  if (httpTransfer !== undefined) {
     let builtins;
     try {
       builtins = await createBuiltins(settings.builtins, {
         deviceId,
-        tenantUrl: settings.httpUrl,
-        credentials: () => engine.tenantCredentials(),
+        transfer: httpTransfer,
         submit: (message, options) => engine.submit(message, options),
         stateDir: settings.stateDir,
         lookup: (fragment) => handlers.get(fragment),

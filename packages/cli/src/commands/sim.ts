@@ -293,7 +293,7 @@ export const simCommand = async (argv: readonly string[], io: Io): Promise<numbe
   open:      ${reachable}/?token=${token}  (the web page: devices, live charts, operations)
   scripts:   curl -H "Authorization: Bearer ${token}" ${reachable}/devices
   bootstrap: management/devicebootstrap / ${bootstrapPassword ?? "bootstrap-secret"}; registrations ${flag(args, "auto-accept") ? "auto-accepted" : "need POST /registrations/:id/accept (the whole sequence: c8ylink sim --help)"}
-  REST:      ${reachable}/event/events, /event/events/:id/binaries, /inventory/binaries for devices with Basic <tenant>/<user>:<password> (their MQTT login); binaries in memory, at most ${(binaries?.maxFileBytes ?? 64 * MIB) / MIB} MiB each (c8ylink sim --help)
+  REST:      ${reachable}/event/events, /event/events/:id/binaries, /inventory/binaries for devices with Basic <tenant>/<user>:<password> (their MQTT login) or Bearer <the JWT of 71> (certificate devices); binaries in memory, at most ${(binaries?.maxFileBytes ?? 64 * MIB) / MIB} MiB each (c8ylink sim --help)
   operations as JSON (devicecontrol/notifications): ${tenant.state().config.jsonOperations ? "on" : "refused (--no-json-operations)"}
 Ctrl-C to stop.`);
   await io.interrupted;

@@ -5,12 +5,18 @@
  * values.
  */
 
-/** The device's credentials for the tenant's REST API (`Engine.tenantCredentials()`). */
-export interface TenantCredentials {
-  readonly tenant: string;
-  readonly user: string;
-  readonly password: string;
-}
+/**
+ * The device's credentials for the tenant's REST API (`Engine.tenantCredentials()`): its user
+ * and password (Basic), or the JWT a certificate device got on `s/dat` (Bearer).
+ */
+export type TenantCredentials =
+  | {
+      readonly kind: "basic";
+      readonly tenant: string;
+      readonly user: string;
+      readonly password: string;
+    }
+  | { readonly kind: "bearer"; readonly token: string };
 
 export interface HttpTransferOptions {
   /** The tenant's HTTP(S) base URL, e.g. `https://t123.eu-latest.cumulocity.com`. */
@@ -53,7 +59,7 @@ export const retryableStatus = (status: number): boolean => status >= 500 || sta
 
 /** Why a request to the tenant cannot be authenticated (yet). */
 export const NO_CREDENTIALS =
-  "no device credentials for the tenant's REST API (yet): the registration is not accepted yet, or the device uses a certificate, which gives none";
+  "no device credentials for the tenant's REST API (yet): the registration is not accepted yet, or (with a certificate) no unexpired token has arrived on s/dat yet";
 
 export const sameOrigin = (a: URL, b: URL): boolean => a.origin === b.origin;
 
@@ -64,10 +70,14 @@ export const authHeaders = (
   credentials: TenantCredentials | undefined,
 ): Record<string, string> => {
   if (!sameOrigin(url, tenant) || credentials === undefined) return {};
-  const token = Buffer.from(`${credentials.tenant}/${credentials.user}:${credentials.password}`).toString(
-    "base64",
-  );
-  return { authorization: `Basic ${token}` };
+  switch (credentials.kind) {
+    case "basic": {
+      const login = `${credentials.tenant}/${credentials.user}:${credentials.password}`;
+      return { authorization: `Basic ${Buffer.from(login).toString("base64")}` };
+    }
+    case "bearer":
+      return { authorization: `Bearer ${credentials.token}` };
+  }
 };
 
 /**

@@ -1,9 +1,10 @@
 /**
  * Who sent a REST request: the admin (the access token, checked by the guard) or a device
  * (`Authorization: Basic base64("<tenant>/<user>:<password>")`, checked against the platform
- * model's users — the credentials the device got from `70,…` and uses for MQTT).
+ * model's users — the credentials the device got from `70,…` and uses for MQTT), or a device
+ * with a certificate (`Authorization: Bearer <jwt>`, the token it got on `s/dat`).
  */
-import { authenticateRestLogin, type PlatformState } from "@c8ylink/platform";
+import { authenticateRestLogin, authenticateRestToken, type PlatformState } from "@c8ylink/platform";
 import { RestError } from "./http.js";
 
 export type Principal =
@@ -35,5 +36,12 @@ export const unauthorized = (message: string): RestError =>
 export const authenticateDevice = (state: PlatformState, credentials: BasicCredentials): Principal => {
   const login = authenticateRestLogin(state, credentials.login, credentials.password);
   if (!login.ok) throw unauthorized(`device login refused: ${login.reason}`);
+  return { kind: "device", username: login.username, deviceId: login.deviceId };
+};
+
+/** The device whose JWT `token` is (issued by this tenant, not expired at `nowMs`), or 401. */
+export const authenticateDeviceToken = (state: PlatformState, token: string, nowMs: number): Principal => {
+  const login = authenticateRestToken(state, token, nowMs);
+  if (!login.ok) throw unauthorized(`device token refused: ${login.reason}`);
   return { kind: "device", username: login.username, deviceId: login.deviceId };
 };

@@ -5,7 +5,13 @@
  * admin only. Called after the access guard; answers false for paths it does not serve.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { authenticateDevice, unauthorized, type BasicCredentials, type Principal } from "./auth.js";
+import {
+  authenticateDevice,
+  authenticateDeviceToken,
+  unauthorized,
+  type BasicCredentials,
+  type Principal,
+} from "./auth.js";
 import { binaryRoutes } from "./binaries.js";
 import { eventRoutes } from "./events.js";
 import { FaultBody } from "./faults.js";
@@ -28,9 +34,14 @@ export { HttpFaults } from "./faults.js";
 export { Repository } from "./repository-store.js";
 export { basicCredentials, type BasicCredentials } from "./auth.js";
 
-/** Who the guard let through: the admin (token/cookie) or someone presenting Basic credentials. */
+/**
+ * Who the guard let through: the admin (token/cookie), or someone presenting Basic credentials
+ * or a Bearer token that is not the admin's (a device's JWT, checked here).
+ */
 export type Caller =
-  { readonly kind: "admin" } | { readonly kind: "basic"; readonly credentials: BasicCredentials };
+  | { readonly kind: "admin" }
+  | { readonly kind: "basic"; readonly credentials: BasicCredentials }
+  | { readonly kind: "bearer"; readonly token: string };
 
 export type RestHandler = (
   req: IncomingMessage,
@@ -80,7 +91,10 @@ export const restHandler = (ctx: RestContext): RestHandlerResult => {
       let principal: Principal;
       if (caller.kind === "admin") principal = { kind: "admin" };
       else {
-        principal = authenticateDevice(ctx.state(), caller.credentials);
+        principal =
+          caller.kind === "basic"
+            ? authenticateDevice(ctx.state(), caller.credentials)
+            : authenticateDeviceToken(ctx.state(), caller.token, ctx.now());
         // Device credentials open only these routes; the admin API needs the token.
         if (found === undefined)
           throw new RestError(

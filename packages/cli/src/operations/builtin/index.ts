@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as t from "io-ts";
 import type { OperationHandler } from "@c8ylink/mqtt";
 import { HttpConfigCodec, tenantHttpUrl, type HttpConfig } from "../../transfer/config.js";
-import { createHttpTransfer, type TenantCredentials } from "../../transfer/http-transfer.js";
+import type { Transfer } from "../../transfer/types.js";
 import { KeyedQueue, safeName, type BuiltinDeps } from "./common.js";
 import {
   ConfigurationConfigCodec,
@@ -72,8 +72,8 @@ export interface Builtins {
 
 export interface BuiltinEnvironment {
   readonly deviceId: string;
-  readonly tenantUrl: string;
-  readonly credentials: () => TenantCredentials | undefined;
+  /** The REST file transfer with the tenant (the one `run` shares with the declared handlers). */
+  readonly transfer: Transfer;
   readonly submit: BuiltinDeps["submit"];
   /** Transfer downloads and snapshots go to `<stateDir>/transfer` (else a temp directory). */
   readonly stateDir: string | undefined;
@@ -89,11 +89,7 @@ export const createBuiltins = async (c: BuiltinConfig, env: BuiltinEnvironment):
       : join(env.stateDir, "transfer");
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   const deps: BuiltinDeps = {
-    transfer: createHttpTransfer({
-      tenantUrl: env.tenantUrl,
-      credentials: env.credentials,
-      ...(c.http?.attempts === undefined ? {} : { attempts: c.http.attempts }),
-    }),
+    transfer: env.transfer,
     submit: env.submit,
     deviceId: env.deviceId,
     workDir,

@@ -154,3 +154,18 @@ export const notificationCandidate = (
     status: n.status,
   };
 };
+
+/**
+ * The line an id-less line is the twin of, when the platform sends one operation as two lines:
+ * a `c8y_DeviceProfile` with typed software arrives as `527` and then `531` (spec §4.8: 531 is
+ * sent in addition to 527), so a 531 names the operation of the 527 it reduces to (the same
+ * profile without the software types). Undefined for every other line.
+ */
+export const idlessTwinRow = (operation: AnyOperation | null): Row | undefined => {
+  if (operation === null || operation.template !== "531") return undefined;
+  return encodeOperation({
+    ...operation,
+    template: "527",
+    software: operation.software.map(({ name, version, url, action }) => ({ name, version, url, action })),
+  });
+};

@@ -34,7 +34,7 @@ import {
 import { DURABLE } from "../durable.js";
 import { validateChildId } from "../../smartrest/topics.js";
 import type { Row } from "../../smartrest/types.js";
-import { customCandidate, staticCandidate } from "./candidates.js";
+import { customCandidate, idlessTwinRow, staticCandidate } from "./candidates.js";
 import { rememberFinished } from "./by-id.js";
 import { onLineForProbes, onProbedTerminalDelivered } from "./resync.js";
 import { enqueueStatus, terminalStatusRow } from "./statuses.js";
@@ -75,6 +75,8 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
     tx.set({ tombstones: countDuplicate(tx.s.tombstones, buried) });
     return undefined;
   }
+  const sibling = xid === null ? siblingOf(tx, idlessTwinRow(operation)) : undefined;
+  if (sibling !== undefined) return sibling.key;
   const twin = findRedelivered(tx.s.journal, row, xid);
   if (twin !== undefined) {
     tx.count((c) => ({ operationsDuplicate: c.operationsDuplicate + 1 }));
@@ -112,6 +114,18 @@ export const onOperationLine = (tx: Tx, row: Row, xid: string | null): string | 
   tx.set({ journal: putEntry(tx.s.journal, entry) });
   tx.persist(DURABLE.journalKey(entry.key), toDurable(entry), { journalKey: entry.key });
   return entry.key;
+};
+
+/**
+ * The operation an id-less twin line belongs to (a 531 after its 527): journaled (its key), or
+ * ended (buried, no key). Not counted as a duplicate: the platform sends both lines for one
+ * operation every time, nothing was redelivered.
+ */
+const siblingOf = (tx: Tx, twinRow: Row | undefined): { key: string | undefined } | undefined => {
+  if (twinRow === undefined) return undefined;
+  const journaled = findRedelivered(tx.s.journal, twinRow, null);
+  if (journaled !== undefined) return { key: journaled.key };
+  return findTombstone(tx.s.tombstones, null, twinRow) === undefined ? undefined : { key: undefined };
 };
 
 /** Starts whatever operation may run now, for every (device, fragment). */
