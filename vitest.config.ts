@@ -15,7 +15,9 @@ export default defineConfig({
     // time. Many files here mostly wait (child processes, brokers, sockets, timers), so one
     // worker more than the cores keeps both cores busy (docs/testing.md, "A fast suite").
     maxWorkers: availableParallelism() + 1,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Bounds, not durations: with the files running side by side on a loaded machine, tests
+    // that start processes took up to 50 s (sim-tls) where 60 s was the bound.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
