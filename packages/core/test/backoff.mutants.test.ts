@@ -208,6 +208,12 @@ describe("bootstrap credentials are given up after credentialRejectLimit CONNACK
     withPassword.connack(4);
     expect(discarded(withPassword)).toEqual([]);
     expect(withPassword.state.credentialRejects).toBe(0);
+    // A password device with credentials left in its state by an earlier bootstrap
+    // configuration: it does not log in with them, so a CONNACK 4 says nothing about them.
+    const leftover = new Harness({ ...password, credentialRejectLimit: 1 });
+    leftover.start(stored);
+    leftover.connack(4);
+    expect(discarded(leftover)).toEqual([]);
     // Refused while bootstrapping (no stored credentials): nothing to give up.
     const bootstrapping = new Harness({ ...bootstrap, credentialRejectLimit: 1 });
     bootstrapping.start();
