@@ -14,7 +14,7 @@ export default tseslint.config(
       "**/.c8ylink/**",
       "coverage/**",
       "reports/**",
-      ".stryker-tmp/**",
+      ".stryker-tmp*/**",
       "tmp/**",
     ],
   },

@@ -1,5 +1,6 @@
 /**
- * `c8ylink run` as a real process, started through bin/c8ylink.js as a supervisor would:
+ * `c8ylink run` as a real process, as a supervisor starts it (bin/c8ylink.js where the bin is
+ * what a test is about, else the same sources compiled once: see process-support.ts):
  * service mode with stdin at /dev/null or closed, one process, clean stops on SIGTERM/SIGINT,
  * a second signal, kill -9, the state-dir lock and device binding, an unreachable broker, a
  * seed per start, registration, and rows surviving kill -9 within the documented bound.
@@ -105,15 +106,20 @@ describe("c8ylink run as a service", () => {
     const tenant = await tenantWithUsers("svc-1");
     const dir = tmp();
     const record = join(dir, "events.jsonl");
-    const agent = startAgent([
-      ...login(tenant.mqttUrl, "svc-1"),
-      "--config",
-      fastConfig(),
-      "--state-dir",
-      join(dir, "state"),
-      "--record",
-      record,
-    ]);
+    // The real bin: what it is about is the process a supervisor starts (bin/c8ylink.js).
+    const agent = startAgent(
+      [
+        ...login(tenant.mqttUrl, "svc-1"),
+        "--config",
+        fastConfig(),
+        "--state-dir",
+        join(dir, "state"),
+        "--record",
+        record,
+      ],
+      "ignore",
+      { bin: "real" },
+    );
     await agent.waitFor(ONLINE);
     await agent.waitFor(/stdin ended: still running \(service mode/);
     // One process: the pid a supervisor knows is the agent; no second node runs behind it
@@ -136,7 +142,7 @@ describe("c8ylink run as a service", () => {
     const agent = startAgent(
       [...login(tenant.mqttUrl, "svc-2"), "--config", fastConfig(), "--state-dir", tmp(), "--record", record],
       "pipe",
-      { ownProcessGroup: true },
+      { ownProcessGroup: true, bin: "real" },
     );
     agent.child.stdin?.end();
     await agent.waitFor(ONLINE);
@@ -204,7 +210,9 @@ describe("a state directory", () => {
     const state = join(dir, "state");
     const record = join(dir, "events.jsonl");
     const args = [...login(tenant.mqttUrl, "lock-1"), "--config", fastConfig(), "--state-dir", state];
-    const first = startAgent([...args, "--record", record]);
+    // The real bin for the process killed -9: its helper processes (tsx's compiler service)
+    // must end with it.
+    const first = startAgent([...args, "--record", record], "ignore", { bin: "real" });
     await first.waitFor(ONLINE);
     expect(readFileSync(join(state, "lock"), "utf8")).toBe(`${first.pid}\n`);
 

@@ -1,21 +1,26 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULTS, UsageError, parseSimulateArgs } from "../src/cli-args.js";
 import { reproduceCommand, runWorld } from "../src/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** `npm run simulate -- …` as a user runs it (same node flags as the package.json script). */
-const simulate = (...args: string[]) =>
-  spawnSync(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", "packages/fake/src/cli.ts", ...args],
-    {
-      cwd: root,
-      encoding: "utf8",
-    },
-  );
+const simulate = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", "packages/fake/src/cli.ts", ...args],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", (e) => resolve({ status: null, stdout, stderr: stderr + String(e) }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
 
 const usageError = (argv: string[]): string => {
   try {
@@ -104,16 +109,42 @@ describe("simulate flags", () => {
 });
 
 describe("npm run simulate", () => {
-  it("prints its help and exits 0", () => {
-    const r = simulate("--help");
+  // The four processes run side by side (each mostly waits for tsx to load the sources);
+  // each test checks its own.
+  let runs: Record<"help" | "usage" | "worlds" | "static", ReturnType<typeof simulate>>;
+  beforeAll(() => {
+    runs = {
+      help: simulate("--help"),
+      usage: simulate("--runs", "many"),
+      worlds: simulate("--seed", "3", "--runs", "2", "--devices", "1", "--fault-ms", "5000", "--no-faults"),
+      static: simulate(
+        "--seed",
+        "3",
+        "--runs",
+        "1",
+        "--devices",
+        "1",
+        "--fault-ms",
+        "5000",
+        "--no-faults",
+        "--operations",
+        "static",
+      ),
+    };
+    // A failing test must not leave the others' promises unobserved.
+    for (const run of Object.values(runs)) run.catch(() => {});
+  });
+
+  it("prints its help and exits 0", async () => {
+    const r = await runs.help;
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("--tolerate-known");
     expect(r.stdout).toContain("--operations");
     expect(r.stdout).toContain("--no-platform-json");
   });
 
-  it("exits 2 on a usage error, naming the flag, without a stack trace", () => {
-    const r = simulate("--runs", "many");
+  it("exits 2 on a usage error, naming the flag, without a stack trace", async () => {
+    const r = await runs.usage;
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--runs must be a non-negative integer (got "many")');
     expect(r.stderr).toContain("--help");
@@ -121,8 +152,8 @@ describe("npm run simulate", () => {
     expect(r.stdout).toBe("");
   });
 
-  it("runs worlds and exits 0 when they pass", () => {
-    const r = simulate("--seed", "3", "--runs", "2", "--devices", "1", "--fault-ms", "5000", "--no-faults");
+  it("runs worlds and exits 0 when they pass", async () => {
+    const r = await runs.worlds;
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^seed 3 devices 1 faults \[none\].*→ ok$/m);
@@ -131,20 +162,8 @@ describe("npm run simulate", () => {
     expect(r.stdout).toMatch(/^operations by-id$/m);
   });
 
-  it("runs static worlds with --operations static and names the mode", () => {
-    const r = simulate(
-      "--seed",
-      "3",
-      "--runs",
-      "1",
-      "--devices",
-      "1",
-      "--fault-ms",
-      "5000",
-      "--no-faults",
-      "--operations",
-      "static",
-    );
+  it("runs static worlds with --operations static and names the mode", async () => {
+    const r = await runs.static;
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("1 worlds ok (static)");
