@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { syncDir } from "../durable-fs.js";
 import type { DownloadCheck, DownloadResult } from "./types.js";
 import {
   bodyExcerpt,
@@ -24,17 +25,10 @@ import {
   sameOrigin,
   withRetries,
   type Failure,
-  type TenantCredentials,
+  type TransferSettings,
 } from "./http.js";
 
-export interface DownloadSettings {
-  readonly tenant: URL;
-  readonly credentials: () => TenantCredentials | undefined;
-  readonly attempts: number;
-  readonly backoffMs: (retry: number) => number;
-  readonly idleTimeoutMs: number;
-  readonly fetch: typeof fetch;
-}
+export type DownloadSettings = TransferSettings;
 
 interface Done {
   readonly done: true;
@@ -316,18 +310,4 @@ const finish = async (
   await rm(metaOf(dest), { force: true }).catch(() => {});
   await syncDir(dirname(dest));
   return { done: true, bytes: size, sha256 };
-};
-
-/** Makes the rename durable (best effort: some file systems cannot sync a directory). */
-const syncDir = async (dir: string): Promise<void> => {
-  try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // not every file system supports it
-  }
 };

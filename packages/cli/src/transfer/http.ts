@@ -5,18 +5,23 @@
  * values.
  */
 
+import type { TenantAuth } from "@c8ylink/mqtt";
+
 /**
  * The device's credentials for the tenant's REST API (`Engine.tenantCredentials()`): its user
  * and password (Basic), or the JWT a certificate device got on `s/dat` (Bearer).
  */
-export type TenantCredentials =
-  | {
-      readonly kind: "basic";
-      readonly tenant: string;
-      readonly user: string;
-      readonly password: string;
-    }
-  | { readonly kind: "bearer"; readonly token: string };
+export type TenantCredentials = TenantAuth;
+
+/** What the download and the upload are configured with (resolved from `HttpTransferOptions`). */
+export interface TransferSettings {
+  readonly tenant: URL;
+  readonly credentials: () => TenantCredentials | undefined;
+  readonly attempts: number;
+  readonly backoffMs: (retry: number) => number;
+  readonly idleTimeoutMs: number;
+  readonly fetch: typeof fetch;
+}
 
 export interface HttpTransferOptions {
   /** The tenant's HTTP(S) base URL, e.g. `https://t123.eu-latest.cumulocity.com`. */

@@ -21,15 +21,10 @@ import {
   withRetries,
   type Failure,
   type TenantCredentials,
+  type TransferSettings,
 } from "./http.js";
 
-export interface UploadSettings {
-  readonly tenant: URL;
-  readonly credentials: () => TenantCredentials | undefined;
-  readonly attempts: number;
-  readonly backoffMs: (retry: number) => number;
-  readonly idleTimeoutMs: number;
-  readonly fetch: typeof fetch;
+export interface UploadSettings extends TransferSettings {
   /** Managed object ids by external id, filled as they are resolved. */
   readonly managedObjectIds: Map<string, string>;
 }

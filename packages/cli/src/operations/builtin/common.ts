@@ -4,11 +4,13 @@
  * shell, and rows addressed to the device or child that executes the operation.
  */
 import { spawn } from "node:child_process";
-import { open, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import * as t from "io-ts";
 import { refine, type UpstreamMessage } from "@c8ylink/core";
 import type { OperationContext } from "@c8ylink/mqtt";
 import type { Transfer } from "../../transfer/types.js";
+
+export { syncDir } from "../../durable-fs.js";
 
 export interface BuiltinDeps {
   readonly transfer: Transfer;
@@ -111,20 +113,6 @@ export const commandProblem = (
 
 /** Removes a file we made, ignoring any error (it is a leftover at worst). */
 export const removeQuietly = (path: string): Promise<void> => rm(path, { force: true }).catch(() => {});
-
-/** Makes a rename or a new file durable: syncs the directory (best effort). */
-export const syncDir = async (dir: string): Promise<void> => {
-  try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // not every file system can sync a directory
-  }
-};
 
 /**
  * Runs actions on the same key one after the other (operations may run concurrently: two
