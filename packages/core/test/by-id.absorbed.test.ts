@@ -126,6 +126,30 @@ describe("operations by id that meet something already known", () => {
     expect(statusRows(h)).toEqual(["501,c8y_Command", "503,c8y_Command", "504,61", "506,61"]);
   });
 
+  it("a twin from the s/ds line that already started keeps its id-less statuses and asks again (500) when it ends", () => {
+    const h = staticSession();
+    h.deliver("s/ds", "511,dev1,uptime");
+    h.advance(60_000);
+    h.flush();
+    const [started] = h.handedOut;
+    expect(statusRows(h)).toEqual(["501,c8y_Command"]);
+    reconnectById(h);
+    // 501 acted on "the oldest PENDING" of the fragment: whether that was id 63 cannot be known.
+    h.deliver(TOPIC, command("63", "uptime"));
+    h.flush();
+    expect(entryOf(h.state.journal, started!.key)).toMatchObject({ operationId: null, duplicates: 1 });
+    expect(entryOf(h.state.journal, "id-63")).toBeUndefined();
+    expect(h.handedOut).toHaveLength(1);
+    const asked = h.rowsOn("s/us").filter((r) => r === "500").length;
+    h.finish(started!.key, { status: "successful" });
+    h.advance(10_000); // the answer window of the session's 500 (statuses wait for it)
+    h.flush();
+    expect(statusRows(h)).toEqual(["501,c8y_Command", "503,c8y_Command"]);
+    h.advance(120_000); // past the tombstone laid when the 503 was acknowledged (60 s)
+    h.flush();
+    expect(h.rowsOn("s/us").filter((r) => r === "500").length).toBe(asked + 1);
+  });
+
   it("a stale notification of a line-born operation that just ended is absorbed by its tombstone", () => {
     const h = staticSession({ tombstoneMs: 600_000 });
     h.deliver("s/ds", "511,dev1,uptime");
