@@ -45,6 +45,7 @@ import {
 import type { AccessRequest, AccessVerdict } from "./access.js";
 import { describeTrustedCertificate } from "./certs.js";
 import type { Caller, RestHandlerResult } from "./rest/index.js";
+import { matchPath } from "./path-match.js";
 import { WEB_ROUTE_LINES, type WebHandler } from "./web/routes.js";
 
 /** An admin input of the platform model without `nowMs` (the tenant stamps it from its clock). */
@@ -193,14 +194,6 @@ const queryOf = (url: URL, allowed: readonly string[]): Record<string, string | 
     out[key] = values[0];
   }
   return out;
-};
-
-const segment = (raw: string): string => {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(400, `malformed percent-encoding in path segment "${raw}"`);
-  }
 };
 
 type Handler = (req: IncomingMessage, params: readonly string[], url: URL) => Promise<Reply> | Reply;
@@ -406,18 +399,6 @@ const routes = (ctx: AdminContext): readonly Route[] => {
   return list;
 };
 
-const match = (pattern: readonly string[], parts: readonly string[]): string[] | null => {
-  if (pattern.length !== parts.length) return null;
-  const params: string[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i] ?? "";
-    const part = parts[i] ?? "";
-    if (p.startsWith(":")) params.push(segment(part));
-    else if (p !== part) return null;
-  }
-  return params;
-};
-
 const send = (
   res: ServerResponse,
   status: number,
@@ -492,7 +473,7 @@ export const adminHandler = (ctx: AdminContext): ((req: IncomingMessage, res: Se
     if (ctx.web !== undefined && (await ctx.web(req, res, url))) return;
     const parts = url.pathname.split("/").filter((s) => s !== "");
     for (const r of table) {
-      const params = match(r.pattern, parts);
+      const params = matchPath(r.pattern, parts, (message) => new HttpError(400, message));
       if (params === null) continue;
       const handler = r.methods[method];
       if (handler === undefined) {

@@ -7,6 +7,7 @@ import type { PlatformState } from "@c8ylink/platform";
 import type { SimAdminInput, SimAdminResult } from "../admin.js";
 import type { Principal } from "./auth.js";
 import type { HttpFaults } from "./faults.js";
+import { matchPath } from "../path-match.js";
 import { badRequest, RestError } from "./http.js";
 import type { Repository } from "./repository-store.js";
 import type { BinaryStore } from "./store.js";
@@ -43,26 +44,6 @@ export const restRoute = (path: string, methods: Record<string, RouteHandler>): 
   methods,
 });
 
-const segment = (raw: string): string => {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw badRequest(`malformed percent-encoding in path segment "${raw}"`);
-  }
-};
-
-const match = (pattern: readonly string[], parts: readonly string[]): string[] | null => {
-  if (pattern.length !== parts.length) return null;
-  const params: string[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i] ?? "";
-    const part = parts[i] ?? "";
-    if (p.startsWith(":")) params.push(segment(part));
-    else if (p !== part) return null;
-  }
-  return params;
-};
-
 /** The route of `path`, if any (and its params). */
 export const findRoute = (
   table: readonly RestRoute[],
@@ -70,7 +51,7 @@ export const findRoute = (
 ): { readonly route: RestRoute; readonly params: readonly string[] } | undefined => {
   const parts = path.split("/").filter((s) => s !== "");
   for (const route of table) {
-    const params = match(route.pattern, parts);
+    const params = matchPath(route.pattern, parts, badRequest);
     if (params !== null) return { route, params };
   }
   return undefined;
