@@ -157,11 +157,11 @@ const handle = (tx: Tx, event: Event): void => {
       return onOutboxLoadFailed(tx, event.cls, event.message);
     case "submit": {
       const { message, child, mode, tag } = event;
-      return onSubmit(tx, { kind: "static", message }, child, mode, tag, undefined);
+      return onSubmit(tx, { message }, child, mode, tag, undefined);
     }
     case "submit-custom": {
       const { xid, values, child, mode, tag, priority } = event;
-      return onSubmit(tx, { kind: "custom", xid, values }, child, mode, tag, priority);
+      return onSubmit(tx, { xid, values }, child, mode, tag, priority);
     }
     case "submit-batch":
       return onSubmitBatch(tx, event.rows);

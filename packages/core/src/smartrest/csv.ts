@@ -258,7 +258,32 @@ export const parsePayload = (bytes: Uint8Array): Either<CsvError, Row[]> => {
 // Writer
 
 /** True when `value` must be quoted: it contains `"`, `,`, CR, LF or TAB, or has edge whitespace. */
-export const needsQuoting = (value: string): boolean => /["\t\n\r,]/.test(value) || /^\s|\s$/.test(value);
+export const needsQuoting = (value: string): boolean => {
+  // A loop, not two regular expressions: this runs once per column of every submitted row.
+  const n = value.length;
+  if (n === 0) return false;
+  if (isSpace(value.charCodeAt(0)) || isSpace(value.charCodeAt(n - 1))) return true;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x22 || c === 0x2c || c === 0x09 || c === 0x0a || c === 0x0d) return true;
+  }
+  return false;
+};
+
+/** Exactly the code units of the regular expression class `\s`. */
+const isSpace = (c: number): boolean =>
+  c === 0x20 ||
+  (c >= 0x09 && c <= 0x0d) ||
+  (c >= 0x80 &&
+    (c === 0xa0 ||
+      c === 0x1680 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x205f ||
+      c === 0x3000 ||
+      c === 0xfeff));
 
 /** One field, quoted with RFC 4180 doubling only when needed; see the header for backslashes. */
 export const serializeField = (value: string): string => {

@@ -18,17 +18,40 @@ export interface Problem {
   readonly reason: string;
 }
 
-/** One encoded column. `keep` protects an empty column from trailing trimming (140's clear form). */
-export interface Cell {
-  readonly text: string;
-  readonly keep: boolean;
+/**
+ * Where the field encoders write a message's columns, in wire order: one array per message,
+ * no object per column or per field (this is the per-row hot path of every submission).
+ */
+export interface Columns {
+  readonly texts: string[];
+  /** Columns before this index are never trimmed (140's clear form writes a kept blank entry). */
+  kept: number;
 }
 
 /** A scalar value kind: its JSON codec and how a value becomes one column (or why it cannot). */
 export interface Kind<A> {
   readonly codec: t.Type<A, A, unknown>;
+  /** Why a value of the codec's type cannot be written, or undefined. */
+  readonly invalid: (value: A) => string | undefined;
+  /** The column of a value `invalid` accepted. */
+  readonly column: (value: A) => string;
+  /** `invalid` and `column` as one result. */
   readonly format: (value: A) => E.Either<string, string>;
 }
+
+const kind = <A>(
+  codec: t.Type<A, A, unknown>,
+  invalid: (value: A) => string | undefined,
+  column: (value: A) => string,
+): Kind<A> => ({
+  codec,
+  invalid,
+  column,
+  format: (value) => {
+    const why = invalid(value);
+    return why === undefined ? E.right(column(value)) : E.left(why);
+  },
+});
 
 /**
  * One property of a message (or of a repeating-group item): codec, catalogue label and encoder.
@@ -39,8 +62,11 @@ export interface Field<A, Optional extends boolean> {
   readonly codec: t.Mixed;
   /** How the field is written in `TemplateSpec.fields`, given its property name. */
   readonly label: (key: string) => string;
-  /** Columns for `value`; `value` is `unknown` so values that bypassed the codec are refused, not trusted. */
-  readonly encode: (value: unknown, field: string) => E.Either<Problem, readonly Cell[]>;
+  /**
+   * Appends the columns of `value` to `out`, or returns why it cannot (then `out` is garbage);
+   * `value` is `unknown` so values that bypassed the codec are refused, not trusted.
+   */
+  readonly write: (value: unknown, field: string, out: Columns) => Problem | undefined;
   readonly _type?: A;
 }
 
@@ -60,64 +86,60 @@ export type ObjectOf<F> = Flatten<
 export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
   typeof u === "object" && u !== null && !Array.isArray(u);
 
-export const refuse = (field: string, reason: string): E.Either<Problem, never> => E.left({ field, reason });
-export const cell = (text: string): Cell => ({ text, keep: false });
-/** `push` one by one: `push(...cells)` hits the engine's argument limit on very long lists (a throw). */
-export const append = (target: Cell[], cells: readonly Cell[]): void => {
-  for (const c of cells) target.push(c);
-};
+export const problem = (field: string, reason: string): Problem => ({ field, reason });
+export const refuse = (field: string, reason: string): E.Either<Problem, never> =>
+  E.left(problem(field, reason));
 
 // --- scalar kinds ---------------------------------------------------------------------------
 
-export const text: Kind<string> = {
-  codec: t.string,
-  format: (s) => {
-    const why = invalidTextReason(s);
-    return why === undefined ? E.right(s) : E.left(why);
-  },
-};
+const same = <A>(value: A): A => value;
+const valid = (): undefined => undefined;
+
+export const text: Kind<string> = kind(t.string, invalidTextReason, same);
+
+const notFinite = (n: number): string | undefined =>
+  Number.isFinite(n) ? undefined : `${n} is not a finite number`;
 
 /** Any finite Number (spec "Number"). */
-export const decimal: Kind<number> = {
-  codec: t.number,
-  format: (n) => (Number.isFinite(n) ? E.right(plainDecimal(n)) : E.left(`${n} is not a finite number`)),
-};
+export const decimal: Kind<number> = kind(t.number, notFinite, (n) => plainDecimal(n));
 
 /** Spec "Integer"; limited to the safe range so the written digits are exact. */
-export const integer: Kind<number> = {
-  codec: t.number,
-  format: (n) => {
-    const formatted = decimal.format(n);
-    if (E.isLeft(formatted)) return formatted;
-    return Number.isSafeInteger(n) ? formatted : E.left(`${n} is not an integer (within ±2^53-1)`);
-  },
-};
+export const integer: Kind<number> = kind(
+  t.number,
+  (n) => notFinite(n) ?? (Number.isSafeInteger(n) ? undefined : `${n} is not an integer (within ±2^53-1)`),
+  (n) => plainDecimal(n),
+);
 
-export const boolean: Kind<boolean> = { codec: t.boolean, format: (b) => E.right(b ? "true" : "false") };
+export const boolean: Kind<boolean> = kind(t.boolean, valid, (b) => (b ? "true" : "false"));
 
 /** ISO-8601 date-time string, validated without `Date` (see header). */
-export const timestamp: Kind<string> = {
-  codec: t.string,
-  format: (s) =>
-    isIsoTimestamp(s) ? E.right(s) : E.left(`${JSON.stringify(s)} is not an ISO-8601 timestamp`),
-};
+export const timestamp: Kind<string> = kind(
+  t.string,
+  (s) => (isIsoTimestamp(s) ? undefined : `${JSON.stringify(s)} is not an ISO-8601 timestamp`),
+  same,
+);
 
 /** A string enum; membership is the codec's `is`, which `scalar` runs before `format`. */
-export const oneOf = <L extends string>(...values: readonly [L, ...L[]]): Kind<L> => ({
-  codec: t.keyof(Object.fromEntries(values.map((v) => [v, null]))) as unknown as t.Type<L, L, unknown>,
-  format: E.right,
-});
+export const oneOf = <L extends string>(...values: readonly [L, ...L[]]): Kind<L> =>
+  kind(
+    t.keyof(Object.fromEntries(values.map((v) => [v, null]))) as unknown as t.Type<L, L, unknown>,
+    valid,
+    same,
+  );
 
-/**
- * Runs the codec's type test before `format`, so a wrongly typed value is a Left, never a crash.
- * (Written without combinators: this is the per-field hot path of every submission.)
- */
-export const scalar = <A>(kind: Kind<A>, value: unknown, field: string): E.Either<Problem, string> => {
+/** Why `value` is not a writable value of `kind`: the codec's type test first, so a wrong type is refused, never a crash. */
+const scalarProblem = <A>(kind: Kind<A>, value: unknown, field: string): Problem | undefined => {
   if (!kind.codec.is(value)) {
-    return refuse(field, `expected ${kind.codec.name}, got ${value === null ? "null" : typeof value}`);
+    return problem(field, `expected ${kind.codec.name}, got ${value === null ? "null" : typeof value}`);
   }
-  const formatted = kind.format(value);
-  return E.isLeft(formatted) ? refuse(field, formatted.left) : formatted;
+  const why = kind.invalid(value);
+  return why === undefined ? undefined : problem(field, why);
+};
+
+/** The column of one scalar value, or why not (the same checks as the encoders). */
+export const scalar = <A>(kind: Kind<A>, value: unknown, field: string): E.Either<Problem, string> => {
+  const why = scalarProblem(kind, value, field);
+  return why === undefined ? E.right(kind.column(value as A)) : E.left(why);
 };
 
 // --- field constructors ---------------------------------------------------------------------
@@ -127,11 +149,14 @@ export const req = <A>(kind: Kind<A>): Field<A, false> => ({
   optional: false,
   codec: kind.codec,
   label: (key) => key,
-  encode: (value, field) => {
-    if (value === undefined) return refuse(field, "missing mandatory field");
-    const s = scalar(kind, value, field);
-    if (E.isLeft(s)) return s;
-    return s.right === "" ? refuse(field, "mandatory field must not be empty") : E.right([cell(s.right)]);
+  write: (value, field, out) => {
+    if (value === undefined) return problem(field, "missing mandatory field");
+    const why = scalarProblem(kind, value, field);
+    if (why !== undefined) return why;
+    const column = kind.column(value as A);
+    if (column === "") return problem(field, "mandatory field must not be empty");
+    out.texts.push(column);
+    return undefined;
   },
 });
 
@@ -140,10 +165,15 @@ export const opt = <A>(kind: Kind<A>): Field<A, true> => ({
   optional: true,
   codec: kind.codec,
   label: (key) => key,
-  encode: (value, field) => {
-    if (value === undefined) return E.right([cell("")]);
-    const s = scalar(kind, value, field);
-    return E.isLeft(s) ? s : E.right([cell(s.right)]);
+  write: (value, field, out) => {
+    if (value === undefined) {
+      out.texts.push("");
+      return undefined;
+    }
+    const why = scalarProblem(kind, value, field);
+    if (why !== undefined) return why;
+    out.texts.push(kind.column(value as A));
+    return undefined;
   },
 });
 
@@ -160,21 +190,24 @@ export const repeat =
   (
     min: number,
     optional: boolean,
-    entry: (value: unknown, field: string) => E.Either<Problem, readonly Cell[]>,
-    whenEmpty: readonly Cell[] = [],
+    entry: (value: unknown, field: string, out: Columns) => Problem | undefined,
+    /** Kept blank columns written for an empty list (140's clear form), else none. */
+    blankWhenEmpty = 0,
   ) =>
-  (value: unknown, field: string): E.Either<Problem, readonly Cell[]> => {
-    if (value === undefined) return optional ? E.right([]) : refuse(field, "missing mandatory field");
-    if (!Array.isArray(value)) return refuse(field, `expected an array, got ${typeof value}`);
-    if (value.length < min) return refuse(field, `needs at least ${min} entr${min === 1 ? "y" : "ies"}`);
-    if (value.length === 0) return E.right(whenEmpty);
-    const cells: Cell[] = [];
-    for (const [i, item] of value.entries()) {
-      const encoded = entry(item, `${field}[${i}]`);
-      if (E.isLeft(encoded)) return encoded;
-      append(cells, encoded.right);
+  (value: unknown, field: string, out: Columns): Problem | undefined => {
+    if (value === undefined) return optional ? undefined : problem(field, "missing mandatory field");
+    if (!Array.isArray(value)) return problem(field, `expected an array, got ${typeof value}`);
+    if (value.length < min) return problem(field, `needs at least ${min} entr${min === 1 ? "y" : "ies"}`);
+    if (value.length === 0) {
+      for (let k = 0; k < blankWhenEmpty; k++) out.texts.push("");
+      if (blankWhenEmpty > 0) out.kept = out.texts.length;
+      return undefined;
     }
-    return E.right(cells);
+    for (let i = 0; i < value.length; i++) {
+      const why = entry(value[i] as unknown, `${field}[${i}]`, out);
+      if (why !== undefined) return why;
+    }
+    return undefined;
   };
 
 /** A trailing list of scalars, e.g. 107's fragment names; catalogued as `(label)*`. */
@@ -186,7 +219,7 @@ export const list = <A, O extends boolean = false>(
   optional: (options.optional ?? false) as O,
   codec: t.readonlyArray(item.codec),
   label: () => `(${itemLabel})*`,
-  encode: repeat(options.min, options.optional ?? false, item.encode),
+  write: repeat(options.min, options.optional ?? false, item.write),
 });
 
 /** A repeating group of objects, e.g. 116's `(name, version, url)*`. */
@@ -200,12 +233,12 @@ export const group = <F extends Fields, O extends boolean = false>(
   optional: (options.optional ?? false) as O,
   codec: t.readonlyArray(objectCodec(fields)),
   label: () => `(${Object.keys(fields).join(", ")})*`,
-  encode: repeat(
+  write: repeat(
     options.min,
     options.optional ?? false,
-    (item, field) =>
-      isRecord(item) ? encodeFields(fields, item, `${field}.`) : refuse(field, "expected an object"),
-    options.emptyAsBlankEntry === true ? Object.keys(fields).map(() => ({ text: "", keep: true })) : [],
+    (item, field, out) =>
+      isRecord(item) ? writeFields(fields, item, `${field}.`, out) : problem(field, "expected an object"),
+    options.emptyAsBlankEntry === true ? Object.keys(fields).length : 0,
   ),
 });
 
@@ -218,20 +251,18 @@ export const objectCodec = (fields: Fields, base: t.Props = {}, name?: string): 
   return t.exact(t.intersection([t.type(required), t.partial(optional)]), name);
 };
 
-/** Columns of all `fields` of `value`, in declaration order (= wire order); first problem wins. */
-export const encodeFields = (
+/** Writes the columns of all `fields` of `value`, in declaration order (= wire order); first problem wins. */
+export const writeFields = (
   fields: Fields,
   value: Readonly<Record<string, unknown>>,
   prefix: string,
-): E.Either<Problem, readonly Cell[]> => {
-  const cells: Cell[] = [];
+  out: Columns,
+): Problem | undefined => {
   for (const key in fields) {
-    const field = fields[key]!;
-    const encoded = field.encode(value[key], prefix + key);
-    if (E.isLeft(encoded)) return encoded;
-    append(cells, encoded.right);
+    const why = fields[key]!.write(value[key], prefix + key, out);
+    if (why !== undefined) return why;
   }
-  return E.right(cells);
+  return undefined;
 };
 
 // --- wire formats ---------------------------------------------------------------------------
@@ -242,6 +273,7 @@ export const encodeFields = (
  */
 export const plainDecimal = (n: number): string => {
   const s = String(n);
+  if (!s.includes("e")) return s; // the usual case, without the regex
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (m === null) return s;
   const [, sign = "", lead = "", rest = "", exponent = "0"] = m;

@@ -30,7 +30,8 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { templateError, type Row, type TemplateError, type TemplateSpec } from "./types.js";
-import { isRecord, encodeFields, type Cell } from "./upstream-fields.js";
+import { isRecord, writeFields, type Columns } from "./upstream-fields.js";
+import { serializeField } from "./csv.js";
 import { TEMPLATES, type TemplateDef, type MessageOf } from "./upstream-templates.js";
 
 export { isIsoTimestamp } from "./upstream-fields.js";
@@ -78,23 +79,43 @@ export const UPSTREAM_SPECS: readonly TemplateSpec[] = TEMPLATES.map((d) => ({
 
 /** Validates `msg` and renders its row (template id first). Never throws. */
 export const encodeUpstream = (msg: UpstreamMessage): E.Either<TemplateError, Row> => {
+  const written = writeMessage(msg);
+  if (!("texts" in written)) return E.left(written);
+  const { def, texts, end } = written;
+  const row = [def.id];
+  for (let i = 0; i < end; i++) row.push(texts[i] as string);
+  return E.right(row);
+};
+
+/**
+ * `serializeRow(encodeUpstream(msg))`, without the row array: the serialized CSV line of a
+ * valid message (template id first), or why not. The per-row path of every submission.
+ */
+export const encodeUpstreamLine = (msg: UpstreamMessage): E.Either<TemplateError, string> => {
+  const written = writeMessage(msg);
+  if (!("texts" in written)) return E.left(written);
+  const { def, texts, end } = written;
+  let line = def.id;
+  for (let i = 0; i < end; i++) line += "," + serializeField(texts[i] as string);
+  return E.right(line);
+};
+
+/** The columns of a valid message and how many of them are written, or why it is not valid. */
+const writeMessage = (
+  msg: UpstreamMessage,
+): TemplateError | { readonly def: TemplateDef; readonly texts: readonly string[]; readonly end: number } => {
   const def = isRecord(msg) && typeof msg.template === "string" ? BY_ID.get(msg.template) : undefined;
   if (def === undefined) {
     const id = isRecord(msg) && typeof msg.template === "string" ? msg.template : "";
-    return E.left(templateError(id, "template", "not an upstream static template id"));
+    return templateError(id, "template", "not an upstream static template id");
   }
-  const cells = encodeFields(def.fields, msg, "");
-  const problem = E.isLeft(cells) ? cells.left : def.check?.(msg);
-  if (problem !== undefined) return E.left(templateError(def.id, problem.field, problem.reason));
-  return E.right([def.id, ...dropTrailingEmpty(E.isRight(cells) ? cells.right : [])]);
-};
-
-/** Trailing empty columns are optional fields left out: `100,,` ≡ `100` (spec §4). */
-const dropTrailingEmpty = (cells: readonly Cell[]): string[] => {
-  let end = cells.length;
-  for (let last = cells[end - 1]; last !== undefined && last.text === "" && !last.keep; last = cells[end - 1])
-    end--;
-  return cells.slice(0, end).map((c) => c.text);
+  const out: Columns = { texts: [], kept: 0 };
+  const problem = writeFields(def.fields, msg, "", out) ?? def.check?.(msg);
+  if (problem !== undefined) return templateError(def.id, problem.field, problem.reason);
+  // Trailing empty columns are optional fields left out: `100,,` ≡ `100` (spec §4).
+  let end = out.texts.length;
+  while (end > out.kept && out.texts[end - 1] === "") end--;
+  return { def, texts: out.texts, end };
 };
 
 // --- smart constructors ---------------------------------------------------------------------

@@ -41,6 +41,11 @@ const isDurableOutboxEntry = (u: unknown): u is OutboxEntry => {
   );
 };
 
+const withoutDurableAfter = (e: OutboxEntry): OutboxEntry => {
+  const { durableAfter: _durable, ...entry } = e;
+  return entry;
+};
+
 /** `outbox-loaded`: the rows join the back of the head; missing rows are counted as lost. */
 export const onOutboxLoaded = (tx: Tx, cls: string, max: number, rows: readonly unknown[]): void => {
   if (!isClass(cls) || tx.s.outbox[cls].loading === null) {
@@ -55,7 +60,9 @@ export const onOutboxLoaded = (tx: Tx, cls: string, max: number, rows: readonly 
       continue;
     }
     // Read back from storage: durable; an id-less status may already have been applied.
-    const { durableAfter: _durable, ...entry } = decoded.right;
+    // (A row without `durableAfter` is kept as read: no copy per row of a page.)
+    const read = decoded.right;
+    const entry = read.durableAfter === undefined ? read : withoutDurableAfter(read);
     entries.push(markUncertain(entry));
   }
   const { outbox, lost } = appendLoaded(tx.s.outbox, cls, entries, max);
