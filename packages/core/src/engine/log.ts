@@ -17,6 +17,7 @@ import { decode, formatProblems } from "./decode.js";
 import { EventCodec, SCHEMA_VERSION, type Event } from "./events.js";
 import { initialState, step } from "./step.js";
 import { DURABLE } from "./durable.js";
+import { jsonDigest } from "./json-digest.js";
 import type { EngineState } from "./state.js";
 
 export const LOG_FORMAT = "c8ylink-event-log";
@@ -215,11 +216,13 @@ export const makeLogStep = (seq: number, event: Event, commands: readonly Comman
  * when short, else their digest. A batch of any size is one line.
  */
 export const logStepLine = (seq: number, event: Event, commands: readonly Command[]): string => {
-  const json = JSON.stringify(commands.map(redactCommand));
+  const redacted = commands.map(redactCommand);
+  // The digest walk measures the JSON too: the JSON of a long list is never built.
+  const { digest, length } = jsonDigest(redacted);
   const head = `{"kind":"step","seq":${seq},"event":${JSON.stringify(redactEvent(event))}`;
-  return json.length > DIGEST_OVER_CHARS
-    ? `${head},"digest":"${commandsDigest(json)}"}`
-    : `${head},"commands":${json}}`;
+  return length > DIGEST_OVER_CHARS
+    ? `${head},"digest":"${digest}"}`
+    : `${head},"commands":${JSON.stringify(redacted)}}`;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -324,9 +327,8 @@ export const replay = (
     const replayed = result.commands.map(redactCommand);
     state = result.state;
     count++;
-    const json = JSON.stringify(replayed);
     if (logged.digest !== undefined) {
-      const digest = commandsDigest(json);
+      const { digest } = jsonDigest(replayed);
       if (digest !== logged.digest) {
         const divergence = {
           seq: logged.seq,
@@ -343,7 +345,8 @@ export const replay = (
     }
     // Fast path: same key order (the usual case); canonical comparison only when that differs.
     const same =
-      json === JSON.stringify(logged.commands) || canonicalJson(replayed) === canonicalJson(logged.commands);
+      JSON.stringify(replayed) === JSON.stringify(logged.commands) ||
+      canonicalJson(replayed) === canonicalJson(logged.commands);
     if (!same) {
       return E.right({
         config: config.right,
