@@ -4,7 +4,7 @@
  * Every event carries `nowMs`: the interpreter's monotonic clock, the core's only time.
  */
 import * as t from "io-ts";
-import { UpstreamMessageCodec } from "../smartrest/upstream.js";
+import { isExactUpstreamMessage, UpstreamMessageCodec } from "../smartrest/upstream.js";
 
 /**
  * Version of the event-log schema. 2: operations by id became the default (`operations`
@@ -68,6 +68,32 @@ export const BatchRowCodec = t.union([
   ]),
 ]);
 export type BatchRow = t.TypeOf<typeof BatchRowCodec>;
+
+const isObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
+
+/**
+ * True when `BatchRowCodec.decode(u)` succeeds and gives `u` itself, checked without the codec's
+ * generic walk: a batch of 100,000 rows read from a log is decoded row by row. For a JSON value;
+ * false says nothing (run the codec, which also says why).
+ */
+export const isExactBatchRow = (u: unknown): u is BatchRow => {
+  if (!isObject(u)) return false;
+  const { child, mode, tag } = u;
+  if (child !== undefined && typeof child !== "string") return false;
+  if (mode !== undefined && !ProcessingModeCodec.is(mode)) return false;
+  if (tag !== undefined && typeof tag !== "string") return false;
+  // The codec tries the static form first, then the custom one. A message that is not exact
+  // may still decode (changed) and win: only the codec knows.
+  const { message, xid, values, priority } = u;
+  if (message !== undefined) return isExactUpstreamMessage(message);
+  return (
+    typeof xid === "string" &&
+    Array.isArray(values) &&
+    values.every((v) => typeof v === "string") &&
+    (priority === undefined || PriorityCodec.is(priority))
+  );
+};
 
 export const EventCodec = t.union([
   /**

@@ -15,6 +15,7 @@ import { CommandCodec, type Command, type DurableChange } from "./commands.js";
 import { decodeConfig, type EngineConfig } from "./config.js";
 import { decode, formatProblems } from "./decode.js";
 import { EventCodec, SCHEMA_VERSION, type Event } from "./events.js";
+import { batchStep } from "./log-batch-step.js";
 import { initialState, step } from "./step.js";
 import { DURABLE } from "./durable.js";
 import { jsonDigest } from "./json-digest.js";
@@ -261,6 +262,11 @@ export const parseLog = (text: string): ParsedLog => {
       if (E.isLeft(h)) problems.push({ line, reason: `bad header: ${formatProblems(h.left)}` });
       else if (header !== null) problems.push({ line, reason: "second header ignored" });
       else header = h.right;
+      return;
+    }
+    const batch = batchStep(json);
+    if (batch !== undefined) {
+      steps.push(batch);
       return;
     }
     // The line says which form it is: its (possibly huge) event is decoded once.

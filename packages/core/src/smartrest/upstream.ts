@@ -68,6 +68,42 @@ export const UpstreamMessageCodec = t.union(
   "UpstreamMessage",
 ) as unknown as t.Type<UpstreamMessage, UpstreamMessage, unknown>;
 
+/** Codecs whose `is` is their whole decoding: a value they accept decodes to itself. */
+const isPlainCodec = (codec: t.Mixed): boolean =>
+  codec instanceof t.StringType ||
+  codec instanceof t.NumberType ||
+  codec instanceof t.BooleanType ||
+  codec instanceof t.KeyofType ||
+  codec instanceof t.LiteralType;
+
+/**
+ * True when `UpstreamMessageCodec.decode(u)` succeeds and gives `u` itself (nothing to strip):
+ * the common case of a message read from JSON, checked without the codec's generic walk (no
+ * context or result objects per field). For a JSON value (own enumerable keys only); false says
+ * nothing: run the codec, which also says why.
+ */
+export const isExactUpstreamMessage = (u: unknown): u is UpstreamMessage => {
+  if (!isRecord(u) || typeof u["template"] !== "string") return false;
+  const def = BY_ID.get(u["template"]);
+  if (def === undefined) return false;
+  for (const key in u) if (key !== "template" && !Object.hasOwn(def.fields, key)) return false;
+  for (const key in def.fields) {
+    const field = def.fields[key]!;
+    const value = u[key];
+    if (value === undefined) {
+      if (field.optional) continue;
+      return false;
+    }
+    if (isPlainCodec(field.codec)) {
+      if (!field.codec.is(value)) return false;
+      continue;
+    }
+    const decoded = field.codec.decode(value);
+    if (E.isLeft(decoded) || decoded.right !== value) return false;
+  }
+  return true;
+};
+
 /** Catalogue entries, one per template, fields in wire order. */
 export const UPSTREAM_SPECS: readonly TemplateSpec[] = TEMPLATES.map((d) => ({
   id: d.id,
