@@ -56,6 +56,32 @@ describe("jsonDigest", () => {
     expect(jsonDigest([v])).toEqual(viaText([v]));
   });
 
+  test.prop(
+    [
+      fc.array(
+        fc.record(
+          {
+            type: nasty,
+            skipped: fc.constant(undefined),
+            changes: fc.array(
+              fc.anything({ key: nasty, values: [nasty, fc.double(), fc.constant(undefined)] }),
+              {
+                minLength: 30,
+                maxLength: 70,
+              },
+            ),
+            after: fc.jsonValue(),
+          },
+          { requiredKeys: ["changes"] },
+        ),
+        { maxLength: 3 },
+      ),
+    ],
+    { numRuns: 300 },
+  )("also for commands holding long arrays (walked, not written whole)", (commands) => {
+    expect(jsonDigest(commands)).toEqual(viaText(commands));
+  });
+
   it("feeds what toJSON returns, and a class instance as JSON writes it", () => {
     class Point {
       constructor(

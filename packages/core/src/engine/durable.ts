@@ -5,6 +5,9 @@
  */
 import * as t from "io-ts";
 
+/** `outbox/` followed by 0 to 12 zeros. */
+const OUTBOX_KEY_HEADS = Array.from({ length: 13 }, (_, zeros) => `outbox/${"0".repeat(zeros)}`);
+
 export const DURABLE = {
   credentials: "credentials",
   inventory: "inventory",
@@ -12,8 +15,14 @@ export const DURABLE = {
   journalPrefix: "journal/",
   /** Ids of finished operations (value: `DurableFinishedCodec`), so a redelivery is never run again. */
   finishedPrefix: "finished/",
-  /** Zero-padded so lexical key order is numeric order. */
-  outboxKey: (ref: number): string => `outbox/${String(ref).padStart(12, "0")}`,
+  /** Zero-padded to 12 digits so lexical key order is numeric order. */
+  outboxKey: (ref: number): string => {
+    // One concatenation of two constants-or-digits (runs twice per row: written, then deleted).
+    const digits = String(ref);
+    return digits.length <= 12
+      ? (OUTBOX_KEY_HEADS[12 - digits.length] as string) + digits
+      : `outbox/${digits}`;
+  },
   journalKey: (key: string): string => `journal/${key}`,
   finishedKey: (operationId: string): string => `finished/${operationId}`,
 } as const;

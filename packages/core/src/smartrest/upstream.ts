@@ -115,43 +115,38 @@ export const UPSTREAM_SPECS: readonly TemplateSpec[] = TEMPLATES.map((d) => ({
 
 /** Validates `msg` and renders its row (template id first). Never throws. */
 export const encodeUpstream = (msg: UpstreamMessage): E.Either<TemplateError, Row> => {
-  const written = writeMessage(msg);
-  if (!("texts" in written)) return E.left(written);
-  const { def, texts, end } = written;
-  const row = [def.id];
-  for (let i = 0; i < end; i++) row.push(texts[i] as string);
-  return E.right(row);
+  const written = writeRow(msg);
+  return Array.isArray(written) ? E.right(written) : E.left(written as TemplateError);
 };
 
 /**
- * `serializeRow(encodeUpstream(msg))`, without the row array: the serialized CSV line of a
+ * `serializeRow(encodeUpstream(msg))`, without a second array: the serialized CSV line of a
  * valid message (template id first), or why not. The per-row path of every submission.
  */
 export const encodeUpstreamLine = (msg: UpstreamMessage): E.Either<TemplateError, string> => {
-  const written = writeMessage(msg);
-  if (!("texts" in written)) return E.left(written);
-  const { def, texts, end } = written;
-  let line = def.id;
-  for (let i = 0; i < end; i++) line += "," + serializeField(texts[i] as string);
-  return E.right(line);
+  const written = writeRow(msg);
+  if (!Array.isArray(written)) return E.left(written as TemplateError);
+  // The id and field texts are quoted in place; `join` writes the line as one flat string.
+  for (let i = 1; i < written.length; i++) written[i] = serializeField(written[i] as string);
+  return E.right(written.join(","));
 };
 
-/** The columns of a valid message and how many of them are written, or why it is not valid. */
-const writeMessage = (
-  msg: UpstreamMessage,
-): TemplateError | { readonly def: TemplateDef; readonly texts: readonly string[]; readonly end: number } => {
+/** The row of a valid message (a fresh array, template id first), or why it is not valid. */
+const writeRow = (msg: UpstreamMessage): string[] | TemplateError => {
   const def = isRecord(msg) && typeof msg.template === "string" ? BY_ID.get(msg.template) : undefined;
   if (def === undefined) {
     const id = isRecord(msg) && typeof msg.template === "string" ? msg.template : "";
     return templateError(id, "template", "not an upstream static template id");
   }
-  const out: Columns = { texts: [], kept: 0 };
+  const out: Columns = { texts: [def.id], kept: 1 };
   const problem = writeFields(def.fields, msg, "", out) ?? def.check?.(msg);
   if (problem !== undefined) return templateError(def.id, problem.field, problem.reason);
   // Trailing empty columns are optional fields left out: `100,,` ≡ `100` (spec §4).
-  let end = out.texts.length;
-  while (end > out.kept && out.texts[end - 1] === "") end--;
-  return { def, texts: out.texts, end };
+  const texts = out.texts;
+  let end = texts.length;
+  while (end > out.kept && texts[end - 1] === "") end--;
+  texts.length = end;
+  return texts;
 };
 
 // --- smart constructors ---------------------------------------------------------------------
