@@ -10,6 +10,8 @@
  * 3. Drain: going online with 1M queued rows, time per ack/publish step while draining.
  * 4. Operations (bench/journal.ts): a journal near its limit with a slow application, one
  *    80,000-row `s/ds` message, a burst of JSON notifications.
+ * 5. Batches and replay: `submit-batch` rows per second, and the replay of the event log of
+ *    100,000 rows submitted in one batch (rows per second; parsing timed apart).
  *
  * Figures are printed and written into docs/benchmarks.md between the bench:core markers.
  * Not a test: machines are shared and noisy; read the ratios, not the absolute numbers.
@@ -19,14 +21,26 @@ import { fileURLToPath } from "node:url";
 import os from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import * as E from "fp-ts/lib/Either.js";
-import { decodeConfig, initialState, step, type Command, type EngineState, type Event } from "@c8ylink/core";
+import {
+  decodeConfig,
+  initialState,
+  logStepLine,
+  makeLogHeader,
+  parseLog,
+  replay,
+  step,
+  type Command,
+  type EngineState,
+  type Event,
+} from "@c8ylink/core";
 import { journalBench } from "./journal.js";
 
-const cfg = decodeConfig({
+const configInput = {
   deviceId: "bench",
   auth: { mode: "password", tenant: "t", user: "u", password: "p" },
   subscribeErrors: false,
-});
+};
+const cfg = decodeConfig(configInput);
 if (E.isLeft(cfg)) throw new Error("bad bench config");
 const config = cfg.right;
 /**
@@ -45,14 +59,49 @@ const measurement = (value: number): Event => ({
 
 const feed = (s: EngineState, e: Event): { state: EngineState; commands: readonly Command[] } => step(s, e);
 
-const online = (): { state: EngineState; inflight: number[] } => {
+const online = (record?: (line: string) => void): { state: EngineState; inflight: number[]; seq: number } => {
   let s = initialState(config);
-  s = feed(s, { type: "start", nowMs: now, durable: {} }).state;
-  s = feed(s, { type: "connected", nowMs: now, connectionId: s.connectionId }).state;
-  const sub = feed(s, { type: "subscribed", nowMs: now, connectionId: s.connectionId, ref: 2, granted: [1] });
-  s = sub.state;
+  let seq = 0;
+  const go = (e: Event) => {
+    const r = feed(s, e);
+    s = r.state;
+    record?.(logStepLine(++seq, e, r.commands));
+    return r;
+  };
+  go({ type: "start", nowMs: now, durable: {} });
+  go({ type: "connected", nowMs: now, connectionId: s.connectionId });
+  const sub = go({ type: "subscribed", nowMs: now, connectionId: s.connectionId, ref: 2, granted: [1] });
   const inflight = sub.commands.flatMap((c) => (c.type === "publish" && c.qos === 1 ? [c.ref] : []));
-  return { state: s, inflight };
+  return { state: s, inflight, seq };
+};
+
+/**
+ * Replay speed of the pure core: the event log of `rows` measurements submitted in one batch
+ * (the all-at-once run of bench:e2e, without MQTT or storage), parsed, then replayed and checked
+ * (digests recomputed). Rows per second of the replay alone, and the parsing time.
+ */
+const replaySpeed = (rows: number) => {
+  const lines = [JSON.stringify(makeLogHeader(configInput, "bench", config.seed))];
+  batchThroughput(rows, rows, (line) => lines.push(line));
+  const text = lines.join("\n");
+  const t0 = performance.now();
+  const log = parseLog(text);
+  const t1 = performance.now();
+  if (log.header === null || log.problems.length > 0) throw new Error("bench log does not parse");
+  const cpu0 = process.cpuUsage();
+  const result = replay(log.header, log.steps);
+  const seconds = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (E.isLeft(result) || result.right.divergence !== null) throw new Error("bench log replay diverged");
+  return {
+    rowsPerSecond: result.right.state.counters.delivered / seconds,
+    replayMs: seconds * 1000,
+    // On a shared machine wall time stretches with the load; CPU time (GC threads included) less.
+    replayCpuMs: (cpu.user + cpu.system) / 1000,
+    parseMs: t1 - t0,
+    steps: log.steps.length,
+    mb: text.length / 1e6,
+  };
 };
 
 const throughput = (messages: number) => {
@@ -130,30 +179,31 @@ const pagingStore = (inflight: number[], step_: (e: Event) => readonly Command[]
  * acknowledged as soon as the window holds 100 packets (and at the end). Rows per second of
  * the core alone: the bound for replay speed and for the engine's own per-row work.
  */
-const batchThroughput = (rows: number, perBatch: number) => {
-  const start = online();
+const batchThroughput = (rows: number, perBatch: number, record?: (line: string) => void) => {
+  const start = online(record);
   let state = start.state;
   const inflight = start.inflight;
-  const { take, answerLoads } = pagingStore(inflight, (e) => {
+  let seq = start.seq;
+  const stepAndRecord = (e: Event) => {
     const r = feed(state, e);
     state = r.state;
-    return r.commands;
-  });
+    record?.(logStepLine(++seq, e, r.commands));
+    return r;
+  };
+  const { take, answerLoads } = pagingStore(inflight, (e) => stepAndRecord(e).commands);
   const t0 = performance.now();
   for (let first = 0; first < rows; first += perBatch) {
     const batch = Array.from({ length: Math.min(perBatch, rows - first) }, (_, i) => {
       const m = measurement(first + i);
       return { message: m.type === "submit" ? m.message : never() };
     });
-    const r = feed(state, { type: "submit-batch", nowMs: now, rows: batch });
-    state = r.state;
+    const r = stepAndRecord({ type: "submit-batch", nowMs: now, rows: batch });
     take(r.commands);
     answerLoads();
     const last = first + perBatch >= rows;
     while (inflight.length > 0 && (last || inflight.length >= 100)) {
       const ref = inflight.shift()!;
-      const a = feed(state, { type: "published", nowMs: now, connectionId: state.connectionId, ref });
-      state = a.state;
+      const a = stepAndRecord({ type: "published", nowMs: now, connectionId: state.connectionId, ref });
       take(a.commands);
       answerLoads();
     }
@@ -251,6 +301,15 @@ const main = async () => {
   const batch100 = batchThroughput(200_000, 100);
   gc();
   const batchAll = batchThroughput(100_000, 100_000);
+  gc();
+  replaySpeed(20_000); // warm-up
+  gc();
+  const rp = replaySpeed(100_000);
+  const replayGoal = `goal core replay rows/s, log of 100,000 rows in one batch: ${Math.round(rp.rowsPerSecond).toLocaleString("en")} (target >= 1,000,000) ${rp.rowsPerSecond >= 1_000_000 ? "ok" : "short"}`;
+  console.log(
+    `replay: 100,000 rows (${rp.steps} steps, ${rp.mb.toFixed(1)} MB) in ${rp.replayMs.toFixed(0)} ms (CPU ${rp.replayCpuMs.toFixed(0)} ms); parsing ${rp.parseMs.toFixed(0)} ms`,
+  );
+  console.log(replayGoal);
   const batchGoal = `goal core rows/s, submit-batch of 100 rows, acked: ${Math.round(batch100.rowsPerSecond).toLocaleString("en")} (target >= 1,000,000) ${batch100.rowsPerSecond >= 1_000_000 ? "ok" : "short"}`;
   console.log(
     `batches: 100 rows per step ${Math.round(batch100.rowsPerSecond)} rows/s; 100,000 rows in one step ${Math.round(batchAll.rowsPerSecond)} rows/s (both acknowledged, window 100)`,
@@ -295,9 +354,11 @@ const main = async () => {
     ...journal.rows,
     `| \`submit-batch\` of 100 rows per step, acknowledged | ${Math.round(batch100.rowsPerSecond).toLocaleString("en")} rows/s |`,
     `| \`submit-batch\` of 100,000 rows in one step, acknowledged | ${Math.round(batchAll.rowsPerSecond).toLocaleString("en")} rows/s |`,
+    `| replay of the log of 100,000 rows in one batch (${rp.steps} steps, ${rp.mb.toFixed(1)} MB) | ${Math.round(rp.rowsPerSecond).toLocaleString("en")} rows/s (${rp.replayMs.toFixed(0)} ms, CPU ${rp.replayCpuMs.toFixed(0)} ms; parsing ${rp.parseMs.toFixed(0)} ms) |`,
     "",
     "```",
     batchGoal,
+    replayGoal,
     "```",
   ].join("\n");
   const docPath = fileURLToPath(new URL("../../../docs/benchmarks.md", import.meta.url));
