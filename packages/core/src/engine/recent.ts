@@ -19,7 +19,10 @@ export interface Recent {
 export const emptyRecent: Recent = { newest: null, rows: 0 };
 
 export const addRecent = (recent: Recent, rows: readonly OutboxEntry[]): Recent => {
-  const added: Recent = { newest: { rows, older: recent.newest }, rows: recent.rows + rows.length };
+  // A copy of exactly the packet's length: the array taken from the outbox grew by push and
+  // keeps room for 17 rows, about 150 bytes of slack per packet for up to 128 packets kept.
+  const exact = rows.slice();
+  const added: Recent = { newest: { rows: exact, older: recent.newest }, rows: recent.rows + rows.length };
   if (added.rows <= 2 * RECENT_ROWS) return added;
   // Keep the newest packets that cover the last RECENT_ROWS rows.
   const kept: (readonly OutboxEntry[])[] = [];
