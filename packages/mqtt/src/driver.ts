@@ -389,6 +389,8 @@ export class Driver {
         if (item.kind === "report") this.safely(() => this.options.onReport?.(item.report));
         else this.safely(() => this.options.onExecute?.(item.command));
       }
+      // Emptied by shift, the array keeps its room; this releases it (an idle engine keeps none).
+      this.notifications.length = 0;
     } finally {
       this.delivering = false;
     }
@@ -590,20 +592,24 @@ export class Driver {
   private setTimer(key: string, atMs: number): void {
     const existing = this.timers.get(key);
     if (existing !== undefined) clearTimeout(existing.handle);
-    const arm = (): void => {
-      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
-      const handle = setTimeout(() => {
-        if (this.timers.get(key)?.handle !== handle) return;
-        if (this.clock.nowMs() < atMs) {
-          arm(); // fired early (timer granularity) or a long delay in parts
-          return;
-        }
-        this.timers.delete(key);
-        this.post({ type: "timer-fired", key });
-      }, delay);
-      this.timers.set(key, { handle, atMs });
-    };
-    arm();
+    this.armTimer(key, atMs);
+  }
+
+  // Methods rather than a re-arming closure per timer: a fleet of engines keeps a timer each.
+  private armTimer(key: string, atMs: number): void {
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
+    const handle: NodeJS.Timeout = setTimeout(() => this.timerDue(key, atMs, handle), delay);
+    this.timers.set(key, { handle, atMs });
+  }
+
+  private timerDue(key: string, atMs: number, handle: NodeJS.Timeout): void {
+    if (this.timers.get(key)?.handle !== handle) return;
+    if (this.clock.nowMs() < atMs) {
+      this.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
+      return;
+    }
+    this.timers.delete(key);
+    this.post({ type: "timer-fired", key });
   }
 }
 
