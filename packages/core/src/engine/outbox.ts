@@ -344,9 +344,15 @@ export const release = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox
     const n = count[cls];
     if (n === undefined) continue;
     const c = out[cls];
-    out = { ...out, [cls]: { ...c, count: c.count - n, bytes: c.bytes - (bytes[cls] ?? 0) } };
+    // A class left holding nothing (none queued, stored or in flight) is the shared empty one:
+    // its `headRef` no longer matters, as the next row enters the head with a larger ref.
+    const emptied = c.count === n && c.queue.size === 0 && c.stored === 0 && c.loading === null;
+    out = {
+      ...out,
+      [cls]: emptied ? EMPTY_CLASS : { ...c, count: c.count - n, bytes: c.bytes - (bytes[cls] ?? 0) },
+    };
   }
-  return out;
+  return OUTBOX_CLASSES.every((cls) => out[cls] === EMPTY_CLASS) ? EMPTY_OUTBOX : out;
 };
 
 /** Id-less status rows (501/502/503) may be re-applied to the wrong operation: mark them. */
