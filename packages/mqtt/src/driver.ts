@@ -251,7 +251,10 @@ export class Driver {
   /** Queues a result; it is fed later from a fresh macrotask, in FIFO order. */
   post(input: EventInput): void {
     if (this.status !== "running") return;
-    this.queue.push(input);
+    // Into an empty queue as an array of one: a push would give it room for 17 (150 bytes that
+    // each engine of a fleet holds while its one result waits).
+    if (this.queue.length === 0) this.queue = [input];
+    else this.queue.push(input);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
