@@ -508,7 +508,9 @@ export class Driver {
       if (conn.connackSeen && code !== 0) conn.refusedCode = code;
       conn.connackSeen = true;
     });
-    client.on("connect", () => {
+    // Once: without reconnects MQTT.js connects a client at most once, and a listener left in
+    // place costs each connected engine of a fleet a closure and an array of listeners.
+    client.once("connect", () => {
       if (conn.ended) return;
       conn.connected = true;
       this.post({ type: "connected", connectionId: id });
