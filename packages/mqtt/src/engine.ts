@@ -309,7 +309,7 @@ const withSeed = (config: unknown): unknown =>
 class EngineImpl implements Engine {
   private readonly driver: Driver;
   private readonly storage: Storage;
-  /** @internal read by the driver hook `record` (EngineDriverOptions) */
+  // Read by the driver's `record` hook (EngineDriverOptions), hence not private.
   recorder: Recorder | null = null;
   // Created on first use: many engines in one process never register some of them, and an
   // empty Map or Set still costs its hash table.
@@ -590,8 +590,10 @@ class EngineImpl implements Engine {
     return this.undurableRows;
   }
 
-  /** Settles submissions whose storage write completed (`persisted`) or failed (`persist-failed`). */
-  /** @internal driver hook (EngineDriverOptions) */
+  /**
+   * Settles submissions whose storage write completed (`persisted`) or failed (`persist-failed`).
+   * Called by the driver (EngineDriverOptions), hence not private.
+   */
   trackDurability(event: Event, commands: readonly Command[]): void {
     if (this.undurableRows === 0) return;
     const failures: { upTo: number; message: string }[] = [];
@@ -668,7 +670,7 @@ class EngineImpl implements Engine {
 
   // -------------------------------------------------------------------------------------------
 
-  /** @internal driver hook (EngineDriverOptions) */
+  // Called by the driver (EngineDriverOptions), hence not private.
   dispatchReport(report: Report): void {
     if (report.kind === "token") this.token = { value: report.token, expiresMs: jwtExpiryMs(report.token) };
     if (report.kind === "stopped") {
@@ -678,7 +680,7 @@ class EngineImpl implements Engine {
     for (const listener of this.reportListeners ?? []) listener(report);
   }
 
-  /** @internal driver hook (EngineDriverOptions) */
+  // Called by the driver (EngineDriverOptions), hence not private.
   dispatchOperation(command: ExecuteOperationCommand): void {
     const context: OperationContext = {
       key: command.key,
@@ -734,7 +736,7 @@ class EngineImpl implements Engine {
     });
   }
 
-  /** @internal driver hook (EngineDriverOptions) */
+  // Called by the driver (EngineDriverOptions), hence not private.
   checkWaiters(state: EngineState): void {
     if (this.waiters === null) return;
     for (const w of this.waiters) {
@@ -746,7 +748,7 @@ class EngineImpl implements Engine {
     if (this.waiters.size === 0) this.waiters = null;
   }
 
-  /** @internal driver hook (EngineDriverOptions) */
+  // Called by the driver (EngineDriverOptions), hence not private.
   failWaiters(error: Error): void {
     for (const w of this.waiters ?? []) {
       if (w.timer !== null) clearTimeout(w.timer);
