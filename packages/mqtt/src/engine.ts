@@ -335,11 +335,22 @@ class EngineImpl implements Engine {
   private lastAcceptedRef = 0;
   private durabilityWaiters: { ref: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
+  /**
+   * What `start()` reads of the options; the options object itself (with the application's
+   * configuration input) is not kept.
+   */
+  private readonly options: Pick<EngineOptions, "stateDir" | "recordTo" | "recordMode">;
+
   constructor(
-    private readonly options: EngineOptions,
+    options: EngineOptions,
     configInput: unknown,
     private readonly config: EngineConfig,
   ) {
+    this.options = {
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+      ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
+      ...(options.recordMode === undefined ? {} : { recordMode: options.recordMode }),
+    };
     this.configInput = options.recordTo === undefined ? null : configInput;
     this.storage =
       options.storage ??
@@ -769,14 +780,16 @@ class EngineDriverOptions implements DriverOptions, StepRecorder {
   readonly tls?: TlsOptions;
   readonly checkInvariants?: InvariantCheck;
   readonly mqttConnect?: (url: string, options: IClientOptions) => MqttClient;
+  private readonly onFaultOption: ((error: Error) => void) | undefined;
 
   constructor(
     private readonly engine: EngineImpl,
-    private readonly engineOptions: EngineOptions,
+    engineOptions: EngineOptions,
     readonly config: EngineConfig,
     readonly storage: Storage,
   ) {
     this.url = engineOptions.url;
+    this.onFaultOption = engineOptions.onFault;
     if (engineOptions.clock !== undefined) this.clock = engineOptions.clock;
     if (engineOptions.tls !== undefined) this.tls = engineOptions.tls;
     if (engineOptions.checkInvariants !== undefined) this.checkInvariants = engineOptions.checkInvariants;
@@ -806,7 +819,7 @@ class EngineDriverOptions implements DriverOptions, StepRecorder {
 
   onFault(error: Error): void {
     this.engine.failWaiters(new Error(`c8ylink engine faulted: ${error.message}`));
-    this.engineOptions.onFault?.(error);
+    this.onFaultOption?.(error);
   }
 }
 
