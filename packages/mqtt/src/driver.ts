@@ -160,8 +160,10 @@ export class Driver {
   private executing = false;
   private readonly notifications: Notification[] = [];
   private delivering = false;
-  private readonly connections = new Map<number, Connection>();
-  private readonly timers = new Map<string, { handle: NodeJS.Timeout; atMs: number }>();
+  // One connection and a few timers at a time: arrays of exactly their length, not Maps (a
+  // Map's hash table costs ~150 bytes even for one entry, paid per engine by a fleet).
+  private connections: readonly Connection[] = [];
+  private timers: readonly OsTimer[] = [];
   private persistChain: Promise<void> = Promise.resolve();
   /** Persists waiting for the storage; written together as one batch when it is free. */
   private pendingPersists: Extract<Command, { type: "persist" }>[] = [];
@@ -249,7 +251,10 @@ export class Driver {
   /** Queues a result; it is fed later from a fresh macrotask, in FIFO order. */
   post(input: EventInput): void {
     if (this.status !== "running") return;
-    this.queue.push(input);
+    // Into an empty queue as an array of one: a push would give it room for 17 (150 bytes that
+    // each engine of a fleet holds while its one result waits).
+    if (this.queue.length === 0) this.queue = [input];
+    else this.queue.push(input);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
@@ -356,10 +361,10 @@ export class Driver {
   }
 
   private teardown(): void {
-    for (const { handle } of this.timers.values()) clearTimeout(handle);
-    this.timers.clear();
-    for (const conn of this.connections.values()) this.endConnection(conn);
-    this.connections.clear();
+    for (const { handle } of this.timers) clearTimeout(handle);
+    this.timers = [];
+    for (const conn of this.connections) this.endConnection(conn);
+    this.connections = [];
     this.queue = [];
     this.queueHead = 0;
   }
@@ -389,6 +394,8 @@ export class Driver {
         if (item.kind === "report") this.safely(() => this.options.onReport?.(item.report));
         else this.safely(() => this.options.onExecute?.(item.command));
       }
+      // Emptied by shift, the array keeps its room; this releases it (an idle engine keeps none).
+      this.notifications.length = 0;
     } finally {
       this.delivering = false;
     }
@@ -402,10 +409,10 @@ export class Driver {
       case "connect":
         return this.connect(command);
       case "disconnect": {
-        const conn = this.connections.get(command.connectionId);
+        const conn = this.connection(command.connectionId);
         if (conn !== undefined) {
           this.endConnection(conn);
-          this.connections.delete(conn.id);
+          this.connections = without(this.connections, (c) => c.id === conn.id);
         }
         return;
       }
@@ -416,9 +423,9 @@ export class Driver {
       case "timer-set":
         return this.setTimer(command.key, command.atMs);
       case "timer-cancel": {
-        const timer = this.timers.get(command.key);
+        const timer = this.timers.find((t) => t.key === command.key);
         if (timer !== undefined) clearTimeout(timer.handle);
-        this.timers.delete(command.key);
+        this.timers = without(this.timers, (t) => t.key === command.key);
         return;
       }
       case "persist":
@@ -468,7 +475,7 @@ export class Driver {
 
   private connect(command: ConnectCommand): void {
     const id = command.connectionId;
-    const stale = this.connections.get(id);
+    const stale = this.connection(id);
     if (stale !== undefined) this.endConnection(stale);
     let client: MqttClient;
     try {
@@ -492,7 +499,7 @@ export class Driver {
       ended: false,
       reported: false,
     };
-    this.connections.set(id, conn);
+    this.connections = without(this.connections, (c) => c.id === id).concat([conn]);
     client.on("packetreceive", (packet: Packet) => {
       if (packet.cmd !== "connack") return;
       const code = packet.returnCode ?? packet.reasonCode ?? 0;
@@ -501,7 +508,9 @@ export class Driver {
       if (conn.connackSeen && code !== 0) conn.refusedCode = code;
       conn.connackSeen = true;
     });
-    client.on("connect", () => {
+    // Once: without reconnects MQTT.js connects a client at most once, and a listener left in
+    // place costs each connected engine of a fleet a closure and an array of listeners.
+    client.once("connect", () => {
       if (conn.ended) return;
       conn.connected = true;
       this.post({ type: "connected", connectionId: id });
@@ -531,7 +540,7 @@ export class Driver {
       );
       // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
       this.endConnection(conn, true);
-      this.connections.delete(id);
+      this.connections = without(this.connections, (c) => c.id === id);
     });
   }
 
@@ -546,8 +555,12 @@ export class Driver {
     }
   }
 
+  private connection(id: number): Connection | undefined {
+    return this.connections.find((c) => c.id === id);
+  }
+
   private live(connectionId: number): Connection | undefined {
-    const conn = this.connections.get(connectionId);
+    const conn = this.connection(connectionId);
     // `client.connected` is false as soon as the socket closed, even before our `close` handler
     // ran. Handing a packet to a disconnected MQTT.js client would put it in its offline store.
     if (conn === undefined || conn.ended || !conn.connected || !conn.client.connected) return undefined;
@@ -588,23 +601,37 @@ export class Driver {
   }
 
   private setTimer(key: string, atMs: number): void {
-    const existing = this.timers.get(key);
+    const existing = this.timers.find((t) => t.key === key);
     if (existing !== undefined) clearTimeout(existing.handle);
-    const arm = (): void => {
-      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
-      const handle = setTimeout(() => {
-        if (this.timers.get(key)?.handle !== handle) return;
-        if (this.clock.nowMs() < atMs) {
-          arm(); // fired early (timer granularity) or a long delay in parts
-          return;
-        }
-        this.timers.delete(key);
-        this.post({ type: "timer-fired", key });
-      }, delay);
-      this.timers.set(key, { handle, atMs });
-    };
-    arm();
+    this.armTimer(key, atMs);
+  }
+
+  // Methods rather than a re-arming closure per timer: a fleet of engines keeps a timer each.
+  private armTimer(key: string, atMs: number): void {
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
+    const handle: NodeJS.Timeout = setTimeout(() => this.timerDue(key, atMs, handle), delay);
+    this.timers = without(this.timers, (t) => t.key === key).concat([{ key, handle }]);
+  }
+
+  private timerDue(key: string, atMs: number, handle: NodeJS.Timeout): void {
+    if (this.timers.find((t) => t.key === key)?.handle !== handle) return;
+    if (this.clock.nowMs() < atMs) {
+      this.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
+      return;
+    }
+    this.timers = without(this.timers, (t) => t.key === key);
+    this.post({ type: "timer-fired", key });
   }
 }
+
+/** The OS timer armed for one key. */
+interface OsTimer {
+  readonly key: string;
+  readonly handle: NodeJS.Timeout;
+}
+
+/** `list` without the items `drop` matches, in an array of exactly its length (filter's has room for 16 more). */
+const without = <T>(list: readonly T[], drop: (item: T) => boolean): readonly T[] =>
+  list.some(drop) ? list.filter((item) => !drop(item)).slice() : list;
 
 const decoder = new TextDecoder("utf-8", { fatal: false });

@@ -44,7 +44,9 @@ import type { IClientOptions, MqttClient } from "mqtt";
 import type { Clock } from "./clock.js";
 import {
   Driver,
+  type DriverOptions,
   type EventInput,
+  type StepRecorder,
   type ExecuteOperationCommand,
   type InvariantCheck,
   type TlsOptions,
@@ -307,7 +309,8 @@ const withSeed = (config: unknown): unknown =>
 class EngineImpl implements Engine {
   private readonly driver: Driver;
   private readonly storage: Storage;
-  private recorder: Recorder | null = null;
+  // Read by the driver's `record` hook (EngineDriverOptions), hence not private.
+  recorder: Recorder | null = null;
   // Created on first use: many engines in one process never register some of them, and an
   // empty Map or Set still costs its hash table.
   private handlers: Map<string, OperationHandler> | null = null;
@@ -332,11 +335,22 @@ class EngineImpl implements Engine {
   private lastAcceptedRef = 0;
   private durabilityWaiters: { ref: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
+  /**
+   * What `start()` reads of the options; the options object itself (with the application's
+   * configuration input) is not kept.
+   */
+  private readonly options: Pick<EngineOptions, "stateDir" | "recordTo" | "recordMode">;
+
   constructor(
-    private readonly options: EngineOptions,
+    options: EngineOptions,
     configInput: unknown,
     private readonly config: EngineConfig,
   ) {
+    this.options = {
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+      ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
+      ...(options.recordMode === undefined ? {} : { recordMode: options.recordMode }),
+    };
     this.configInput = options.recordTo === undefined ? null : configInput;
     this.storage =
       options.storage ??
@@ -354,26 +368,7 @@ class EngineImpl implements Engine {
               ...(options.onStorageProblem === undefined ? {} : { onProblem: options.onStorageProblem }),
               ...(options.fileStore?.fsync === undefined ? {} : { fsync: options.fileStore.fsync }),
             }));
-    this.driver = new Driver({
-      config,
-      url: options.url,
-      storage: this.storage,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-      ...(options.checkInvariants === undefined ? {} : { checkInvariants: options.checkInvariants }),
-      ...(options.mqttConnect === undefined ? {} : { mqttConnect: options.mqttConnect }),
-      recorder: { record: (event, commands) => this.recorder?.record(event, commands) },
-      onReport: (report) => this.dispatchReport(report),
-      onExecute: (command) => this.dispatchOperation(command),
-      onStep: (event: Event, commands, state) => {
-        this.trackDurability(event, commands);
-        this.checkWaiters(state);
-      },
-      onFault: (error) => {
-        this.failWaiters(new Error(`c8ylink engine faulted: ${error.message}`));
-        options.onFault?.(error);
-      },
-    });
+    this.driver = new Driver(new EngineDriverOptions(this, options, config, this.storage));
   }
 
   async start(): Promise<void> {
@@ -606,8 +601,11 @@ class EngineImpl implements Engine {
     return this.undurableRows;
   }
 
-  /** Settles submissions whose storage write completed (`persisted`) or failed (`persist-failed`). */
-  private trackDurability(event: Event, commands: readonly Command[]): void {
+  /**
+   * Settles submissions whose storage write completed (`persisted`) or failed (`persist-failed`).
+   * Called by the driver (EngineDriverOptions), hence not private.
+   */
+  trackDurability(event: Event, commands: readonly Command[]): void {
     if (this.undurableRows === 0) return;
     const failures: { upTo: number; message: string }[] = [];
     for (const c of commands)
@@ -626,7 +624,11 @@ class EngineImpl implements Engine {
       if (range.persistRef > durableUpTo)
         failed.push({ range, message: failures.find((f) => f.upTo >= range.persistRef)?.message ?? "" });
     }
-    if (this.undurableHead > 1024 && this.undurableHead * 2 > this.undurable.length) {
+    if (this.undurableHead === this.undurable.length) {
+      // All durable: drop the array's room too (an idle engine in a fleet keeps none).
+      this.undurable.length = 0;
+      this.undurableHead = 0;
+    } else if (this.undurableHead > 1024 && this.undurableHead * 2 > this.undurable.length) {
       this.undurable = this.undurable.slice(this.undurableHead);
       this.undurableHead = 0;
     }
@@ -679,7 +681,8 @@ class EngineImpl implements Engine {
 
   // -------------------------------------------------------------------------------------------
 
-  private dispatchReport(report: Report): void {
+  // Called by the driver (EngineDriverOptions), hence not private.
+  dispatchReport(report: Report): void {
     if (report.kind === "token") this.token = { value: report.token, expiresMs: jwtExpiryMs(report.token) };
     if (report.kind === "stopped") {
       this.onStopped?.();
@@ -688,7 +691,8 @@ class EngineImpl implements Engine {
     for (const listener of this.reportListeners ?? []) listener(report);
   }
 
-  private dispatchOperation(command: ExecuteOperationCommand): void {
+  // Called by the driver (EngineDriverOptions), hence not private.
+  dispatchOperation(command: ExecuteOperationCommand): void {
     const context: OperationContext = {
       key: command.key,
       deviceId: command.deviceId,
@@ -743,7 +747,8 @@ class EngineImpl implements Engine {
     });
   }
 
-  private checkWaiters(state: EngineState): void {
+  // Called by the driver (EngineDriverOptions), hence not private.
+  checkWaiters(state: EngineState): void {
     if (this.waiters === null) return;
     for (const w of this.waiters) {
       if (!w.ready(state)) continue;
@@ -754,12 +759,67 @@ class EngineImpl implements Engine {
     if (this.waiters.size === 0) this.waiters = null;
   }
 
-  private failWaiters(error: Error): void {
+  // Called by the driver (EngineDriverOptions), hence not private.
+  failWaiters(error: Error): void {
     for (const w of this.waiters ?? []) {
       if (w.timer !== null) clearTimeout(w.timer);
       w.reject(error);
     }
     this.waiters = null;
+  }
+}
+
+/**
+ * The driver's options with its hooks as prototype methods: one object per engine where
+ * closures would cost a function and a context each (a fleet of engines in one process pays
+ * for every per-engine byte ten thousand times).
+ */
+class EngineDriverOptions implements DriverOptions, StepRecorder {
+  readonly url: string;
+  readonly clock?: Clock;
+  readonly tls?: TlsOptions;
+  readonly checkInvariants?: InvariantCheck;
+  readonly mqttConnect?: (url: string, options: IClientOptions) => MqttClient;
+  private readonly onFaultOption: ((error: Error) => void) | undefined;
+
+  constructor(
+    private readonly engine: EngineImpl,
+    engineOptions: EngineOptions,
+    readonly config: EngineConfig,
+    readonly storage: Storage,
+  ) {
+    this.url = engineOptions.url;
+    this.onFaultOption = engineOptions.onFault;
+    if (engineOptions.clock !== undefined) this.clock = engineOptions.clock;
+    if (engineOptions.tls !== undefined) this.tls = engineOptions.tls;
+    if (engineOptions.checkInvariants !== undefined) this.checkInvariants = engineOptions.checkInvariants;
+    if (engineOptions.mqttConnect !== undefined) this.mqttConnect = engineOptions.mqttConnect;
+  }
+
+  get recorder(): StepRecorder {
+    return this;
+  }
+
+  record(event: Event, commands: readonly Command[]): void {
+    this.engine.recorder?.record(event, commands);
+  }
+
+  onReport(report: Report): void {
+    this.engine.dispatchReport(report);
+  }
+
+  onExecute(command: ExecuteOperationCommand): void {
+    this.engine.dispatchOperation(command);
+  }
+
+  onStep(event: Event, commands: readonly Command[], state: EngineState): void {
+    this.engine.trackDurability(event, commands);
+    this.engine.checkWaiters(state);
+  }
+
+  onFault(error: Error): void {
+    this.engine.failWaiters(new Error(`c8ylink engine faulted: ${error.message}`));
+    this.onFaultOption?.(error);
   }
 }
 

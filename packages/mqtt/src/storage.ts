@@ -45,14 +45,21 @@ export interface OutboxStats {
 
 /** A volatile storage in memory: for tests and for devices that accept losing data on restart. */
 export class MemoryStorage implements Storage {
-  readonly records = new Map<string, unknown>();
+  // Created on the first record: an engine that never persists anything (a fleet of idle
+  // engines, mostly) keeps no empty hash table.
+  private recordMap: Map<string, unknown> | null = null;
   private readonly outbox = new OutboxIndex();
 
   constructor(initial: Readonly<Record<string, unknown>> = {}) {
     for (const [k, v] of Object.entries(initial)) {
-      this.records.set(k, v);
+      (this.recordMap ??= new Map()).set(k, v);
       this.outbox.change(k, v);
     }
+  }
+
+  /** Every record held now. */
+  get records(): ReadonlyMap<string, unknown> {
+    return this.recordMap ?? new Map();
   }
 
   loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
@@ -66,9 +73,12 @@ export class MemoryStorage implements Storage {
   apply(changes: readonly DurableChange[]): Promise<void> {
     for (const { key, value } of changes) {
       this.outbox.change(key, value);
-      if (value === null) this.records.delete(key);
+      if (value === null) {
+        this.recordMap?.delete(key);
+        if (this.recordMap?.size === 0) this.recordMap = null;
+      }
       // Values come from the core, which never mutates data it has emitted: no copy needed.
-      else this.records.set(key, value);
+      else (this.recordMap ??= new Map()).set(key, value);
     }
     return Promise.resolve();
   }

@@ -136,6 +136,25 @@ export const DEFAULT_OUTBOX: Readonly<Record<OutboxClass, ClassLimits>> = {
   measurement: { maxMessages: 1_000_000, maxBytes: 256 * 1024 * 1024 },
 };
 
+/*
+ * Defaults a configuration that omits a part resolves to, shared by every engine of a process
+ * (the core never mutates its configuration): a fleet of engines in one process would otherwise
+ * hold a copy of each per engine, about 600 bytes. Objects are not frozen: V8 spreads a frozen
+ * object into a larger, slower shape.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+const NO_INVENTORY: EngineConfig["inventory"] = {};
+const DEFAULT_BACKOFF: EngineConfig["backoff"] = {
+  floorMs: 1_000,
+  capMs: 300_000,
+  stableMs: 60_000,
+  configErrorDelayMs: 60_000,
+};
+const DEFAULT_FINISHED_OPERATIONS: EngineConfig["finishedOperations"] = {
+  maxCount: 1_000,
+  maxAgeMs: 30 * 24 * 3_600_000,
+};
+
 /** Orders children parents-first (stable), refusing unknown parents, duplicates and cycles. */
 const orderChildren = (
   deviceId: string,
@@ -240,15 +259,18 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
   if (E.isLeft(decoded)) return decoded;
   const c = decoded.right;
   const problems: DecodeProblem[] = [];
-  const backoff = {
-    floorMs: c.backoff?.floorMs ?? 1_000,
-    capMs: c.backoff?.capMs ?? 300_000,
-    stableMs: c.backoff?.stableMs ?? 60_000,
-    configErrorDelayMs: c.backoff?.configErrorDelayMs ?? 60_000,
-  };
+  const backoff =
+    c.backoff === undefined
+      ? DEFAULT_BACKOFF
+      : {
+          floorMs: c.backoff.floorMs ?? DEFAULT_BACKOFF.floorMs,
+          capMs: c.backoff.capMs ?? DEFAULT_BACKOFF.capMs,
+          stableMs: c.backoff.stableMs ?? DEFAULT_BACKOFF.stableMs,
+          configErrorDelayMs: c.backoff.configErrorDelayMs ?? DEFAULT_BACKOFF.configErrorDelayMs,
+        };
   if (backoff.capMs < backoff.floorMs)
     problems.push({ path: "backoff.capMs", message: "must be ≥ backoff.floorMs" });
-  const customTemplates = c.customTemplates ?? [];
+  const customTemplates = c.customTemplates ?? NONE;
   (c.customOperations ?? []).forEach((op, i) => {
     if (!customTemplates.includes(op.xid)) {
       problems.push({
@@ -268,21 +290,24 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
   const auth = resolveAuth(c.auth);
   if (E.isLeft(auth)) problems.push(auth.left);
   if (problems.length > 0 || E.isLeft(ordered) || E.isLeft(auth)) return E.left(problems);
-  const outbox = Object.fromEntries(
-    OUTBOX_CLASSES.map((k) => [k, { ...DEFAULT_OUTBOX[k], ...(c.outbox?.[k] ?? {}) }]),
-  ) as Record<OutboxClass, ClassLimits>;
+  const outbox =
+    c.outbox === undefined
+      ? DEFAULT_OUTBOX
+      : (Object.fromEntries(
+          OUTBOX_CLASSES.map((k) => [k, { ...DEFAULT_OUTBOX[k], ...(c.outbox?.[k] ?? {}) }]),
+        ) as Record<OutboxClass, ClassLimits>);
   return E.right({
     deviceId: c.deviceId,
     deviceName: c.device?.name ?? c.deviceId,
     deviceType: c.device?.type ?? "c8y_MQTTDevice",
     auth: auth.right,
-    children: ordered.right,
+    children: ordered.right.length === 0 ? NONE : ordered.right,
     subscribeErrors: c.subscribeErrors ?? true,
     customTemplates,
-    customOperations: c.customOperations ?? [],
-    supportedOperations: c.supportedOperations ?? [],
-    resumableOperations: c.resumableOperations ?? [],
-    inventory: c.inventory ?? {},
+    customOperations: c.customOperations ?? NONE,
+    supportedOperations: c.supportedOperations ?? NONE,
+    resumableOperations: c.resumableOperations ?? NONE,
+    inventory: c.inventory ?? NO_INVENTORY,
     keepAliveSeconds: c.keepAliveSeconds ?? 60,
     inflightWindow: c.inflightWindow ?? 100,
     outbox,
@@ -297,9 +322,12 @@ export const decodeConfig = (input: unknown): E.Either<DecodeProblem[], EngineCo
     maxOpenOperations: c.maxOpenOperations ?? 1_000,
     seed: (c.seed ?? 1) >>> 0,
     operations: c.operations ?? "by-id",
-    finishedOperations: {
-      maxCount: c.finishedOperations?.maxCount ?? 1_000,
-      maxAgeMs: c.finishedOperations?.maxAgeMs ?? 30 * 24 * 3_600_000,
-    },
+    finishedOperations:
+      c.finishedOperations === undefined
+        ? DEFAULT_FINISHED_OPERATIONS
+        : {
+            maxCount: c.finishedOperations.maxCount ?? DEFAULT_FINISHED_OPERATIONS.maxCount,
+            maxAgeMs: c.finishedOperations.maxAgeMs ?? DEFAULT_FINISHED_OPERATIONS.maxAgeMs,
+          },
   });
 };

@@ -26,7 +26,14 @@ export interface Inflight {
   readonly ackedAhead: readonly number[];
 }
 
-export const emptyInflight = (): Inflight => ({ queue: emptyQueue(), count: 0, ackedAhead: [] });
+/** Shared by every fresh session of every engine (frozen: the core never mutates it). */
+const EMPTY_INFLIGHT: Inflight = Object.freeze({
+  queue: emptyQueue<InflightPacket>(),
+  count: 0,
+  ackedAhead: Object.freeze([]),
+});
+
+export const emptyInflight = (): Inflight => EMPTY_INFLIGHT;
 
 /** Adds a packet; its ref is greater than every ref already in flight. */
 export const addInflight = (inflight: Inflight, packet: InflightPacket): Inflight => ({

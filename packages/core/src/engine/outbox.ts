@@ -57,23 +57,34 @@ export interface ClassState {
 
 export type Outbox = Readonly<Record<OutboxClass, ClassState>>;
 
-const emptyClass = (): ClassState => ({
-  queue: emptyQueue(),
+/**
+ * The one empty class and the one empty outbox, shared by every engine of a process: a session
+ * builds two outboxes on each connection and fills one class of each, so fresh copies cost a
+ * fleet ten class records per engine. Classes change by copy (`Tx.ownClass` copies before
+ * changing in place). Not frozen, on purpose: V8 spreads a frozen object into a slower shape
+ * with part of its fields out of line, and every record copied from it after (each outbox and
+ * class of every state) would keep that shape: about 30 bytes more per copy and spreads twice
+ * as slow. The core never mutates a state (readonly types, pure `step`).
+ */
+const EMPTY_CLASS: ClassState = {
+  queue: emptyQueue<OutboxEntry>(),
   count: 0,
   bytes: 0,
   stored: 0,
   storedBytes: 0,
   headRef: 0,
   loading: null,
-});
+};
 
-export const emptyOutbox = (): Outbox => ({
-  "operation-status": emptyClass(),
-  alarm: emptyClass(),
-  event: emptyClass(),
-  inventory: emptyClass(),
-  measurement: emptyClass(),
-});
+const EMPTY_OUTBOX: Outbox = {
+  "operation-status": EMPTY_CLASS,
+  alarm: EMPTY_CLASS,
+  event: EMPTY_CLASS,
+  inventory: EMPTY_CLASS,
+  measurement: EMPTY_CLASS,
+};
+
+export const emptyOutbox = (): Outbox => EMPTY_OUTBOX;
 
 /** Adds a queued row to the back of its class: to the head, or stored-only beyond it. */
 const append = (c: ClassState, entry: OutboxEntry, memoryRows: number): ClassState =>
@@ -333,9 +344,15 @@ export const release = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox
     const n = count[cls];
     if (n === undefined) continue;
     const c = out[cls];
-    out = { ...out, [cls]: { ...c, count: c.count - n, bytes: c.bytes - (bytes[cls] ?? 0) } };
+    // A class left holding nothing (none queued, stored or in flight) is the shared empty one:
+    // its `headRef` no longer matters, as the next row enters the head with a larger ref.
+    const emptied = c.count === n && c.queue.size === 0 && c.stored === 0 && c.loading === null;
+    out = {
+      ...out,
+      [cls]: emptied ? EMPTY_CLASS : { ...c, count: c.count - n, bytes: c.bytes - (bytes[cls] ?? 0) },
+    };
   }
-  return out;
+  return OUTBOX_CLASSES.every((cls) => out[cls] === EMPTY_CLASS) ? EMPTY_OUTBOX : out;
 };
 
 /** Id-less status rows (501/502/503) may be re-applied to the wrong operation: mark them. */

@@ -160,18 +160,21 @@ export interface SessionState {
 
 /**
  * Immutable parts every fresh state (and session) starts with, shared by all engines of a
- * process (a fleet of 10k engines would otherwise hold 10k copies of each). Frozen: the core
- * never mutates a state, and this makes a slip fail loudly instead of leaking into other engines.
+ * process (a fleet of 10k engines would otherwise hold 10k copies of each). The core never
+ * mutates a state. Records that steps copy by spreading (timers, waiters, acked inventory) are
+ * not frozen: V8 spreads a frozen object into a larger, slower shape that every later copy keeps.
  */
 const IDLE: Phase = Object.freeze({ name: "idle" });
-const EMPTY_OUTBOX: Outbox = Object.freeze(emptyOutbox());
-const NO_TIMERS: EngineState["timers"] = Object.freeze({});
+const NO_TIMERS: EngineState["timers"] = {};
 const NO_CLEANUP_GROUPS: EngineState["cleanupGroups"] = Object.freeze([]);
+const NO_PROBES: EngineState["probes"] = Object.freeze([]);
+const NO_INVENTORY_ACKED: EngineState["inventoryAcked"] = {};
+const NO_PERSIST_WAITERS: EngineState["persistWaiters"] = {};
 
 export const emptySession = (): SessionState => ({
   inflight: emptyInflight(),
-  registrationRows: EMPTY_OUTBOX,
-  afterGateRows: EMPTY_OUTBOX,
+  registrationRows: emptyOutbox(),
+  afterGateRows: emptyOutbox(),
   settle: null,
   operationsById: false,
 });
@@ -239,17 +242,17 @@ export const initialState = (config: EngineConfig): EngineState => ({
   credentials: null,
   credentialRejects: 0,
   backoffAttempt: 0,
-  outbox: EMPTY_OUTBOX,
+  outbox: emptyOutbox(),
   session: emptySession(),
   journal: emptyJournal,
-  inventoryAcked: {},
+  inventoryAcked: NO_INVENTORY_ACKED,
   recent: emptyRecent,
-  persistWaiters: {},
+  persistWaiters: NO_PERSIST_WAITERS,
   persistedUpTo: 0,
   tombstones: emptyTombstones,
   finishedIds: emptyFinishedIds,
   cleanupGroups: NO_CLEANUP_GROUPS,
-  probes: [],
+  probes: NO_PROBES,
   counters: zeroCounters,
 });
 
