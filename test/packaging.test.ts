@@ -1,11 +1,23 @@
 /**
  * SLOW (about a minute; bounded by the timeouts below). Issue 9, "Ready to be used by
- * another team": the packages as another team gets them. `npm pack` builds first (the mqtt
- * package's dist is removed beforehand) and ships dist, LICENSE and README; inter-package
- * dependencies are real ranges; the tarballs install into a project outside the workspace;
- * there, the CLI runs, `@c8ylink/cli` imports, the published types reject a misspelt option,
- * and the example of docs/embedding.md runs against the simulated tenant of the installed
- * `@c8ylink/sim`.
+ * another team": the packages as another team gets them. `npm pack` runs every package's
+ * prepack build (the mqtt package's dist is removed beforehand) and ships dist, LICENSE and
+ * README; inter-package dependencies are real ranges; the tarballs install into a project
+ * outside the workspace; there, the CLI runs, `@c8ylink/cli` imports, the published types
+ * reject a misspelt option, the SQLite store opens, and the example of docs/embedding.md runs
+ * against the simulated tenant of the installed `@c8ylink/sim`.
+ *
+ * Two shortcuts keep it to about a minute, neither changing what is packed or installed
+ * (docs/testing.md, "Fourth pass"):
+ * - one `npm run build` (one `tsc -b` over the project graph) before `npm pack`, so that the
+ *   six prepack builds (six tsc processes, each re-reading the packages it references) find
+ *   dist up to date, except mqtt's, removed after that build so that its prepack must build it;
+ * - `npm install --ignore-scripts`: dependencies' install scripts do not run in the consumer.
+ *   better-sqlite3's would compile SQLite from source (node-gyp; 80 s of CPU on this
+ *   machine, where no prebuilt binary is reachable); the consumer gets instead the addon
+ *   that the workspace's own `npm ci` built, for the same better-sqlite3 version and the same
+ *   Node, and a test checks that the installed store loads that file. The other scripts run
+ *   (`npm rebuild`), and none of the c8ylink packages may have one.
  */
 import { execFile } from "node:child_process";
 import {
@@ -13,7 +25,9 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -72,6 +86,8 @@ let packed: Packed[] = [];
 beforeAll(async () => {
   mkdirSync(packs);
   mkdirSync(project);
+  const build = await exec("npm", ["run", "build"], ROOT, 240_000);
+  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
   // Without dist, only the prepack build can put it into the tarball.
   rmSync(join(ROOT, "packages/mqtt/dist"), { recursive: true, force: true });
   const workspaces = PACKAGES.flatMap((p) => ["-w", `@c8ylink/${p}`]);
@@ -86,6 +102,43 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Packages under `modules` (nested node_modules included) whose manifest has an install-time script. */
+const installScripts = (modules: string): string[] => {
+  if (!existsSync(modules)) return [];
+  const dirs = readdirSync(modules).flatMap((entry) =>
+    entry.startsWith("@") ? readdirSync(join(modules, entry)).map((n) => `${entry}/${n}`) : [entry],
+  );
+  return dirs.flatMap((name) => {
+    const file = join(modules, name, "package.json");
+    if (!existsSync(file)) return [];
+    const { scripts = {} } = JSON.parse(readFileSync(file, "utf8")) as {
+      scripts?: Record<string, string>;
+    };
+    const own = ["preinstall", "install", "postinstall"].some((s) => s in scripts) ? [name] : [];
+    return [...own, ...installScripts(join(modules, name, "node_modules"))];
+  });
+};
+
+const SQLITE_ADDON = "node_modules/better-sqlite3/build/Release/better_sqlite3.node";
+const sqliteVersion = (root: string) =>
+  (
+    JSON.parse(readFileSync(join(root, "node_modules/better-sqlite3/package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+
+/**
+ * The addon the workspace's `npm ci` built for this Node (its own tests load it), copied to
+ * where better-sqlite3 looks first; only for the very same better-sqlite3 version.
+ */
+const provideSqliteAddon = () => {
+  const [ours, theirs] = [sqliteVersion(ROOT), sqliteVersion(project)];
+  if (ours !== theirs)
+    throw new Error(`better-sqlite3 ${theirs} installed, the workspace's addon is for ${ours}`);
+  mkdirSync(join(project, SQLITE_ADDON, ".."), { recursive: true });
+  copyFileSync(join(ROOT, SQLITE_ADDON), join(project, SQLITE_ADDON));
+};
 
 const manifest = (p: string) =>
   JSON.parse(readFileSync(join(ROOT, "packages", p, "package.json"), "utf8")) as {
@@ -113,7 +166,7 @@ describe("npm pack", () => {
     expect(manifest(p).scripts?.prepack).toBeDefined();
   });
 
-  it("rebuilt the dist it had no copy of", () => {
+  it("rebuilt the dist it had no copy of (mqtt's prepack)", () => {
     expect(existsSync(join(ROOT, "packages/mqtt/dist/index.js"))).toBe(true);
   });
 
@@ -164,13 +217,48 @@ describe("installed from the tarballs, outside the workspace", () => {
     );
     const install = await exec(
       "npm",
-      ["install", ...tarballs, "--prefer-offline", "--no-audit", "--no-fund"],
+      ["install", ...tarballs, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"],
       project,
-      // better-sqlite3 may build from source (node-gyp) when no prebuilt binary is reachable.
-      480_000,
+      240_000,
     );
     if (install.code !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
-  }, 540_000);
+    const scripted = installScripts(join(project, "node_modules"));
+    const ours = scripted.filter((name) => name.startsWith("@c8ylink/"));
+    if (ours.length > 0) throw new Error(`install scripts skipped by --ignore-scripts: ${ours.join(", ")}`);
+    provideSqliteAddon();
+    const others = scripted.filter((name) => name !== "better-sqlite3");
+    if (others.length > 0) {
+      const rebuild = await exec("npm", ["rebuild", ...others, "--no-audit", "--no-fund"], project, 120_000);
+      if (rebuild.code !== 0) throw new Error(`npm rebuild ${others.join(" ")} failed:\n${rebuild.stderr}`);
+    }
+  }, 360_000);
+
+  it("opens the SQLite store with the native addon placed in the consumer", async () => {
+    writeFileSync(
+      join(project, "sqlite-probe.js"),
+      `import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore } from "@c8ylink/mqtt";
+const dir = mkdtempSync(join(tmpdir(), "c8ylink-sqlite-probe-"));
+const first = new SqliteStore(dir);
+await first.load();
+await first.apply([{ key: "probe", value: { n: 42 } }]);
+await first.close();
+const second = new SqliteStore(dir);
+const records = await second.load();
+await second.close();
+rmSync(dir, { recursive: true, force: true });
+const addons = process.report.getReport().sharedObjects.filter((f) => f.endsWith("better_sqlite3.node"));
+console.log(JSON.stringify({ probe: records.probe, addons }));
+`,
+    );
+    const run = await exec(process.execPath, ["sqlite-probe.js"], project, 60_000);
+    expect(run.stderr).toBe("");
+    const probe = JSON.parse(run.stdout.trim()) as { probe: unknown; addons: string[] };
+    expect(probe.probe).toEqual({ n: 42 });
+    expect(probe.addons).toEqual([realpathSync(join(project, SQLITE_ADDON))]);
+  });
 
   it("runs the c8ylink command and imports @c8ylink/cli", async () => {
     const help = await exec(join(project, "node_modules/.bin/c8ylink"), ["run", "--help"], project, 60_000);

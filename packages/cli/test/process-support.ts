@@ -106,7 +106,9 @@ export const startAgent = (
     exited,
     done: () => exit !== null,
     output,
-    waitFor: async (pattern, timeoutMs = 30_000, from = 0) => {
+    // A bound, not a duration: under the load of a shared 2-core machine a start of the real bin
+    // (tsx compiling the sources) took over 30 s to reach "online".
+    waitFor: async (pattern, timeoutMs = 60_000, from = 0) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const line = stderr.slice(from).find((l) => pattern.test(l));

@@ -23,13 +23,17 @@ interface Outcome {
   readonly stderr: string;
 }
 
-/** Runs the real command with stdin closed; every case here ends by itself within seconds. */
+/**
+ * Runs the real command with stdin closed; every case here ends by itself within seconds. The
+ * bound is for a loaded machine: at load average 20 the concurrent starts below ended with no
+ * output at all under a 30 s bound, and passed alone right after.
+ */
 const c8ylink = (args: readonly string[], env: Record<string, string> = {}): Promise<Outcome> =>
   new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { timeout: 30_000, env: { ...process.env, ...env, C8YLINK_DEBUG: "" } },
+      { timeout: 90_000, env: { ...process.env, ...env, C8YLINK_DEBUG: "" } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });

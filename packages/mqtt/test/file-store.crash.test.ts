@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { FileStore, type StoreProblem } from "../src/file-store.js";
 import { SqliteStore } from "../src/sqlite-store.js";
 
@@ -107,62 +107,63 @@ const runUntilKilled = (
     child.on("exit", (_code, signal) => resolve({ acked, signal, stderr }));
   });
 
-describe.each<Kind>(["file", "sqlite"])("the %s store under SIGKILL", (kind) => {
-  let dir: string;
-  let build: string;
-  let writer: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "c8ylink-crash-"));
-    build = await mkdtemp(join(tmpdir(), "c8ylink-crash-build-"));
-    writer = await compileWriter(build);
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-    await rm(build, { recursive: true, force: true });
-  });
-
-  it(`keeps every acknowledged batch across ${ITERATIONS} kills at random points`, async () => {
-    const random = prng(15);
-    let first = 1;
-    let lastCredentials = 0;
-    for (let iteration = 0; iteration < ITERATIONS; iteration++) {
-      const killAfter = 1 + Math.floor(random() * 60);
-      const run = await runUntilKilled(kind, writer, dir, first, killAfter, Math.floor(random() * 20));
-      expect(run.signal, `iteration ${iteration}: ${run.stderr}`).toBe("SIGKILL");
-      expect(run.acked.length).toBeGreaterThanOrEqual(killAfter);
-
-      const problems: StoreProblem[] = [];
-      const onProblem = (p: StoreProblem) => problems.push(p);
-      const store =
-        kind === "sqlite" ? new SqliteStore(dir, { onProblem }) : new FileStore(dir, { onProblem });
-      const records = await store.load();
-      await store.close();
-      // Only the last append may be torn by a kill; nothing else may be damaged.
-      for (const p of problems) expect(p.reason, JSON.stringify(p)).toMatch(/^truncated last line/);
-
-      for (const n of run.acked) {
-        expect(records[`rec/${n}`], `iteration ${iteration}: acknowledged batch ${n}`).toEqual({
-          n,
-          pad: "p".repeat(n % 200),
-        });
-        // Its deletion of the previous temp record is durable too (and never undone).
-        expect(records[`tmp/${n - 1}`], `tmp/${n - 1} after batch ${n}`).toBeUndefined();
-      }
-      const maxAcked = Math.max(...run.acked);
-      expect(records.counter as number).toBeGreaterThanOrEqual(maxAcked);
-      const credentialBatches = run.acked.filter((n) => n % 5 === 0);
-      if (credentialBatches.length > 0) lastCredentials = Math.max(lastCredentials, ...credentialBatches);
-      if (lastCredentials > 0) {
-        const password = (records.credentials as { password?: string } | undefined)?.password ?? "";
-        expect(Number(password.slice(2))).toBeGreaterThanOrEqual(lastCredentials);
-      }
-      // Batches written but not acknowledged may or may not be there; the next run starts after them.
-      first = Math.max(maxAcked, records.counter as number) + IN_FLIGHT_MARGIN;
-    }
-    // The runs went through compactions (2 KiB log), not only appends; or wrote the database.
-    expect(existsSync(join(dir, kind === "sqlite" ? "store.db" : "snapshot.json"))).toBe(true);
+// The two stores run side by side: each kill cycle mostly waits (process start, fsync), and
+// the stores share nothing (own directory, own compiled writer, own seeded kill points).
+describe.concurrent("the stores under SIGKILL", () => {
+  it.for<Kind>(["file", "sqlite"])(
+    `the %s store keeps every acknowledged batch across ${ITERATIONS} kills at random points`,
     // 30 process starts and kills, bounded: on a loaded machine with the other test files running
     // beside it they outlast the default 60 s without anything being wrong (seen: both stores
     // timed out at 60 s with a load average of 15).
-  }, 240_000);
+    { timeout: 240_000 },
+    async (kind, { expect }) => {
+      const dir = await mkdtemp(join(tmpdir(), "c8ylink-crash-"));
+      const build = await mkdtemp(join(tmpdir(), "c8ylink-crash-build-"));
+      try {
+        const writer = await compileWriter(build);
+        const random = prng(15);
+        let first = 1;
+        let lastCredentials = 0;
+        for (let iteration = 0; iteration < ITERATIONS; iteration++) {
+          const killAfter = 1 + Math.floor(random() * 60);
+          const run = await runUntilKilled(kind, writer, dir, first, killAfter, Math.floor(random() * 20));
+          expect(run.signal, `iteration ${iteration}: ${run.stderr}`).toBe("SIGKILL");
+          expect(run.acked.length).toBeGreaterThanOrEqual(killAfter);
+
+          const problems: StoreProblem[] = [];
+          const onProblem = (p: StoreProblem) => problems.push(p);
+          const store =
+            kind === "sqlite" ? new SqliteStore(dir, { onProblem }) : new FileStore(dir, { onProblem });
+          const records = await store.load();
+          await store.close();
+          // Only the last append may be torn by a kill; nothing else may be damaged.
+          for (const p of problems) expect(p.reason, JSON.stringify(p)).toMatch(/^truncated last line/);
+
+          for (const n of run.acked) {
+            expect(records[`rec/${n}`], `iteration ${iteration}: acknowledged batch ${n}`).toEqual({
+              n,
+              pad: "p".repeat(n % 200),
+            });
+            // Its deletion of the previous temp record is durable too (and never undone).
+            expect(records[`tmp/${n - 1}`], `tmp/${n - 1} after batch ${n}`).toBeUndefined();
+          }
+          const maxAcked = Math.max(...run.acked);
+          expect(records.counter as number).toBeGreaterThanOrEqual(maxAcked);
+          const credentialBatches = run.acked.filter((n) => n % 5 === 0);
+          if (credentialBatches.length > 0) lastCredentials = Math.max(lastCredentials, ...credentialBatches);
+          if (lastCredentials > 0) {
+            const password = (records.credentials as { password?: string } | undefined)?.password ?? "";
+            expect(Number(password.slice(2))).toBeGreaterThanOrEqual(lastCredentials);
+          }
+          // Batches written but not acknowledged may or may not be there; the next run starts after them.
+          first = Math.max(maxAcked, records.counter as number) + IN_FLIGHT_MARGIN;
+        }
+        // The runs went through compactions (2 KiB log), not only appends; or wrote the database.
+        expect(existsSync(join(dir, kind === "sqlite" ? "store.db" : "snapshot.json"))).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        await rm(build, { recursive: true, force: true });
+      }
+    },
+  );
 });
