@@ -85,6 +85,21 @@ describe("connecting", () => {
     expect(connect).toMatchObject({ clientId: "d:dev4", username: "t9/device_dev4", password: "s" });
     expect(h.state.phase).toMatchObject({ name: "connecting", as: "device" });
   });
+  it("a CONNACK as the device forgets earlier refusals of the stored credentials", () => {
+    const h = new Harness({ ...bootstrap, credentialRejectLimit: 2 });
+    h.start({ credentials: { tenant: "t9", user: "device_dev4", password: "s" } });
+    h.connack(4);
+    h.advance(h.timers.get("reconnect")! - h.now);
+    h.connack();
+    h.drop();
+    h.advance(h.timers.get("reconnect")! - h.now);
+    h.connack(4); // the first refusal since the last good CONNACK: kept
+    expect(h.reports().filter((r) => r.kind === "credentials-discarded")).toEqual([]);
+    expect(h.state.credentials).not.toBeNull();
+    h.advance(h.timers.get("reconnect")! - h.now);
+    h.connack(4);
+    expect(h.reports().filter((r) => r.kind === "credentials-discarded")).toHaveLength(1);
+  });
 });
 
 describe("the bootstrap subscription", () => {
