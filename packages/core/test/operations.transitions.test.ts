@@ -167,6 +167,20 @@ describe("from received to forgotten", () => {
     expect(h.handedOut.map((o) => o.key)).toEqual(["op-1", "op-2"]);
   });
 
+  it("takes a line arriving at its tombstone's expiry as a new operation, before the expiry timer fired", () => {
+    const h = online({ tombstoneMs: 5_000 });
+    h.deliver("s/ds", "511,dev2,ls");
+    h.flush();
+    h.finish("op-1", { status: "successful" });
+    h.flush();
+    const expiry = h.timers.get("tombstones")!;
+    h.now = expiry; // the line and the timer are due at once; the line is handled first
+    h.deliver("s/ds", "511,dev2,ls");
+    h.flush();
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1", "op-2"]);
+    expect(h.state.counters.operationsDuplicate).toBe(0);
+  });
+
   it("asks for nothing when a tombstone that absorbed nothing expires", () => {
     const h = online({ tombstoneMs: 5_000 });
     h.deliver("s/ds", "511,dev2,ls");
