@@ -222,9 +222,14 @@ describe("one operation per (device, fragment) at a time", () => {
     expect(h.handedOut.map((o) => o.key)).toEqual(["op-1"]);
     h.deliver("s/ds", "511,dev2,a"); // redelivered while executing
     h.flush();
+    h.deliver("s/ds", "511,dev2,c"); // the group is looked at again once this one is durable
+    h.flush();
     expect(h.handedOut.map((o) => o.key)).toEqual(["op-1"]);
     expect(entryOf(h.state.journal, "op-1")).toMatchObject({ stage: "executing", duplicates: 1 });
     expect(entryOf(h.state.journal, "op-2")?.stage).toBe("received");
+    h.finish("op-1", { status: "successful" });
+    h.flush();
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1", "op-2"]);
   });
 
   it("a line seen again while it waits moves behind the lines seen before that sighting", () => {
@@ -298,5 +303,72 @@ describe("how many operations the engine takes on", () => {
       raw: ["510", "a/b"],
     });
     expect(h.state.counters.operationsReceived).toBe(0);
+  });
+});
+
+describe("lines of custom templates", () => {
+  const custom = {
+    customTemplates: ["ops"],
+    customOperations: [{ xid: "ops", messageId: "511", fragment: "c8y_Command" }],
+  };
+
+  it("run in a by-id session, where the s/ds line of an operation is skipped and counted", () => {
+    const h = online({ ...custom, operations: "by-id" });
+    h.deliver("s/ds", "511,dev2,a");
+    h.deliver("s/dc/ops", "511,dev2,b");
+    h.flush();
+    expect(h.state.counters.operationsStaticSkipped).toBe(1);
+    expect(h.handedOut.map((o) => o.operation)).toEqual([
+      {
+        template: "custom",
+        xid: "ops",
+        messageId: "511",
+        fragment: "c8y_Command",
+        deviceId: "dev2",
+        values: ["b"],
+      },
+    ]);
+  });
+
+  it("do not answer a probe of an s/ds line, even when the text is the same", () => {
+    // After a crash while executing, the 501 is taken as applied; the platform says it was not
+    // (s/e 41) and the engine watches for the s/ds line to come back (static-resync.test.ts).
+    const h = new Harness({ ...config, ...custom });
+    h.start({
+      "journal/op-1": {
+        key: "op-1",
+        seq: 1,
+        deviceId: "dev2",
+        fragment: "c8y_Command",
+        raw: ["511", "dev2", "ls"],
+        failure: null,
+        stage: "executing",
+        order: 1,
+      },
+      "outbox/000000000002": {
+        ref: 2,
+        cls: "operation-status",
+        topic: "s/us",
+        line: "501,c8y_Command",
+        bytes: 15,
+        template: "501",
+        opKey: "op-1#executing",
+      },
+    });
+    h.connack();
+    h.suback();
+    h.flush();
+    h.advance(60_000);
+    h.flush();
+    const failed = "502,c8y_Command,c8ylink restarted while the operation was executing";
+    expect(statusRows(h)).toEqual([failed]);
+    h.deliver("s/e", "41,502,No EXECUTING operation with fragment c8y_Command for device dev2");
+    h.flush();
+    h.deliver("s/dc/ops", "511,dev2,ls"); // another collection's operation, not the probed line
+    h.flush();
+    expect(statusRows(h).filter((r) => r === failed)).toHaveLength(1);
+    h.deliver("s/ds", "511,dev2,ls"); // the probed line itself
+    h.flush();
+    expect(statusRows(h).filter((r) => r === failed)).toHaveLength(2);
   });
 });
