@@ -372,3 +372,34 @@ describe("lines of custom templates", () => {
     expect(statusRows(h).filter((r) => r === failed)).toHaveLength(2);
   });
 });
+
+describe("after a restart", () => {
+  const received = (key: string, seq: number, fragment: string, raw: string[]) => ({
+    [`journal/${key}`]: {
+      key,
+      seq,
+      deviceId: "dev2",
+      fragment,
+      raw,
+      failure: null,
+      stage: "received",
+      order: seq,
+    },
+  });
+
+  it("starts the waiting groups in the order their operations arrived, not in key order", () => {
+    // "op-10" sorts before "op-9" as a key; op-9 arrived first.
+    const h = new Harness(config);
+    h.start({
+      ...received("op-9", 9, "c8y_Command", ["511", "dev2", "first"]),
+      ...received("op-10", 10, "c8y_Restart", ["510", "dev2"]),
+    });
+    h.connack();
+    h.suback();
+    h.flush();
+    h.advance(60_000);
+    h.flush();
+    expect(statusRows(h)).toEqual(["501,c8y_Command", "501,c8y_Restart"]);
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-9", "op-10"]);
+  });
+});
