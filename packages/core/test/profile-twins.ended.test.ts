@@ -15,6 +15,7 @@ const config = {
   seed: 7,
   operations: "static",
   tombstoneMs: 10_000,
+  settleMs: 5_000,
 };
 
 const firmware = { name: "fw", version: "2.0", url: "http://t/fw", isPatch: false, dependency: "" };
@@ -68,5 +69,29 @@ describe("a 531 twin after its 527 ended (id-less)", () => {
     h.deliver("s/ds", line(profile531));
     h.flush();
     expect(h.handedOut.map((o) => o.operation.template)).toEqual(["527", "531"]);
+  });
+});
+
+describe("a 531 twin in the answer to a 500 (id-less)", () => {
+  it("keeps the answer open like any other line: settling ends settleMs after the twin, not after its 527", () => {
+    const h = new Harness(config);
+    h.bringOnline();
+    h.flush();
+    h.drop();
+    h.advance(60_000);
+    h.connack();
+    h.suback();
+    h.ackAll(); // the 500 is acknowledged: the answer window opens
+    h.deliver("s/ds", line(profile527));
+    h.flush();
+    h.advance(3_000);
+    h.deliver("s/ds", line(profile531));
+    h.flush();
+    h.advance(2_000); // settleMs after the 527, 2 s after the twin: still settling
+    h.flush();
+    expect(h.handedOut).toEqual([]);
+    h.advance(3_000);
+    h.flush();
+    expect(h.handedOut.map((o) => o.operation.template)).toEqual(["527"]);
   });
 });
