@@ -52,6 +52,7 @@ import {
 import { FileStore, type StoreProblem } from "./file-store.js";
 import { SqliteStore } from "./sqlite-store.js";
 import { Recorder } from "./recorder.js";
+import { copyIfScalarMessage, scalarPropsOf } from "./scalar-rows.js";
 import { claimStateDir, type StateDirClaim } from "./state-dir.js";
 import { tlsProblems } from "./tls-check.js";
 import { MemoryStorage, type Storage } from "./storage.js";
@@ -831,11 +832,12 @@ const checkRow = (input: unknown): BatchRow | string => {
   if (message !== undefined) {
     if (typeof message !== "object" || message === null || typeof message.template !== "string")
       return "message: must be an object with a template id";
-    const codecs = UPSTREAM_CODECS as unknown as Record<string, t.Decoder<unknown, UpstreamMessage>>;
+    const codecs = UPSTREAM_CODECS as unknown as Record<string, t.Type<UpstreamMessage, unknown, unknown>>;
     const codec = Object.hasOwn(codecs, message.template) ? codecs[message.template] : undefined;
     if (codec === undefined)
       return `message.template: ${message.template} is not an upstream static template`;
-    const decoded = codec.decode(message);
+    const fast = scalarMessage(message.template, codec, message);
+    const decoded = fast === undefined ? codec.decode(message) : E.right(fast as UpstreamMessage);
     if (decoded._tag === "Left")
       return `message: ${formatProblems(problemsOf(decoded.left)).replace(/\n/g, "; ")}`;
     const unsafe = jsonUnsafe(decoded.right, "message");
@@ -851,6 +853,22 @@ const checkRow = (input: unknown): BatchRow | string => {
     options.priority = r["priority"] as OutboxClass;
   }
   return { xid: r["xid"], values: [...(values as string[])], ...options };
+};
+
+/** Per static template: its property names when they are all scalars (see scalar-rows.ts), else null. */
+const scalarProps = new Map<string, ReadonlySet<string> | null>();
+
+const scalarMessage = (
+  template: string,
+  codec: t.Type<UpstreamMessage, unknown, unknown>,
+  message: object,
+): unknown => {
+  let props = scalarProps.get(template);
+  if (props === undefined) {
+    props = scalarPropsOf(codec);
+    scalarProps.set(template, props);
+  }
+  return props === null ? undefined : copyIfScalarMessage(codec, props, message);
 };
 
 /** Where a value would not survive JSON unchanged (non-finite numbers, non-plain objects), if anywhere. */
