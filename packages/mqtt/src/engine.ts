@@ -842,7 +842,10 @@ const checkRow = (input: unknown): BatchRow | string => {
       return `message: ${formatProblems(problemsOf(decoded.left)).replace(/\n/g, "; ")}`;
     const unsafe = jsonUnsafe(decoded.right, "message");
     if (unsafe !== undefined) return unsafe;
-    return { message: decoded.right, ...options };
+    // Most rows have no options: no second object for them.
+    return options.child === undefined && options.mode === undefined && options.tag === undefined
+      ? { message: decoded.right }
+      : { message: decoded.right, ...options };
   }
   if (typeof r["xid"] !== "string") return "a row needs a message (static template) or an xid (custom)";
   const values = r["values"];

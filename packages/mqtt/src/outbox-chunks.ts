@@ -53,8 +53,15 @@ export const isCompactRow = (ref: number, value: unknown): value is CompactRow =
     typeof r["topic"] === "string" &&
     typeof r["template"] === "string" &&
     line.indexOf("\n") === -1 &&
-    Object.keys(r).length === 6
+    ownKeyCount(r) === 6
   );
+};
+
+/** Own enumerable properties of a plain object, without allocating a key array. */
+const ownKeyCount = (o: object): number => {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
 };
 
 /** A chunk as read back (`lines` not yet split). */

@@ -54,7 +54,8 @@ export const copyIfScalarMessage = (
 ): Record<string, unknown> | undefined => {
   if (Object.getPrototypeOf(message) !== Object.prototype || !codec.is(message)) return undefined;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(message)) {
+  // for-in: own enumerable properties here (the prototype is Object.prototype), no key array.
+  for (const key in message) {
     if (!props.has(key)) return undefined;
     copy[key] = (message as Record<string, unknown>)[key];
   }

@@ -65,8 +65,20 @@ export interface SqliteStoreOptions {
 const fsyncAsync = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsync(fd, (e) => (e === null ? resolve() : reject(e))));
 
-const OUTBOX_KEY = /^outbox\/\d{12}$/;
-const OUTBOX_PREFIX_LENGTH = "outbox/".length;
+const OUTBOX_PREFIX = "outbox/";
+const OUTBOX_KEY_LENGTH = OUTBOX_PREFIX.length + 12;
+
+/** The ref of an outbox key (`outbox/` and 12 digits), else -1. Called for every change. */
+const outboxRefOf = (key: string): number => {
+  if (key.length !== OUTBOX_KEY_LENGTH || !key.startsWith(OUTBOX_PREFIX)) return -1;
+  let ref = 0;
+  for (let i = OUTBOX_PREFIX.length; i < OUTBOX_KEY_LENGTH; i++) {
+    const digit = key.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    ref = ref * 10 + digit;
+  }
+  return ref;
+};
 const IMPORTED = "imported-file-store";
 
 const requireCjs = createRequire(import.meta.url);
@@ -439,9 +451,10 @@ export class SqliteStore implements Storage {
       run.length = 0;
       runBytes = 0;
     };
-    for (const { key, value } of changes) {
-      if (OUTBOX_KEY.test(key)) {
-        const ref = Number(key.slice(OUTBOX_PREFIX_LENGTH));
+    for (let c = 0; c < changes.length; c++) {
+      const { key, value } = changes[c]!;
+      const ref = outboxRefOf(key);
+      if (ref >= 0) {
         if (value === null) {
           flushRun();
           flushPuts();
