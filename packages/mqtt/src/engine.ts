@@ -52,7 +52,7 @@ import {
 import { FileStore, type StoreProblem } from "./file-store.js";
 import { SqliteStore } from "./sqlite-store.js";
 import { Recorder } from "./recorder.js";
-import { copyIfScalarMessage, scalarPropsOf } from "./scalar-rows.js";
+import { copyIfScalarMessage, scalarCodecOf, type ScalarCodec } from "./scalar-rows.js";
 import { claimStateDir, type StateDirClaim } from "./state-dir.js";
 import { tlsProblems } from "./tls-check.js";
 import { MemoryStorage, type Storage } from "./storage.js";
@@ -858,20 +858,20 @@ const checkRow = (input: unknown): BatchRow | string => {
   return { xid: r["xid"], values: [...(values as string[])], ...options };
 };
 
-/** Per static template: its property names when they are all scalars (see scalar-rows.ts), else null. */
-const scalarProps = new Map<string, ReadonlySet<string> | null>();
+/** Per static template: its field tests when its fields are all scalars (see scalar-rows.ts), else null. */
+const scalarCodecs = new Map<string, ScalarCodec | null>();
 
 const scalarMessage = (
   template: string,
   codec: t.Type<UpstreamMessage, unknown, unknown>,
   message: object,
 ): unknown => {
-  let props = scalarProps.get(template);
-  if (props === undefined) {
-    props = scalarPropsOf(codec);
-    scalarProps.set(template, props);
+  let scalar = scalarCodecs.get(template);
+  if (scalar === undefined) {
+    scalar = scalarCodecOf(codec);
+    scalarCodecs.set(template, scalar);
   }
-  return props === null ? undefined : copyIfScalarMessage(codec, props, message);
+  return scalar === null ? undefined : copyIfScalarMessage(scalar, message);
 };
 
 /** Where a value would not survive JSON unchanged (non-finite numbers, non-plain objects), if anywhere. */
