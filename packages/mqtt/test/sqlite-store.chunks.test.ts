@@ -132,7 +132,7 @@ describe("the chunked outbox of the SQLite store", () => {
       fc.integer({ min: 1, max: 50 }),
       fc.integer({ min: 1, max: 30 }),
     ],
-    { numRuns: 60 },
+    { numRuns: 40 },
   )(
     "reads back exactly what a key-value map holds, across reopens",
     async (batches, afterRef, max, memoryRows) => {
