@@ -840,7 +840,7 @@ const checkRow = (input: unknown): BatchRow | string => {
     const decoded = fast === undefined ? codec.decode(message) : E.right(fast as UpstreamMessage);
     if (decoded._tag === "Left")
       return `message: ${formatProblems(problemsOf(decoded.left)).replace(/\n/g, "; ")}`;
-    const unsafe = jsonUnsafe(decoded.right, "message");
+    const unsafe = isJsonSafe(decoded.right) ? undefined : jsonUnsafe(decoded.right, "message");
     if (unsafe !== undefined) return unsafe;
     // Most rows have no options: no second object for them.
     return options.child === undefined && options.mode === undefined && options.tag === undefined
@@ -872,6 +872,30 @@ const scalarMessage = (
     scalarCodecs.set(template, scalar);
   }
   return scalar === null ? undefined : copyIfScalarMessage(scalar, message);
+};
+
+/** Whether a value survives JSON unchanged: `jsonUnsafe`'s test without building paths (run per row). */
+const isJsonSafe = (value: unknown): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (Array.isArray(value)) return value.every(isJsonSafe);
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined && !isJsonSafe(v)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 };
 
 /** Where a value would not survive JSON unchanged (non-finite numbers, non-plain objects), if anywhere. */
