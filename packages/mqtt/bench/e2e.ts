@@ -71,6 +71,11 @@ interface Timed {
   readonly ms: number;
   /** CPU time of this process over the same window (user + system). */
   readonly cpuMs: number;
+  /**
+   * QoS 1 PUBLISH packets sent in the window (first transmissions). Raw replays the recorded
+   * run's packets: a timed run that packed its rows differently would not be the same work.
+   */
+  readonly packets: number;
 }
 
 const cpuSince = (start: NodeJS.CpuUsage): number => {
@@ -80,6 +85,8 @@ const cpuSince = (start: NodeJS.CpuUsage): number => {
 
 const engineRun = async (url: string, mode: Mode, logPath: string | undefined): Promise<Timed> => {
   const stateDir = mkdtempSync(join(tmpdir(), "c8ylink-bench-state-"));
+  let packets = 0;
+  let counting = false;
   const engine = createEngine({
     config: {
       deviceId: "bench-device",
@@ -91,6 +98,13 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     url,
     stateDir,
     ...(logPath === undefined ? {} : { recordTo: logPath }),
+    mqttConnect: (brokerUrl, options) => {
+      const client = mqtt.connect(brokerUrl, options);
+      client.on("packetsend", (packet) => {
+        if (counting && packet.cmd === "publish" && packet.qos === 1 && packet.dup !== true) packets++;
+      });
+      return client;
+    },
   });
   try {
     await engine.start();
@@ -99,6 +113,7 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     const rows = rowsOf(MESSAGES);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
+    counting = true;
     if (mode === "all") {
       const r = submitMany(engine, rows);
       if (r.accepted !== MESSAGES) throw new Error(`refused: ${r.refused[0]?.reason ?? "?"}`);
@@ -118,12 +133,13 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     await engine.whenDrained(600_000);
     const ms = performance.now() - t0;
     const cpuMs = cpuSince(c0);
+    counting = false;
     // Drained also means dropped: a run that loses rows must not pass as a fast one.
     const { delivered, dropped } = engine.counters();
     if (delivered < MESSAGES || dropped > 0)
       throw new Error(`engine delivered ${delivered} of ${MESSAGES} rows, dropped ${dropped}`);
     await engine.stop();
-    return { ms, cpuMs };
+    return { ms, cpuMs, packets };
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
@@ -178,7 +194,7 @@ const rawRun = (url: string, packets: readonly { topic: string; payload: string 
             if (acked === packets.length) {
               const ms = performance.now() - t0;
               const cpuMs = cpuSince(c0);
-              client.end(true, () => resolve({ ms, cpuMs }));
+              client.end(true, () => resolve({ ms, cpuMs, packets: packets.length }));
             } else pump();
           });
         }
@@ -214,7 +230,7 @@ const main = async (): Promise<void> => {
       paced: [] as Timed[],
       rawPaced: [] as Timed[],
     };
-    const shown = (t: Timed) => `${t.ms.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)} ms)`;
+    const shown = (t: Timed) => `${t.ms.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)} ms, ${t.packets} packets)`;
     for (let round = 0; round < ROUNDS; round++) {
       runs.all.push(await engineRun(broker.url, "all", undefined));
       runs.rawAll.push(await rawRun(broker.url, recorded.all.packets));
@@ -278,6 +294,7 @@ const main = async (): Promise<void> => {
       `raw MQTT.js, the engine's own ${recorded.all.packets.length} packets: ${m.rawAll.toFixed(0)} ms`,
       `engine + SQLite store, paced ${PACE_ROWS} rows per macrotask: ${m.paced.toFixed(0)} ms = ${rate(m.paced)} rows/s (recording: ${recorded.paced.ms.toFixed(0)} ms)`,
       `raw MQTT.js, the paced run's own ${recorded.paced.packets.length} packets: ${m.rawPaced.toFixed(0)} ms`,
+      `packets the timed engine runs sent (median): all at once ${median(runs.all.map((r) => r.packets))} (recorded run: ${recorded.all.packets.length}); paced ${median(runs.paced.map((r) => r.packets))} (recorded run: ${recorded.paced.packets.length})`,
       `CPU time of this process (medians): engine all at once ${c.all.toFixed(0)} ms vs raw ${c.rawAll.toFixed(0)} ms; engine paced ${c.paced.toFixed(0)} ms vs raw ${c.rawPaced.toFixed(0)} ms`,
       `event log, all at once: ${allLog.gz.toLocaleString("en")} B gzip (${perRow(allLog.gz).toFixed(1)} B/row), ${allLog.plain.toLocaleString("en")} B plain (${perRow(allLog.plain).toFixed(1)} B/row), ${log.steps.length} steps`,
       `event log, paced: ${pacedLog.gz.toLocaleString("en")} B gzip (${perRow(pacedLog.gz).toFixed(1)} B/row), ${pacedLog.plain.toLocaleString("en")} B plain (${perRow(pacedLog.plain).toFixed(1)} B/row)`,
@@ -294,6 +311,7 @@ const main = async (): Promise<void> => {
       `| raw MQTT.js, the engine's own ${recorded.all.packets.length} packets, same window | ${m.rawAll.toFixed(0)} ms — **engine ${allRatio.toFixed(2)}×** (goal ≤ 2×) |`,
       `| engine + SQLite store, paced ${PACE_ROWS} rows per macrotask | ${m.paced.toFixed(0)} ms (${rate(m.paced)} rows/s) |`,
       `| raw MQTT.js, the paced run's own ${recorded.paced.packets.length} packets | ${m.rawPaced.toFixed(0)} ms — **engine ${pacedRatio.toFixed(2)}×** (goal ≤ 1.5×) |`,
+      `| QoS 1 packets the timed engine runs sent (median; raw replays the recorded run's) | all at once ${median(runs.all.map((r) => r.packets))} (recorded ${recorded.all.packets.length}); paced ${median(runs.paced.map((r) => r.packets))} (recorded ${recorded.paced.packets.length}) |`,
       `| CPU time of the benchmark process in those windows (medians; the broker not included) | engine all at once ${c.all.toFixed(0)} ms vs raw ${c.rawAll.toFixed(0)} ms; engine paced ${c.paced.toFixed(0)} ms vs raw ${c.rawPaced.toFixed(0)} ms |`,
       `| event log bytes per delivered row (gzip; plain) | all at once **${perRow(allLog.gz).toFixed(1)} B** (${perRow(allLog.plain).toFixed(1)} B); paced **${perRow(pacedLog.gz).toFixed(1)} B** (${perRow(pacedLog.plain).toFixed(1)} B) (goal ≤ 40 B) |`,
       `| replay of the all-at-once log | **${Math.round(rowsPerSecond).toLocaleString("en")} rows/s** (${log.steps.length} steps in ${replayMs.toFixed(0)} ms; parsing ${parsedMs.toFixed(0)} ms) (goal ≥ 1M rows/s) |`,
