@@ -566,12 +566,16 @@ export class SqliteStore implements Storage {
       for (const p of group) p.resolve();
       return;
     }
+    // Written: only the callbacks wait for the fsync, not the batches' changes (a 100k-row
+    // batch would otherwise stay in the heap until the disk answered).
+    const resolves = group.map((p) => p.resolve);
+    const rejects = group.map((p) => p.reject);
     this.synced().then(
       () => {
-        for (const p of group) p.resolve();
+        for (const resolve of resolves) resolve();
       },
       (e: unknown) => {
-        for (const p of group) p.reject(e);
+        for (const reject of rejects) reject(e);
       },
     );
   }
