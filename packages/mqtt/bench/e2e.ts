@@ -14,7 +14,9 @@
  * 4. Replay: the recorded log replayed with the core's `replay`, in rows per second (parsing
  *    reported apart). Goal ≥ 1M rows/s.
  *
- * Rounds alternate engine and raw runs; medians are reported. Each goal prints one line
+ * Rounds alternate engine and raw runs; medians are reported. Each run's CPU time (this
+ * process, user + system, the broker not included) is reported beside its wall time: on a
+ * machine loaded by other work the wall-time ratios swing widely, the CPU times much less. Each goal prints one line
  * `goal <name>: <value> (target <op> <target>) ok|short`. Figures are written to
  * docs/benchmarks.md between the bench:e2e markers. Needs mosquitto (or MOSQUITTO_BIN).
  */
@@ -65,8 +67,26 @@ const submitMany = (
   return { accepted: rows.length - refused.length, refused };
 };
 
-const engineRun = async (url: string, mode: Mode, logPath: string | undefined): Promise<number> => {
+interface Timed {
+  readonly ms: number;
+  /** CPU time of this process over the same window (user + system). */
+  readonly cpuMs: number;
+  /**
+   * QoS 1 PUBLISH packets sent in the window (first transmissions). Raw replays the recorded
+   * run's packets: a timed run that packed its rows differently would not be the same work.
+   */
+  readonly packets: number;
+}
+
+const cpuSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+};
+
+const engineRun = async (url: string, mode: Mode, logPath: string | undefined): Promise<Timed> => {
   const stateDir = mkdtempSync(join(tmpdir(), "c8ylink-bench-state-"));
+  let packets = 0;
+  let counting = false;
   const engine = createEngine({
     config: {
       deviceId: "bench-device",
@@ -78,13 +98,22 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     url,
     stateDir,
     ...(logPath === undefined ? {} : { recordTo: logPath }),
+    mqttConnect: (brokerUrl, options) => {
+      const client = mqtt.connect(brokerUrl, options);
+      client.on("packetsend", (packet) => {
+        if (counting && packet.cmd === "publish" && packet.qos === 1 && packet.dup !== true) packets++;
+      });
+      return client;
+    },
   });
   try {
     await engine.start();
     await engine.whenOnline(10_000);
     await engine.whenDrained(10_000);
     const rows = rowsOf(MESSAGES);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
+    counting = true;
     if (mode === "all") {
       const r = submitMany(engine, rows);
       if (r.accepted !== MESSAGES) throw new Error(`refused: ${r.refused[0]?.reason ?? "?"}`);
@@ -103,12 +132,14 @@ const engineRun = async (url: string, mode: Mode, logPath: string | undefined): 
     }
     await engine.whenDrained(600_000);
     const ms = performance.now() - t0;
+    const cpuMs = cpuSince(c0);
+    counting = false;
     // Drained also means dropped: a run that loses rows must not pass as a fast one.
     const { delivered, dropped } = engine.counters();
     if (delivered < MESSAGES || dropped > 0)
       throw new Error(`engine delivered ${delivered} of ${MESSAGES} rows, dropped ${dropped}`);
     await engine.stop();
-    return ms;
+    return { ms, cpuMs, packets };
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
@@ -137,7 +168,7 @@ const decodeLogConfig = (header: LogHeader | null) => {
   return config.right;
 };
 
-const rawRun = (url: string, packets: readonly { topic: string; payload: string }[]): Promise<number> =>
+const rawRun = (url: string, packets: readonly { topic: string; payload: string }[]): Promise<Timed> =>
   new Promise((resolve, reject) => {
     const client = mqtt.connect(url, {
       clientId: "raw-bench",
@@ -150,6 +181,7 @@ const rawRun = (url: string, packets: readonly { topic: string; payload: string 
       let next = 0;
       let acked = 0;
       let inflight = 0;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const pump = (): void => {
         while (inflight < WINDOW && next < packets.length) {
@@ -161,7 +193,8 @@ const rawRun = (url: string, packets: readonly { topic: string; payload: string 
             acked++;
             if (acked === packets.length) {
               const ms = performance.now() - t0;
-              client.end(true, () => resolve(ms));
+              const cpuMs = cpuSince(c0);
+              client.end(true, () => resolve({ ms, cpuMs, packets: packets.length }));
             } else pump();
           });
         }
@@ -188,29 +221,38 @@ const main = async (): Promise<void> => {
     > = {} as never;
     for (const mode of ["all", "paced"] as const) {
       const path = join(work, `engine-${mode}.events.jsonl.gz`);
-      const ms = await engineRun(broker.url, mode, path);
+      const { ms } = await engineRun(broker.url, mode, path);
       recorded[mode] = { ms, path, packets: publishedPayloads(readLogFile(path)) };
     }
-    const times = {
-      all: [] as number[],
-      rawAll: [] as number[],
-      paced: [] as number[],
-      rawPaced: [] as number[],
+    const runs = {
+      all: [] as Timed[],
+      rawAll: [] as Timed[],
+      paced: [] as Timed[],
+      rawPaced: [] as Timed[],
     };
+    const shown = (t: Timed) => `${t.ms.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)} ms, ${t.packets} packets)`;
     for (let round = 0; round < ROUNDS; round++) {
-      times.all.push(await engineRun(broker.url, "all", undefined));
-      times.rawAll.push(await rawRun(broker.url, recorded.all.packets));
-      times.paced.push(await engineRun(broker.url, "paced", undefined));
-      times.rawPaced.push(await rawRun(broker.url, recorded.paced.packets));
+      runs.all.push(await engineRun(broker.url, "all", undefined));
+      runs.rawAll.push(await rawRun(broker.url, recorded.all.packets));
+      runs.paced.push(await engineRun(broker.url, "paced", undefined));
+      runs.rawPaced.push(await rawRun(broker.url, recorded.paced.packets));
       console.log(
-        `round ${round + 1}: engine all at once ${times.all.at(-1)!.toFixed(0)} ms, raw same ${recorded.all.packets.length} packets ${times.rawAll.at(-1)!.toFixed(0)} ms; engine paced ${times.paced.at(-1)!.toFixed(0)} ms, raw same ${recorded.paced.packets.length} packets ${times.rawPaced.at(-1)!.toFixed(0)} ms`,
+        `round ${round + 1}: engine all at once ${shown(runs.all.at(-1)!)}, raw same ${recorded.all.packets.length} packets ${shown(runs.rawAll.at(-1)!)}; engine paced ${shown(runs.paced.at(-1)!)}, raw same ${recorded.paced.packets.length} packets ${shown(runs.rawPaced.at(-1)!)}`,
       );
     }
+    const wall = (ts: Timed[]) => median(ts.map((t) => t.ms));
+    const cpu = (ts: Timed[]) => median(ts.map((t) => t.cpuMs));
     const m = {
-      all: median(times.all),
-      rawAll: median(times.rawAll),
-      paced: median(times.paced),
-      rawPaced: median(times.rawPaced),
+      all: wall(runs.all),
+      rawAll: wall(runs.rawAll),
+      paced: wall(runs.paced),
+      rawPaced: wall(runs.rawPaced),
+    };
+    const c = {
+      all: cpu(runs.all),
+      rawAll: cpu(runs.rawAll),
+      paced: cpu(runs.paced),
+      rawPaced: cpu(runs.rawPaced),
     };
     const allRatio = m.all / m.rawAll;
     const pacedRatio = m.paced / m.rawPaced;
@@ -252,6 +294,8 @@ const main = async (): Promise<void> => {
       `raw MQTT.js, the engine's own ${recorded.all.packets.length} packets: ${m.rawAll.toFixed(0)} ms`,
       `engine + SQLite store, paced ${PACE_ROWS} rows per macrotask: ${m.paced.toFixed(0)} ms = ${rate(m.paced)} rows/s (recording: ${recorded.paced.ms.toFixed(0)} ms)`,
       `raw MQTT.js, the paced run's own ${recorded.paced.packets.length} packets: ${m.rawPaced.toFixed(0)} ms`,
+      `packets the timed engine runs sent (median): all at once ${median(runs.all.map((r) => r.packets))} (recorded run: ${recorded.all.packets.length}); paced ${median(runs.paced.map((r) => r.packets))} (recorded run: ${recorded.paced.packets.length})`,
+      `CPU time of this process (medians): engine all at once ${c.all.toFixed(0)} ms vs raw ${c.rawAll.toFixed(0)} ms; engine paced ${c.paced.toFixed(0)} ms vs raw ${c.rawPaced.toFixed(0)} ms`,
       `event log, all at once: ${allLog.gz.toLocaleString("en")} B gzip (${perRow(allLog.gz).toFixed(1)} B/row), ${allLog.plain.toLocaleString("en")} B plain (${perRow(allLog.plain).toFixed(1)} B/row), ${log.steps.length} steps`,
       `event log, paced: ${pacedLog.gz.toLocaleString("en")} B gzip (${perRow(pacedLog.gz).toFixed(1)} B/row), ${pacedLog.plain.toLocaleString("en")} B plain (${perRow(pacedLog.plain).toFixed(1)} B/row)`,
       `replay: ${replayedRows} rows (${log.steps.length} steps) in ${replayMs.toFixed(0)} ms = ${Math.round(rowsPerSecond).toLocaleString("en")} rows/s (parsing the log: ${parsedMs.toFixed(0)} ms)`,
@@ -267,6 +311,8 @@ const main = async (): Promise<void> => {
       `| raw MQTT.js, the engine's own ${recorded.all.packets.length} packets, same window | ${m.rawAll.toFixed(0)} ms — **engine ${allRatio.toFixed(2)}×** (goal ≤ 2×) |`,
       `| engine + SQLite store, paced ${PACE_ROWS} rows per macrotask | ${m.paced.toFixed(0)} ms (${rate(m.paced)} rows/s) |`,
       `| raw MQTT.js, the paced run's own ${recorded.paced.packets.length} packets | ${m.rawPaced.toFixed(0)} ms — **engine ${pacedRatio.toFixed(2)}×** (goal ≤ 1.5×) |`,
+      `| QoS 1 packets the timed engine runs sent (median; raw replays the recorded run's) | all at once ${median(runs.all.map((r) => r.packets))} (recorded ${recorded.all.packets.length}); paced ${median(runs.paced.map((r) => r.packets))} (recorded ${recorded.paced.packets.length}) |`,
+      `| CPU time of the benchmark process in those windows (medians; the broker not included) | engine all at once ${c.all.toFixed(0)} ms vs raw ${c.rawAll.toFixed(0)} ms; engine paced ${c.paced.toFixed(0)} ms vs raw ${c.rawPaced.toFixed(0)} ms |`,
       `| event log bytes per delivered row (gzip; plain) | all at once **${perRow(allLog.gz).toFixed(1)} B** (${perRow(allLog.plain).toFixed(1)} B); paced **${perRow(pacedLog.gz).toFixed(1)} B** (${perRow(pacedLog.plain).toFixed(1)} B) (goal ≤ 40 B) |`,
       `| replay of the all-at-once log | **${Math.round(rowsPerSecond).toLocaleString("en")} rows/s** (${log.steps.length} steps in ${replayMs.toFixed(0)} ms; parsing ${parsedMs.toFixed(0)} ms) (goal ≥ 1M rows/s) |`,
       "",

@@ -36,6 +36,7 @@ import {
   step,
   initialState,
   type Command,
+  type DurableChange,
   type EngineConfig,
   type EngineState,
   type Event,
@@ -317,17 +318,24 @@ export class Driver {
     this.pendingPersists = [];
     this.persistWriting = true;
     const changes = batch.length === 1 ? last.changes : batch.flatMap((p) => p.changes);
-    const storage = this.options.storage;
-    this.persistChain = this.persistChain
-      .then(() => storage.apply(changes))
+    // Only the ref is kept for the result: the closures below live until the write is durable
+    // (an fsync away), and a 100k-row batch's changes must not live as long.
+    const ref = last.ref;
+    this.persistChain = this.applyAfter(this.persistChain, changes)
       .then(
-        () => this.post({ type: "persisted", ref: last.ref }),
-        (e: unknown) => this.post({ type: "persist-failed", ref: last.ref, message: errorText(e) }),
+        () => this.post({ type: "persisted", ref }),
+        (e: unknown) => this.post({ type: "persist-failed", ref, message: errorText(e) }),
       )
       .then(() => {
         this.persistWriting = false;
         if (this.pendingPersists.length > 0 && this.status === "running") this.writePersists();
       });
+  }
+
+  /** `storage.apply(changes)` once `before` settled (its own scope: see `writePersists`). */
+  private applyAfter(before: Promise<void>, changes: readonly DurableChange[]): Promise<void> {
+    const storage = this.options.storage;
+    return before.then(() => storage.apply(changes));
   }
 
   /** Reads stored outbox rows after every persist issued before (they are written first). */

@@ -13,10 +13,13 @@
  * - One transaction per group of batches: `apply` queues its batch and the queue is written
  *   in the next macrotask as one transaction (group commit); commits made while an fsync
  *   runs share the next one. A batch is atomic, credentials included (no second file).
- * - Outbox rows (`outbox/<12-digit ref>`) live in their own table keyed by ref, with their
+ * - Outbox rows (`outbox/<12-digit ref>`) live apart from the other records, with their
  *   class, so the outbox can be read a class at a time in ref order (`loadOutbox`) and
- *   counted without reading the rows (`outboxStats`). Every other record is one row of
- *   `records`. Values are stored as JSON text and never interpreted otherwise.
+ *   counted without reading the rows (`outboxStats`). Runs of plain queued rows (the bulk of
+ *   any backlog) are stored as one `outbox_chunks` row per run, their lines joined
+ *   (outbox-chunks.ts); any other outbox row is one JSON row of `outbox`. Every other record
+ *   is one row of `records`. Values are stored as JSON text and never interpreted otherwise
+ *   (chunks excepted, which rebuild exactly the values written).
  * - SQLite reclaims deleted rows' pages itself: no compaction, no snapshot rewrite.
  *
  * Loading never throws for bad content: a record whose JSON cannot be parsed is reported
@@ -34,6 +37,16 @@ import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { DurableChange } from "@c8ylink/core";
 import { CREDENTIALS_FILE, FileStore, LOG_FILE, SNAPSHOT_FILE, type StoreProblem } from "./file-store.js";
+import {
+  CHUNK_BYTES,
+  CHUNK_ROWS,
+  CHUNKS_SCHEMA,
+  OutboxChunks,
+  isCompactRow,
+  rowsOfChunk,
+  type ChunkRecord,
+  type CompactRow,
+} from "./outbox-chunks.js";
 import type { OutboxStats, PagedLoad, Storage } from "./storage.js";
 
 export const DB_FILE = "store.db";
@@ -52,8 +65,20 @@ export interface SqliteStoreOptions {
 const fsyncAsync = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsync(fd, (e) => (e === null ? resolve() : reject(e))));
 
-const OUTBOX_KEY = /^outbox\/\d{12}$/;
-const OUTBOX_PREFIX_LENGTH = "outbox/".length;
+const OUTBOX_PREFIX = "outbox/";
+const OUTBOX_KEY_LENGTH = OUTBOX_PREFIX.length + 12;
+
+/** The ref of an outbox key (`outbox/` and 12 digits), else -1. Called for every change. */
+const outboxRefOf = (key: string): number => {
+  if (key.length !== OUTBOX_KEY_LENGTH || !key.startsWith(OUTBOX_PREFIX)) return -1;
+  let ref = 0;
+  for (let i = OUTBOX_PREFIX.length; i < OUTBOX_KEY_LENGTH; i++) {
+    const digit = key.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    ref = ref * 10 + digit;
+  }
+  return ref;
+};
 const IMPORTED = "imported-file-store";
 
 const requireCjs = createRequire(import.meta.url);
@@ -83,6 +108,16 @@ interface Statements {
   /** Index n: an INSERT of n + 1 outbox rows (a statement run costs more than a row); made on first use. */
   readonly putOutbox: BetterSqlite3.Statement<unknown[]>[];
   readonly deleteOutboxRange: BetterSqlite3.Statement<[number, number]>;
+  readonly chunks: OutboxChunks;
+}
+
+/** One stored outbox row (or, when `value` is undefined, `rows` unreadable ones), in ref order. */
+type OutboxVisitor = (ref: number, bytes: number, value: unknown, rows: number) => void;
+
+interface SingleRow {
+  readonly ref: number;
+  readonly bytes: number;
+  readonly value: string;
 }
 
 /** WAL pages (4 KiB each, SQLite's default page size) between automatic checkpoints. */
@@ -133,14 +168,9 @@ export class SqliteStore implements Storage {
       const value = this.parse(row.value, row.key);
       if (value !== undefined) result[row.key] = value;
     }
-    for (const row of db.prepare("SELECT ref, value FROM outbox ORDER BY ref").iterate() as Iterable<{
-      ref: number;
-      value: string;
-    }>) {
-      const key = outboxKey(row.ref);
-      const value = this.parse(row.value, key);
-      if (value !== undefined) result[key] = value;
-    }
+    this.visitOutbox(undefined, 0, -1, (ref, _bytes, value) => {
+      if (value !== undefined) result[outboxKey(ref)] = value;
+    });
     return result;
   }
 
@@ -150,14 +180,10 @@ export class SqliteStore implements Storage {
     if (db === null) return Promise.reject(new Error("SqliteStore: load() first"));
     // Batches applied before are queued for the next commit: a read must see them.
     if (this.pending.length > 0) return this.idle.then(() => this.loadOutbox(cls, afterRef, max));
-    const rows = db
-      .prepare("SELECT ref, value FROM outbox WHERE cls = ? AND ref > ? ORDER BY ref LIMIT ?")
-      .all(cls, afterRef, max) as { ref: number; value: string }[];
     const out: unknown[] = [];
-    for (const row of rows) {
-      const value = this.parse(row.value, outboxKey(row.ref));
+    this.visitOutbox(cls, afterRef, max, (_ref, _bytes, value) => {
       if (value !== undefined) out.push(value);
-    }
+    });
     return Promise.resolve(out);
   }
 
@@ -176,31 +202,26 @@ export class SqliteStore implements Storage {
       if (value !== undefined) records[row.key] = value;
     }
     const outboxStored: Record<string, OutboxStats> = {};
+    const stats = this.classStats();
     const classes = db.prepare("SELECT DISTINCT cls FROM outbox").all() as { cls: string | null }[];
-    for (const { cls } of classes) {
+    for (const cls of new Set([...classes.map((c) => c.cls), ...stats.keys()])) {
       const all = cls === null || cls === "operation-status";
-      const rows = (
-        cls === null
-          ? db.prepare("SELECT ref, value FROM outbox WHERE cls IS NULL ORDER BY ref").all()
-          : db
-              .prepare("SELECT ref, value FROM outbox WHERE cls = ? ORDER BY ref LIMIT ?")
-              .all(cls, all ? -1 : memoryRows)
-      ) as { ref: number; value: string }[];
-      let lastRef = 0;
-      for (const row of rows) {
-        const key = outboxKey(row.ref);
-        const value = this.parse(row.value, key);
-        if (value !== undefined) records[key] = value;
-        lastRef = row.ref;
-      }
+      let readRows = 0;
+      let readBytes = 0;
+      this.visitOutbox(cls, 0, all ? -1 : memoryRows, (ref, bytes, value, rows) => {
+        if (value !== undefined) records[outboxKey(ref)] = value;
+        readRows += rows;
+        readBytes += bytes;
+      });
       if (all || cls === null) continue;
-      const rest = db
-        .prepare(
-          "SELECT count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox WHERE cls = ? AND ref > ?",
-        )
-        .get(cls, lastRef) as { count: number; bytes: number | null; lastRef: number | null };
-      if (rest.count > 0)
-        outboxStored[cls] = { count: rest.count, bytes: rest.bytes ?? 0, lastRef: rest.lastRef ?? 0 };
+      // What the store holds beyond the rows just read (those come first in ref order).
+      const total = stats.get(cls);
+      if (total !== undefined && total.count > readRows)
+        outboxStored[cls] = {
+          count: total.count - readRows,
+          bytes: total.bytes - readBytes,
+          lastRef: total.lastRef,
+        };
     }
     return { records, outboxStored };
   }
@@ -209,15 +230,106 @@ export class SqliteStore implements Storage {
   outboxStats(): Promise<Record<string, OutboxStats>> {
     const db = this.db;
     if (db === null) return Promise.reject(new Error("SqliteStore: load() first"));
-    const out: Record<string, OutboxStats> = {};
+    // Batches applied before are queued for the next commit: the counts must include them.
+    if (this.pending.length > 0) return this.idle.then(() => this.outboxStats());
+    return Promise.resolve(Object.fromEntries(this.classStats()));
+  }
+
+  /** Count, bytes and last ref of the stored outbox rows of each class (rows without a class left out). */
+  private classStats(): Map<string, OutboxStats> {
+    const db = this.db;
+    if (db === null) throw new Error("SqliteStore: load() first");
+    const out = new Map<string, OutboxStats>();
     const rows = db
       .prepare(
-        "SELECT cls, count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox GROUP BY cls",
+        "SELECT cls, count(*) AS count, sum(bytes) AS bytes, max(ref) AS lastRef FROM outbox WHERE cls IS NOT NULL GROUP BY cls " +
+          "UNION ALL SELECT cls, sum(last - ref + 1), sum(bytes), max(last) FROM outbox_chunks GROUP BY cls",
       )
-      .all() as { cls: string | null; count: number; bytes: number; lastRef: number }[];
-    for (const r of rows)
-      if (r.cls !== null) out[r.cls] = { count: r.count, bytes: r.bytes, lastRef: r.lastRef };
-    return Promise.resolve(out);
+      .all() as { cls: string; count: number; bytes: number | null; lastRef: number }[];
+    for (const r of rows) {
+      const seen = out.get(r.cls);
+      out.set(r.cls, {
+        count: (seen?.count ?? 0) + r.count,
+        bytes: (seen?.bytes ?? 0) + (r.bytes ?? 0),
+        lastRef: Math.max(seen?.lastRef ?? 0, r.lastRef),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Visits the stored outbox rows above `afterRef` in ref order, at most `max` (-1: all):
+   * of class `cls`, of every class (`undefined`), or those without a class (`null`). The JSON
+   * rows and the chunks are merged; an unreadable row or chunk is reported and visited
+   * without a value.
+   */
+  private visitOutbox(
+    cls: string | null | undefined,
+    afterRef: number,
+    max: number,
+    visit: OutboxVisitor,
+  ): void {
+    const db = this.db;
+    if (db === null) throw new Error("SqliteStore: load() first");
+    const singles = (
+      cls === undefined
+        ? db.prepare("SELECT ref, bytes, value FROM outbox WHERE ref > ? ORDER BY ref").iterate(afterRef)
+        : cls === null
+          ? db
+              .prepare("SELECT ref, bytes, value FROM outbox WHERE cls IS NULL AND ref > ? ORDER BY ref")
+              .iterate(afterRef)
+          : db
+              .prepare("SELECT ref, bytes, value FROM outbox WHERE cls = ? AND ref > ? ORDER BY ref")
+              .iterate(cls, afterRef)
+    ) as IterableIterator<SingleRow>;
+    const columns = "SELECT ref, last, cls, topic, template, bytes, lines FROM outbox_chunks";
+    const chunks = (
+      cls === undefined
+        ? db.prepare(`${columns} WHERE last > ? ORDER BY ref`).iterate(afterRef)
+        : cls === null
+          ? [][Symbol.iterator]()
+          : db.prepare(`${columns} WHERE cls = ? AND last > ? ORDER BY last`).iterate(cls, afterRef)
+    ) as IterableIterator<ChunkRecord>;
+    try {
+      let single = nextOf(singles);
+      let chunk = nextOf(chunks);
+      let rows: CompactRow[] | null = null;
+      let at = 0;
+      let visited = 0;
+      while (max < 0 || visited < max) {
+        if (chunk !== undefined && rows === null) {
+          rows = rowsOfChunk(chunk);
+          if (rows === null) {
+            this.onProblem({
+              file: DB_FILE,
+              reason: `outbox chunk ${chunk.ref}..${chunk.last}: its lines do not match its refs, ignored`,
+            });
+            const count = chunk.last - chunk.ref + 1;
+            visit(chunk.last, chunk.bytes, undefined, count);
+            visited += count;
+            chunk = nextOf(chunks);
+            continue;
+          }
+          at = Math.max(0, afterRef + 1 - chunk.ref);
+        }
+        if (single === undefined && rows === null) break;
+        if (single !== undefined && (rows === null || single.ref < rows[at]!.ref)) {
+          visit(single.ref, single.bytes, this.parse(single.value, outboxKey(single.ref)), 1);
+          single = nextOf(singles);
+        } else if (rows !== null) {
+          const row = rows[at++]!;
+          visit(row.ref, row.bytes, row, 1);
+          if (at >= rows.length) {
+            rows = null;
+            chunk = nextOf(chunks);
+          }
+        }
+        visited++;
+      }
+    } finally {
+      singles.return?.();
+      chunks.return?.();
+    }
   }
 
   private parse(text: string, key: string): unknown {
@@ -251,6 +363,7 @@ export class SqliteStore implements Storage {
         "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;" +
           "CREATE TABLE IF NOT EXISTS outbox (ref INTEGER PRIMARY KEY, cls TEXT, bytes INTEGER NOT NULL, value TEXT NOT NULL);" +
           "CREATE INDEX IF NOT EXISTS outbox_by_class ON outbox (cls, ref);" +
+          CHUNKS_SCHEMA +
           "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
       );
     } catch (e) {
@@ -263,6 +376,12 @@ export class SqliteStore implements Storage {
       deleteRecord: db.prepare("DELETE FROM records WHERE key = ?"),
       putOutbox: [],
       deleteOutboxRange: db.prepare("DELETE FROM outbox WHERE ref BETWEEN ? AND ?"),
+      chunks: new OutboxChunks(db, (ref, last) =>
+        this.onProblem({
+          file: DB_FILE,
+          reason: `outbox chunk ${ref}..${last}: its lines do not match its refs, dropped`,
+        }),
+      ),
     };
     await this.importFileStore(db);
     return db;
@@ -286,37 +405,83 @@ export class SqliteStore implements Storage {
   }
 
   /**
-   * Applies changes in order. Outbox rows put one after another go out `PUT_ROWS` per
-   * statement; outbox rows deleted in a run of consecutive refs (an acknowledged packet) go as
-   * one range delete, which is exact: every ref of the range is deleted by the run.
+   * Applies changes in order. Runs of plain queued rows (consecutive refs, one class, topic
+   * and template) go into chunks; other outbox rows put one after another go out `PUT_ROWS`
+   * per statement; outbox rows deleted in a run of consecutive refs (an acknowledged packet)
+   * go as one range delete, which is exact: every ref of the range is deleted by the run.
+   * A put first removes its ref from wherever it was stored.
    */
   private write(changes: readonly DurableChange[]): void {
     const s = this.statements;
     if (s === null) throw new Error("SqliteStore: not open");
     const puts: unknown[] = [];
+    const run: CompactRow[] = [];
+    let runBytes = 0;
     let deleteFrom = 0;
     let deleteTo = -1;
     const flushDeletes = (): void => {
-      if (deleteTo >= deleteFrom) s.deleteOutboxRange.run(deleteFrom, deleteTo);
+      if (deleteTo >= deleteFrom) {
+        s.deleteOutboxRange.run(deleteFrom, deleteTo);
+        s.chunks.delete(deleteFrom, deleteTo);
+      }
       deleteTo = deleteFrom - 1;
     };
     const flushPuts = (): void => {
       if (puts.length === 0) return;
+      for (let i = 0; i < puts.length; i += 4) {
+        const ref = puts[i] as number;
+        s.chunks.delete(ref, ref);
+      }
       this.putOutboxRows(puts.length / 4).run(puts);
       puts.length = 0;
     };
-    for (const { key, value } of changes) {
-      if (OUTBOX_KEY.test(key)) {
-        const ref = Number(key.slice(OUTBOX_PREFIX_LENGTH));
+    const flushRun = (): void => {
+      const first = run[0];
+      if (first === undefined) return;
+      const last = first.ref + run.length - 1;
+      s.deleteOutboxRange.run(first.ref, last);
+      if (!s.chunks.put(run)) {
+        // Not ASCII: stored as JSON rows.
+        for (const row of run) {
+          puts.push(row.ref, row.cls, row.bytes, JSON.stringify(row));
+          if (puts.length === PUT_ROWS * 4) flushPuts();
+        }
+        flushPuts();
+      }
+      run.length = 0;
+      runBytes = 0;
+    };
+    for (let c = 0; c < changes.length; c++) {
+      const { key, value } = changes[c]!;
+      const ref = outboxRefOf(key);
+      if (ref >= 0) {
         if (value === null) {
+          flushRun();
           flushPuts();
           if (ref !== deleteTo + 1 || deleteTo < deleteFrom) {
             flushDeletes();
             deleteFrom = ref;
           }
           deleteTo = ref;
+        } else if (isCompactRow(ref, value)) {
+          flushDeletes();
+          flushPuts();
+          const head = run[0];
+          if (
+            head !== undefined &&
+            (ref !== head.ref + run.length ||
+              value.cls !== head.cls ||
+              value.topic !== head.topic ||
+              value.template !== head.template ||
+              run.length >= CHUNK_ROWS ||
+              runBytes + value.bytes > CHUNK_BYTES)
+          )
+            flushRun();
+          run.push(value);
+          runBytes += value.bytes + 1;
         } else {
           flushDeletes();
+          flushRun();
           puts.push(ref, classOf(value), bytesOf(value), JSON.stringify(value));
           if (puts.length === PUT_ROWS * 4) {
             flushPuts();
@@ -324,11 +489,13 @@ export class SqliteStore implements Storage {
         }
         continue;
       }
+      flushRun();
       flushPuts();
       flushDeletes();
       if (value === null) s.deleteRecord.run(key);
       else s.putRecord.run(key, JSON.stringify(value));
     }
+    flushRun();
     flushPuts();
     flushDeletes();
   }
@@ -399,12 +566,16 @@ export class SqliteStore implements Storage {
       for (const p of group) p.resolve();
       return;
     }
+    // Written: only the callbacks wait for the fsync, not the batches' changes (a 100k-row
+    // batch would otherwise stay in the heap until the disk answered).
+    const resolves = group.map((p) => p.resolve);
+    const rejects = group.map((p) => p.reject);
     this.synced().then(
       () => {
-        for (const p of group) p.resolve();
+        for (const resolve of resolves) resolve();
       },
       (e: unknown) => {
-        for (const p of group) p.reject(e);
+        for (const reject of rejects) reject(e);
       },
     );
   }
@@ -441,3 +612,8 @@ export class SqliteStore implements Storage {
 }
 
 const outboxKey = (ref: number): string => `outbox/${String(ref).padStart(12, "0")}`;
+
+const nextOf = <T>(it: Iterator<T>): T | undefined => {
+  const r = it.next();
+  return r.done === true ? undefined : r.value;
+};

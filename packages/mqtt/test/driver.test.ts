@@ -5,6 +5,8 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
 import * as E from "fp-ts/lib/Either.js";
@@ -160,5 +162,40 @@ describe("Driver", () => {
     // Every event carries the injected clock's time.
     expect(events.every((e) => e.nowMs === 1_000_000 || e.nowMs === reconnectAt)).toBe(true);
     await finish();
+  });
+});
+
+describe("Driver persists", () => {
+  it("does not hold a written batch's changes while the storage makes it durable", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let durable: (() => void) | undefined;
+    // A storage that takes the batch and answers later, keeping nothing of it.
+    const storage = {
+      load: () => Promise.resolve({}),
+      apply: () => new Promise<void>((done) => (durable = done)),
+    };
+    const driver = new Driver({
+      config: configOf(passwordConfig()),
+      url: `mqtt://127.0.0.1:${await freePort()}`,
+      storage,
+    });
+    await driver.start();
+    const ref = (() => {
+      const commands = driver.feed({
+        type: "submit",
+        message: { template: "200", fragment: "c8y_T", series: "T", value: 1, unit: "C" },
+      });
+      const persist = commands.find((c) => c.type === "persist");
+      if (persist?.type !== "persist") throw new Error("the submission was not persisted");
+      return new WeakRef(persist.changes);
+    })();
+    await waitUntil(() => durable !== undefined, 5_000, "the storage write");
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    durable?.();
+    driver.close();
   });
 });

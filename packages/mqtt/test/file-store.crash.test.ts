@@ -2,7 +2,9 @@
  * Crash safety for real, for both stores (FileStore and SqliteStore): a child process writing
  * through the store is killed with SIGKILL
  * at a random point (after a random number of acknowledged batches, while more are being
- * written, the log appended and compacted), 30 times on the same directory. After every kill
+ * written, the log appended and compacted), 30 times on the same directory. Batches include
+ * outbox rows put and partly deleted again, as acknowledged packets do (in the SQLite store:
+ * chunks written and cut). After every kill
  * the store is loaded again and every batch the child acknowledged must be there.
  *
  * SIGKILL ends the process, not the machine: what was written but not fsynced is still in
@@ -20,6 +22,7 @@ import ts from "typescript";
 import { describe, it } from "vitest";
 import { FileStore, type StoreProblem } from "../src/file-store.js";
 import { SqliteStore } from "../src/sqlite-store.js";
+import { OUTBOX_ACKED, OUTBOX_ROWS, outboxKey, outboxRow } from "./support/store-writer-rows.js";
 
 type Kind = "file" | "sqlite";
 /** better-sqlite3 as seen from this package: the compiled writer lives in a temporary directory. */
@@ -146,6 +149,13 @@ describe.concurrent("the stores under SIGKILL", () => {
             });
             // Its deletion of the previous temp record is durable too (and never undone).
             expect(records[`tmp/${n - 1}`], `tmp/${n - 1} after batch ${n}`).toBeUndefined();
+            // Its outbox rows that no later batch deletes are there; the ones it deleted are not.
+            for (let i = 1; i <= OUTBOX_ROWS; i++) {
+              const ref = n * OUTBOX_ROWS + i;
+              if (i > OUTBOX_ACKED) expect(records[outboxKey(ref)], `outbox ${ref}`).toEqual(outboxRow(ref));
+              if (i <= OUTBOX_ACKED)
+                expect(records[outboxKey(ref - OUTBOX_ROWS)], `outbox ${ref - OUTBOX_ROWS}`).toBeUndefined();
+            }
           }
           const maxAcked = Math.max(...run.acked);
           expect(records.counter as number).toBeGreaterThanOrEqual(maxAcked);

@@ -9,6 +9,8 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import type BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileStore, type StoreProblem } from "../src/file-store.js";
@@ -197,6 +199,26 @@ describe("SqliteStore", () => {
     await new Promise((r) => setTimeout(r, 20));
     syncs[2]!.done();
     await d;
+    await store.close();
+  });
+
+  it("does not hold a committed batch's changes while its fsync runs", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let sync: (() => void) | undefined;
+    const { store } = await open({ fsyncFd: () => new Promise<void>((done) => (sync = done)) });
+    const written = (() => {
+      const changes = [{ key: key(1), value: row(1, "event") }];
+      return { ref: new WeakRef(changes), durable: store.apply(changes) };
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sync).toBeDefined();
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(written.ref.deref()).toBeUndefined();
+    sync?.();
+    await written.durable;
     await store.close();
   });
 

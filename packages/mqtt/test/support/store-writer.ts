@@ -5,13 +5,15 @@
  * It never stops by itself: the test kills it with SIGKILL, and gives up after `maxBatches`.
  *
  * Batch n: sets `rec/<n>` = {n, pad}, sets `counter` = n, deletes `tmp/<n-1>` and sets
- * `tmp/<n>`; every 5th batch also replaces `credentials` (its own file, atomic replace).
+ * `tmp/<n>`; every 5th batch also replaces `credentials` (its own file, atomic replace); it
+ * deletes the first `OUTBOX_ACKED` outbox rows of batch n-1 and puts its own `OUTBOX_ROWS`.
  *
  * Usage: store-writer.ts <dir> <first batch number> <max batches> [file|sqlite]
  */
 import { writeSync } from "node:fs";
 import { FileStore } from "../../src/file-store.js";
 import { SqliteStore } from "../../src/sqlite-store.js";
+import { OUTBOX_ACKED, OUTBOX_ROWS, outboxKey, outboxRow } from "./store-writer-rows.js";
 
 const [dir, firstArg, maxArg, kind = "file"] = process.argv.slice(2);
 if (dir === undefined || firstArg === undefined || maxArg === undefined) {
@@ -28,6 +30,16 @@ const batch = (n: number) => [
   { key: `tmp/${n - 1}`, value: null },
   { key: `tmp/${n}`, value: n },
   ...(n % 5 === 0 ? [{ key: "credentials", value: { tenant: "t", user: "u", password: `pw${n}` } }] : []),
+  // Outbox rows as the core queues and acknowledges them: the previous batch's first rows are
+  // deleted (in the SQLite store a partial delete of its chunk), then this batch's rows are put.
+  ...Array.from({ length: OUTBOX_ACKED }, (_, i) => ({
+    key: outboxKey((n - 1) * OUTBOX_ROWS + i + 1),
+    value: null,
+  })),
+  ...Array.from({ length: OUTBOX_ROWS }, (_, i) => {
+    const ref = n * OUTBOX_ROWS + i + 1;
+    return { key: outboxKey(ref), value: outboxRow(ref) };
+  }),
 ];
 
 const store = kind === "sqlite" ? new SqliteStore(dir) : new FileStore(dir, { compactAtBytes: 2 * 1024 });
