@@ -41,7 +41,9 @@ const compileWriter = async (outDir: string): Promise<string> => {
     "src/file-store.js": "../src/file-store.ts",
     "src/sqlite-store.js": "../src/sqlite-store.ts",
     "src/outbox-index.js": "../src/outbox-index.ts",
+    "src/outbox-chunks.js": "../src/outbox-chunks.ts",
     "test/support/store-writer.js": "./support/store-writer.ts",
+    "test/support/store-writer-rows.js": "./support/store-writer-rows.ts",
   };
   for (const [out, source] of Object.entries(sources)) {
     const text = await readFile(fileURLToPath(new URL(source, import.meta.url)), "utf8");
