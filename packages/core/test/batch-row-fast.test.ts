@@ -8,11 +8,8 @@ import { fc, test } from "@fast-check/vitest";
 import * as E from "fp-ts/lib/Either.js";
 import { BatchRowCodec, isExactBatchRow } from "../src/engine/events.js";
 import { parseLog } from "../src/engine/log.js";
-import {
-  isExactUpstreamMessage,
-  UPSTREAM_TEMPLATE_IDS,
-  UpstreamMessageCodec,
-} from "../src/smartrest/upstream.js";
+import { isExactUpstreamMessage, UpstreamMessageCodec } from "../src/smartrest/upstream.js";
+import { upstreamMessages } from "./support/upstream-messages.js";
 
 const scalar = fc.oneof(
   fc.string({ maxLength: 4 }),
@@ -33,35 +30,7 @@ const value = fc.oneof(
   item,
   fc.constant(undefined),
 );
-const message = fc
-  .tuple(
-    fc.constantFrom(...UPSTREAM_TEMPLATE_IDS, "999"),
-    fc.dictionary(
-      fc.constantFrom(
-        "name",
-        "type",
-        "text",
-        "time",
-        "fragment",
-        "series",
-        "value",
-        "unit",
-        "status",
-        "severity",
-        "operations",
-        "software",
-        "fragments",
-        "parameters",
-        "temperature",
-        "rssi",
-        "ber",
-        "extra",
-      ),
-      value,
-      { maxKeys: 5 },
-    ),
-  )
-  .map(([template, props]) => ({ ...props, template }));
+const message = upstreamMessages(value, ["ber", "extra"], { maxKeys: 5 });
 const row = fc.record(
   {
     message: fc.oneof(message, scalar),

@@ -6,12 +6,8 @@ import { describe, expect } from "vitest";
 import { fc, test } from "@fast-check/vitest";
 import * as E from "fp-ts/lib/Either.js";
 import { serializeRow } from "../src/smartrest/csv.js";
-import {
-  encodeUpstream,
-  encodeUpstreamLine,
-  UPSTREAM_TEMPLATE_IDS,
-  type UpstreamMessage,
-} from "../src/smartrest/upstream.js";
+import { encodeUpstream, encodeUpstreamLine, type UpstreamMessage } from "../src/smartrest/upstream.js";
+import { upstreamMessages } from "./support/upstream-messages.js";
 
 /** Text that often needs quoting or is refused: commas, quotes, edge spaces, controls, backslashes. */
 const awkward = fc.string({
@@ -49,34 +45,7 @@ const value = fc.oneof(
     { maxLength: 3 },
   ),
 );
-const message = fc
-  .tuple(
-    fc.constantFrom(...UPSTREAM_TEMPLATE_IDS, "999"),
-    fc.dictionary(
-      fc.constantFrom(
-        "name",
-        "type",
-        "text",
-        "time",
-        "fragment",
-        "series",
-        "value",
-        "unit",
-        "status",
-        "severity",
-        "operations",
-        "software",
-        "fragments",
-        "parameters",
-        "temperature",
-        "rssi",
-        "latitude",
-        "childId",
-      ),
-      value,
-    ),
-  )
-  .map(([template, props]) => ({ ...props, template }) as unknown as UpstreamMessage);
+const message = upstreamMessages(value, ["latitude", "childId"]).map((m) => m as unknown as UpstreamMessage);
 
 describe("encodeUpstreamLine", () => {
   test.prop(
