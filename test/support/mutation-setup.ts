@@ -3,7 +3,7 @@
  * mutant runs fit on a small machine. Mutants that only a rare generated case would kill
  * may survive here and still be caught by the full `npm test`; the score is a lower bound.
  */
-import { fc } from "@fast-check/vitest";
+import fc from "fast-check";
 
 // A fixed seed: every mutant meets the same cases, and a seed that fails on the unmutated
 // code (see docs/testing.md) cannot fail the initial run by chance.

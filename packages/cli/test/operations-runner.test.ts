@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { parseTemplate, substitute, templateProblem, valuesOf } from "../src/operations/fields.js";
 import { runProgram } from "../src/operations/runner.js";
 import { fileProgressStore, type Progress } from "../src/operations/progress.js";

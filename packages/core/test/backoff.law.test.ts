@@ -6,7 +6,7 @@
  * starts the count again.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { Harness, commandsOf } from "./support/harness.js";
 
 const FLOOR = 1_000;

@@ -8,7 +8,7 @@
  * those; every wait is a whole number of milliseconds within the specified range.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import type { Report } from "@c8ylink/core";
 import { Harness, commandsOf } from "./support/harness.js";
 

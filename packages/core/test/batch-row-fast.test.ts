@@ -4,7 +4,7 @@
  * `u` itself. And they must accept the usual rows, or they would be no faster.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import { BatchRowCodec, isExactBatchRow } from "../src/engine/events.js";
 import { parseLog } from "../src/engine/log.js";

@@ -5,7 +5,7 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { decodeConfig, editDistance, formatProblems, nearestName, type AuthConfig } from "@c8ylink/core";
 
 const ok = { deviceId: "dev1", auth: { mode: "password", tenant: "t1", user: "u", password: "p" } };

@@ -3,7 +3,7 @@
  * with clear reasons, codec round trips and totality of `decodeErrorLine`.
  */
 import { describe, expect, it } from "vitest";
-import { test, fc } from "@fast-check/vitest";
+import { test, fc } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import {
   CONTROL_SPECS,

@@ -3,7 +3,7 @@
  * properties (round trip for all strings, totality of the reader and the decoder).
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { isLeft, isRight, left, right } from "fp-ts/lib/Either.js";
 import {
   decodePayload,

@@ -7,7 +7,7 @@
  * a device id as "missing device id".
  */
 import { describe, expect, it } from "vitest";
-import { test } from "@fast-check/vitest";
+import { test } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import type * as t from "io-ts";
 import { DOWNSTREAM_CODECS, OPERATION_CODECS, encodeOperation } from "../src/smartrest/downstream.js";

@@ -4,7 +4,7 @@
  * Rows are written as already-split fields so these tests do not depend on the CSV reader.
  */
 import { describe, expect, it } from "vitest";
-import { test, fc } from "@fast-check/vitest";
+import { test, fc } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import {
   DOWNSTREAM_CODECS,

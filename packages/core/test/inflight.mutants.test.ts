@@ -5,7 +5,7 @@
  * with the right count, found by ref, listed oldest first, and nothing left once all are in.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import {
   addInflight,
   emptyInflight,

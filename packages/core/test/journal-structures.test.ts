@@ -5,7 +5,7 @@
  * seed of a failing history.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import * as P from "../src/engine/pmap.js";
 import {
   beginSightings,

@@ -3,7 +3,7 @@
  * digest steps (schema 3) were written from the JSON text, and old logs must keep replaying.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { commandsDigest } from "../src/engine/log.js";
 import { jsonDigest } from "../src/engine/json-digest.js";
 

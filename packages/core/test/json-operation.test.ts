@@ -3,7 +3,7 @@
  * encode → decode law for every operation template, and totality on arbitrary input.
  */
 import { describe, expect, it } from "vitest";
-import { test, fc } from "@fast-check/vitest";
+import { test, fc } from "../../../test/support/property.js";
 import {
   decodeOperationNotification,
   jsonEquivalent,

@@ -9,7 +9,7 @@
  * after healing every fault the engine must drain. Failures print the seed and path.
  */
 import { afterAll, describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import {
   createInvariantChecker,
   formatViolations,

@@ -13,7 +13,7 @@
  * sends rows beyond its head only once read back from storage. Failures print the seed and path.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { DURABLE, type Command, type EventInput } from "@c8ylink/core";
 import { Harness } from "./support/harness.js";
 

@@ -5,7 +5,7 @@
  * The hidden-in-plain-sight cases: exactly 16184 bytes goes out, 16185 never does.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { encodePublish, publishSize } from "../../../test/support/mqtt-oracle.js";
 import { Harness, type Publish } from "./support/harness.js";
 

@@ -3,7 +3,7 @@
  * and packRows (fits, loses/reorders nothing, fewest publishes, never truncates).
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { isLeft, isRight, left } from "fp-ts/lib/Either.js";
 import { parseRows, serializeRow } from "../src/smartrest/csv.js";
 import {

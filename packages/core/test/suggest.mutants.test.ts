@@ -4,7 +4,7 @@
  * (Written for mutation testing: the config tests reach it through a few typos only.)
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { editDistance, nearestName, unknownKeyMessage } from "../src/engine/suggest.js";
 
 /** The textbook recursion, memoised: insert, delete, substitute, swap two adjacent letters. */

@@ -2,7 +2,7 @@
  * Topic builders, identifier validation, ClientId and topic parsing/routing (spec §1.3, §2, §6.1).
  */
 import { describe, expect, it } from "vitest";
-import { test, fc } from "@fast-check/vitest";
+import { test, fc } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import {
   MAX_ID_BYTES,

@@ -3,7 +3,7 @@
  * `serializeRow(encodeUpstream(msg))`, refusals included, for valid and invalid messages alike.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import { serializeRow } from "../src/smartrest/csv.js";
 import { encodeUpstream, encodeUpstreamLine, type UpstreamMessage } from "../src/smartrest/upstream.js";

@@ -3,7 +3,7 @@
  * catalogue completeness, classification, and fast-check properties (totality, numeric round trip).
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import * as E from "fp-ts/lib/Either.js";
 import { invalidTextReason } from "../src/smartrest/text.js";
 import {

@@ -7,7 +7,7 @@
  * reproduces it exactly.
  */
 import { afterAll, describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { explain, reproduceCommand, runWorld } from "../src/index.js";
 
 const totals = { worlds: 0, messages: 0, operations: 0, crashes: 0, faultKinds: 0 };

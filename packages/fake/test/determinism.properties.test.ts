@@ -3,7 +3,7 @@
  * trace (same hash), which is what makes a failing seed a complete bug report.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { explain, runWorld } from "../src/index.js";
 
 describe("determinism", () => {

@@ -5,7 +5,7 @@
  * property the codec does not know or one the codec's type test refuses. Failures print the seed.
  */
 import { UPSTREAM_CODECS } from "@c8ylink/core";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { describe, expect, it } from "vitest";
 import type * as t from "io-ts";
 import { copyIfScalarMessage, scalarCodecOf } from "../src/scalar-rows.js";

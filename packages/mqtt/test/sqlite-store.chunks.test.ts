@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { describe, expect, it } from "vitest";
 import type { StoreProblem } from "../src/file-store.js";
 import { SqliteStore } from "../src/sqlite-store.js";

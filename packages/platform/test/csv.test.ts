@@ -1,6 +1,6 @@
 /** The platform's downstream CSV writer: `\"` escaping (spec §5), read back by the core's reader. */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { parseRows } from "@c8ylink/core";
 import { serializePlatformRow } from "../src/index.js";
 

@@ -1,6 +1,6 @@
 /** Operations as JSON on devicecontrol/notifications (spec §2.7, §7.2) and the law of their delivery. */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { findDevice, findOperation, type PlatformOutput, type PlatformState } from "../src/index.js";
 import { delivered, deviceUsers, ofType, Sim } from "./support/sim.js";
 

@@ -2,8 +2,8 @@
  * The persistent collections against plain models: any sequence of writes gives the same
  * contents as the same writes on an array / a Map, and never changes an earlier version.
  */
-import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { describe, expect, it } from "vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { hash32 } from "../src/hash.js";
 import { PMap, PVec } from "../src/persistent.js";
 
@@ -115,7 +115,7 @@ describe("PMap", () => {
     },
   );
 
-  test("keys whose 32-bit hashes collide are kept apart", () => {
+  it("keys whose 32-bit hashes collide are kept apart", () => {
     // FNV-1a pairs with equal hashes (found by a birthday search over `k<n>`), plus neighbours.
     const colliding = ["k32728", "k261234", "k32729", "k261235", "k32724", "k261238"];
     expect(hash32("k32728")).toBe(hash32("k261234"));

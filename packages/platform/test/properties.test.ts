@@ -4,7 +4,7 @@
  * plain JSON.
  */
 import { describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { parseRows } from "@c8ylink/core";
 import { plain } from "./support/plain.js";
 import { type Move } from "./support/sim.js";

@@ -4,7 +4,7 @@
  * for 16185 or more, on any up topic and QoS. Neither side uses the device core's size code.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { encodePublish, publishSize } from "../../../test/support/mqtt-oracle.js";
 import { incomingPublishBytes, PLATFORM_MAX_MESSAGE_BYTES } from "../src/index.js";
 import { deviceUsers, ofType, Sim } from "./support/sim.js";

@@ -4,7 +4,7 @@
  * ranges resolve as RFC 9110 says for one range.
  */
 import { describe, expect, it } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../test/support/property.js";
 import { parseRange } from "../src/rest/download.js";
 import { RestError } from "../src/rest/http.js";
 import { multipartBoundary, parseMultipart } from "../src/rest/multipart.js";

@@ -1,5 +1,5 @@
 /** fast-check arbitraries for every typed operation (510–532), shared by codec tests. */
-import { fc } from "@fast-check/vitest";
+import { fc } from "../../../../test/support/property.js";
 import type {
   Operation,
   OperationTemplateId,

@@ -1,4 +1,4 @@
-import { fc } from "@fast-check/vitest";
+import { fc } from "../../../../test/support/property.js";
 import { UPSTREAM_TEMPLATE_IDS } from "../../src/smartrest/upstream.js";
 
 /** Field names the upstream templates use: messages built from them are often valid, often not. */

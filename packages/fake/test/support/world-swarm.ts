@@ -17,7 +17,7 @@
  * tolerated, are by-id.properties.test.ts.
  */
 import { afterAll, describe, expect } from "vitest";
-import { fc, test } from "@fast-check/vitest";
+import { fc, test } from "../../../../test/support/property.js";
 import { explain, reproduceCommand, runWorld } from "../../src/index.js";
 
 export interface SwarmShard {
