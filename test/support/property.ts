@@ -13,6 +13,18 @@ import { test as vitestTest } from "vitest";
 
 export { fc };
 
+/** At most this many runs per property when set; see `capPropertyRuns`. */
+let runsCap: number | undefined;
+
+/**
+ * Caps every property's runs, explicit `numRuns` included, for `npm run mutate`
+ * (test/support/mutation-setup.ts): each surviving mutant reruns every test that covers it,
+ * and the engine's 150–300-run lifecycle properties made that ~15 s per mutant.
+ */
+export const capPropertyRuns = (cap: number): void => {
+  runsCap = cap;
+};
+
 type Arbitraries<Ts extends unknown[]> = { [K in keyof Ts]: fc.Arbitrary<Ts[K]> };
 type Predicate<Ts extends unknown[]> = (...args: Ts) => boolean | void | Promise<boolean | void>;
 
@@ -30,7 +42,13 @@ function prop<Ts extends [unknown, ...unknown[]]>(
     vitestTest(
       `${label} (with seed=${seed})`,
       async () => {
-        await fc.assert(property, { ...params, seed });
+        const numRuns =
+          runsCap === undefined ? params?.numRuns : Math.min(params?.numRuns ?? runsCap, runsCap);
+        await fc.assert(property, {
+          ...params,
+          seed,
+          ...(numRuns === undefined ? {} : { numRuns }),
+        });
       },
       timeout,
     );
