@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import SmallestFirst from "./test/support/mutation-sequencer.js";
 
 // The core's own tests, for StrykerJS (`npm run mutate`). Stryker runs them in a sandbox copy
 // of the repository whose node_modules is a link to the real one, so the workspace link
@@ -20,6 +21,7 @@ export default defineConfig({
         ? ["packages/core/test/**/*.test.ts"]
         : only.map((name) => `packages/core/test/${name}.test.ts`),
     setupFiles: [setup],
+    sequence: { sequencer: SmallestFirst },
     testTimeout: 60_000,
   },
 });
