@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
+import SlowFirstSequencer from "./test/support/slow-first-sequencer.js";
 
 // Workspace packages resolve to their TypeScript sources through the "source" export condition.
 const conditions = ["source", "module", "node", "development|production"];
@@ -11,6 +12,8 @@ export default defineConfig({
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     // Compiles the `c8ylink` command once for the process tests (see the file).
     globalSetup: ["test/support/compiled-cli.ts"],
+    // The slowest files first, from a checked-in list: CI has no duration cache (see the file).
+    sequence: { sequencer: SlowFirstSequencer },
     // Vitest's default is one worker fewer than the cores: on a 2-core machine one file at a
     // time. Many files here mostly wait (child processes, brokers, sockets, timers), so one
     // worker more than the cores keeps both cores busy (docs/testing.md, "A fast suite").

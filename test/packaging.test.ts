@@ -11,7 +11,10 @@
  * (docs/testing.md, "Fourth pass"):
  * - one `npm run build` (one `tsc -b` over the project graph) before `npm pack`, so that the
  *   six prepack builds (six tsc processes, each re-reading the packages it references) find
- *   dist up to date, except mqtt's, removed after that build so that its prepack must build it;
+ *   dist up to date, except mqtt's, removed after that build so that its prepack must build it.
+ *   In `npm test` that build has already been done by the check phase (`npm run typecheck` is
+ *   `tsc -b tsconfig.test.json`, which builds the six packages before checking the tests), so
+ *   here it only finds everything up to date; run alone, this file builds what is missing;
  * - `npm install --ignore-scripts`: dependencies' install scripts do not run in the consumer.
  *   better-sqlite3's would compile SQLite from source (node-gyp; 80 s of CPU on this
  *   machine, where no prebuilt binary is reachable); the consumer gets instead the addon
