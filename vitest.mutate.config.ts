@@ -9,9 +9,30 @@ import SmallestFirst from "./test/support/mutation-sequencer.js";
 const coreEntry = fileURLToPath(new URL("./packages/core/src/index.ts", import.meta.url));
 const setup = fileURLToPath(new URL("./test/support/mutation-setup.ts", import.meta.url));
 
-// MUTATE_TESTS="csv,control" limits the run to those core test files (a quicker, smaller
-// score for one module); unset, every core test file takes part.
-const only = process.env.MUTATE_TESTS?.split(",").filter((name) => name !== "");
+// The codecs' own tests (`npm run mutate:codecs`): a codec mutant must be killed by a test of
+// the codecs, not by an engine test that happens to run through it — a stricter score, and a
+// run of minutes instead of hours (the engine's tests cover every codec line).
+const CODEC_TESTS = [
+  "catalogue",
+  "control*",
+  "csv*",
+  "downstream*",
+  "json-operation*",
+  "size",
+  "size.boundaries",
+  "text*",
+  "topics*",
+  "upstream*",
+  // isExactUpstreamMessage (smartrest/upstream.ts) against the io-ts decode it stands in for.
+  "batch-row-fast",
+];
+
+// MUTATE_TESTS="csv,control" limits the run to those core test files (names or globs; a
+// quicker, smaller score for one module), MUTATE_TESTS=codecs to the codecs' tests; unset,
+// every core test file takes part.
+const only = process.env.MUTATE_TESTS?.split(",")
+  .flatMap((name) => (name === "codecs" ? CODEC_TESTS : [name]))
+  .filter((name) => name !== "");
 
 export default defineConfig({
   resolve: { alias: { "@c8ylink/core": coreEntry } },
