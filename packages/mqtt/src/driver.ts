@@ -44,6 +44,7 @@ import {
   type Report,
 } from "@c8ylink/core";
 import { monotonicClock, type Clock } from "./clock.js";
+import { NONE, appended, none } from "./lists.js";
 import type { Storage } from "./storage.js";
 
 /** An event without its timestamp: the driver adds `nowMs` when it feeds it. */
@@ -137,6 +138,9 @@ type Notification =
   | { readonly kind: "report"; readonly report: Report }
   | { readonly kind: "execute"; readonly command: ExecuteOperationCommand };
 
+/** The settled persist chain of a driver with nothing being written (one promise shared by all). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Upper bound on queued results fed in one macrotask before yielding to I/O. */
 const DRAIN_BATCH = 2_000;
 /** setTimeout's maximum delay. */
@@ -155,19 +159,20 @@ export class Driver {
   private readonly clock: Clock;
   private lastNowMs = Number.NEGATIVE_INFINITY;
   /** Results waiting to be fed: a FIFO with a moving head (Array#shift is O(n) on large queues). */
-  private queue: EventInput[] = [];
+  private queue: EventInput[] = none();
   private queueHead = 0;
   private drainScheduled = false;
   private executing = false;
-  private readonly notifications: Notification[] = [];
+  private notifications: Notification[] = none();
   private delivering = false;
   // One connection and a few timers at a time: arrays of exactly their length, not Maps (a
   // Map's hash table costs ~150 bytes even for one entry, paid per engine by a fleet).
-  private connections: readonly Connection[] = [];
-  private timers: readonly OsTimer[] = [];
-  private persistChain: Promise<void> = Promise.resolve();
+  private connections: readonly Connection[] = NONE;
+  private timers: readonly OsTimer[] = NONE;
+  /** Storage work in order: `SETTLED` again once the last write settled and nothing waits. */
+  private persistChain: Promise<void> = SETTLED;
   /** Persists waiting for the storage; written together as one batch when it is free. */
-  private pendingPersists: Extract<Command, { type: "persist" }>[] = [];
+  private pendingPersists: Extract<Command, { type: "persist" }>[] = none();
   private persistWriting = false;
   private status: "running" | "closed" | "faulted" = "running";
   private faultError: Error | null = null;
@@ -254,8 +259,7 @@ export class Driver {
     if (this.status !== "running") return;
     // Into an empty queue as an array of one: a push would give it room for 17 (150 bytes that
     // each engine of a fleet holds while its one result waits).
-    if (this.queue.length === 0) this.queue = [input];
-    else this.queue.push(input);
+    this.queue = appended(this.queue, input);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
@@ -272,7 +276,7 @@ export class Driver {
     // Emptied: let the fed events go (an idle engine in a fleet must not hold its last
     // thousand results until more arrive).
     if (this.queueHead === this.queue.length) {
-      this.queue = [];
+      this.queue = none();
       this.queueHead = 0;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
@@ -315,13 +319,13 @@ export class Driver {
     const batch = this.pendingPersists;
     const last = batch.at(-1);
     if (last === undefined) return;
-    this.pendingPersists = [];
+    this.pendingPersists = none();
     this.persistWriting = true;
     const changes = batch.length === 1 ? last.changes : batch.flatMap((p) => p.changes);
     // Only the ref is kept for the result: the closures below live until the write is durable
     // (an fsync away), and a 100k-row batch's changes must not live as long.
     const ref = last.ref;
-    this.persistChain = this.applyAfter(this.persistChain, changes)
+    const chain: Promise<void> = this.applyAfter(this.persistChain, changes)
       .then(
         () => this.post({ type: "persisted", ref }),
         (e: unknown) => this.post({ type: "persist-failed", ref, message: errorText(e) }),
@@ -329,7 +333,11 @@ export class Driver {
       .then(() => {
         this.persistWriting = false;
         if (this.pendingPersists.length > 0 && this.status === "running") this.writePersists();
+        // Nothing chained after this write: an idle engine holds no promise of its own. Its
+        // result is queued already, so `persistsSettled` may stop waiting here.
+        else if (this.persistChain === chain) this.persistChain = SETTLED;
       });
+    this.persistChain = chain;
   }
 
   /** `storage.apply(changes)` once `before` settled (its own scope: see `writePersists`). */
@@ -370,10 +378,10 @@ export class Driver {
 
   private teardown(): void {
     for (const { handle } of this.timers) clearTimeout(handle);
-    this.timers = [];
+    this.timers = NONE;
     for (const conn of this.connections) this.endConnection(conn);
-    this.connections = [];
-    this.queue = [];
+    this.connections = NONE;
+    this.queue = none();
     this.queueHead = 0;
   }
 
@@ -397,13 +405,15 @@ export class Driver {
     if (this.delivering) return; // the outer delivery loop picks them up, in order
     this.delivering = true;
     try {
-      for (let n = this.notifications.shift(); n !== undefined; n = this.notifications.shift()) {
-        const item = n;
+      // By index, not shift (`NONE` is frozen): a listener's own feed appends to this array
+      // (non-empty while delivering), and the loop reaches those too, in order.
+      for (let i = 0; i < this.notifications.length; i++) {
+        const item = this.notifications[i] as Notification;
         if (item.kind === "report") this.safely(() => this.options.onReport?.(item.report));
         else this.safely(() => this.options.onExecute?.(item.command));
       }
-      // Emptied by shift, the array keeps its room; this releases it (an idle engine keeps none).
-      this.notifications.length = 0;
+      // Delivered: drop the array and its room (an idle engine keeps none).
+      this.notifications = none();
     } finally {
       this.delivering = false;
     }
@@ -437,16 +447,19 @@ export class Driver {
         return;
       }
       case "persist":
-        this.pendingPersists.push(command);
+        this.pendingPersists = appended(this.pendingPersists, command);
         if (!this.persistWriting) this.writePersists();
         return;
       case "load-outbox":
         return this.loadOutbox(command);
       case "execute-operation":
-        this.notifications.push({ kind: "execute", command });
+        this.notifications = appended<Notification>(this.notifications, { kind: "execute", command });
         return;
       case "report":
-        this.notifications.push({ kind: "report", report: command.report });
+        this.notifications = appended<Notification>(this.notifications, {
+          kind: "report",
+          report: command.report,
+        });
         return;
       default:
         return assertNever(command);
@@ -639,7 +652,10 @@ interface OsTimer {
 }
 
 /** `list` without the items `drop` matches, in an array of exactly its length (filter's has room for 16 more). */
-const without = <T>(list: readonly T[], drop: (item: T) => boolean): readonly T[] =>
-  list.some(drop) ? list.filter((item) => !drop(item)).slice() : list;
+const without = <T>(list: readonly T[], drop: (item: T) => boolean): readonly T[] => {
+  if (!list.some(drop)) return list;
+  const kept = list.filter((item) => !drop(item));
+  return kept.length === 0 ? NONE : kept.slice();
+};
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
