@@ -121,6 +121,8 @@ export interface DriverOptions {
 interface Connection {
   readonly id: number;
   readonly client: MqttClient;
+  /** The driver it belongs to (for the shared client listeners, see `CONNECTION_OF`). */
+  readonly driver: Driver;
   /** CONNACK 0 seen (`connect` event). */
   connected: boolean;
   /** A CONNACK was received on this socket (a second one is a mid-session refusal). */
@@ -513,6 +515,7 @@ export class Driver {
     const conn: Connection = {
       id,
       client,
+      driver: this,
       connected: false,
       connackSeen: false,
       refusedCode: null,
@@ -521,48 +524,48 @@ export class Driver {
       reported: false,
     };
     this.connections = without(this.connections, (c) => c.id === id).concat([conn]);
-    client.on("packetreceive", (packet: Packet) => {
-      if (packet.cmd !== "connack") return;
-      const code = packet.returnCode ?? packet.reasonCode ?? 0;
-      // MQTT.js drops a second CONNACK as a protocol error without its code; Cumulocity uses it
-      // to end a session with a reason (spec §1.10), so keep the code.
-      if (conn.connackSeen && code !== 0) conn.refusedCode = code;
-      conn.connackSeen = true;
-    });
+    // Shared listeners that find their connection by client, not four closures and a context
+    // per connection (~230 bytes per engine of a fleet).
+    CONNECTION_OF.set(client, conn);
+    client.on("packetreceive", onPacketReceive);
     // Once: without reconnects MQTT.js connects a client at most once, and a listener left in
     // place costs each connected engine of a fleet a closure and an array of listeners.
-    client.once("connect", () => {
-      if (conn.ended) return;
-      conn.connected = true;
-      this.post({ type: "connected", connectionId: id });
-    });
-    client.on("error", (error: Error) => {
-      conn.lastError = errorText(error);
-      const code = numericCode(error);
-      // Numeric codes are CONNACK return codes (MQTT 3.1.1: 1..5) or MQTT.js protocol errors
-      // (≥ 128, e.g. 130 duplicate CONNACK, whose code we took from the packet above).
-      if (code !== null && code > 0 && code < 128 && !conn.connected) conn.refusedCode = code;
-    });
-    client.on("message", (topic: string, payload: Buffer, _packet: IPublishPacket) => {
-      if (conn.ended) return;
-      this.post({ type: "message", connectionId: id, topic, payload: decoder.decode(payload) });
-    });
-    client.on("close", () => {
-      if (conn.ended || conn.reported) return;
-      conn.reported = true;
-      const cause =
-        conn.refusedCode !== null
-          ? ({ kind: "refused", code: conn.refusedCode } as const)
-          : ({ kind: "network", message: conn.lastError ?? "connection closed" } as const);
-      this.post(
-        conn.connected
-          ? { type: "disconnected", connectionId: id, cause }
-          : { type: "connect-failed", connectionId: id, cause },
-      );
-      // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
-      this.endConnection(conn, true);
-      this.connections = without(this.connections, (c) => c.id === id);
-    });
+    client.once("connect", onConnect);
+    client.on("error", onError);
+    client.on("message", onMessage);
+    client.on("close", onClose);
+  }
+
+  /** The client connected (CONNACK 0). Called by the shared client listeners. */
+  static connected(conn: Connection): void {
+    if (conn.ended) return;
+    conn.connected = true;
+    conn.driver.post({ type: "connected", connectionId: conn.id });
+  }
+
+  /** A PUBLISH arrived. Called by the shared client listeners. */
+  static message(conn: Connection, topic: string, payload: Buffer): void {
+    if (conn.ended) return;
+    conn.driver.post({ type: "message", connectionId: conn.id, topic, payload: decoder.decode(payload) });
+  }
+
+  /** The client's socket closed. Called by the shared client listeners. */
+  static closed(conn: Connection): void {
+    if (conn.ended || conn.reported) return;
+    conn.reported = true;
+    const cause =
+      conn.refusedCode !== null
+        ? ({ kind: "refused", code: conn.refusedCode } as const)
+        : ({ kind: "network", message: conn.lastError ?? "connection closed" } as const);
+    const driver = conn.driver;
+    driver.post(
+      conn.connected
+        ? { type: "disconnected", connectionId: conn.id, cause }
+        : { type: "connect-failed", connectionId: conn.id, cause },
+    );
+    // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
+    driver.endConnection(conn, true);
+    driver.connections = without(driver.connections, (c) => c.id === conn.id);
   }
 
   /** Ends a client forcefully; nothing more is reported for it (unless `keepReported`). */
@@ -627,28 +630,78 @@ export class Driver {
     this.armTimer(key, atMs);
   }
 
-  // Methods rather than a re-arming closure per timer: a fleet of engines keeps a timer each.
+  // One shared callback given the timer's record, rather than a closure (and its context) per
+  // timer: a fleet of engines keeps a timer each.
   private armTimer(key: string, atMs: number): void {
     const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
-    const handle: NodeJS.Timeout = setTimeout(() => this.timerDue(key, atMs, handle), delay);
-    this.timers = without(this.timers, (t) => t.key === key).concat([{ key, handle }]);
+    const timer: OsTimer = { key, atMs, driver: this, handle: undefined };
+    timer.handle = setTimeout(timerDue, delay, timer);
+    this.timers = without(this.timers, (t) => t.key === key).concat([timer]);
   }
 
-  private timerDue(key: string, atMs: number, handle: NodeJS.Timeout): void {
-    if (this.timers.find((t) => t.key === key)?.handle !== handle) return;
-    if (this.clock.nowMs() < atMs) {
-      this.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
+  /** An OS timer fired. Called by the shared timer callback. */
+  static timerDue(timer: OsTimer): void {
+    const driver = timer.driver;
+    const { key, atMs } = timer;
+    if (driver.timers.find((t) => t.key === key) !== timer) return;
+    if (driver.clock.nowMs() < atMs) {
+      driver.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
       return;
     }
-    this.timers = without(this.timers, (t) => t.key === key);
-    this.post({ type: "timer-fired", key });
+    driver.timers = without(driver.timers, (t) => t.key === key);
+    driver.post({ type: "timer-fired", key });
   }
 }
 
-/** The OS timer armed for one key. */
+/** The OS timer armed for one key (`handle` set right after `setTimeout` returns). */
 interface OsTimer {
   readonly key: string;
-  readonly handle: NodeJS.Timeout;
+  readonly atMs: number;
+  readonly driver: Driver;
+  handle: NodeJS.Timeout | undefined;
+}
+
+const timerDue = (timer: OsTimer): void => Driver.timerDue(timer);
+
+/**
+ * The connection of each live client, for the listeners below (shared by every connection
+ * of every driver; `this` is the emitting client). Weak: an ended client goes with its entry.
+ */
+const CONNECTION_OF = new WeakMap<MqttClient, Connection>();
+
+function onPacketReceive(this: MqttClient, packet: Packet): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn === undefined || packet.cmd !== "connack") return;
+  const code = packet.returnCode ?? packet.reasonCode ?? 0;
+  // MQTT.js drops a second CONNACK as a protocol error without its code; Cumulocity uses it
+  // to end a session with a reason (spec §1.10), so keep the code.
+  if (conn.connackSeen && code !== 0) conn.refusedCode = code;
+  conn.connackSeen = true;
+}
+
+function onConnect(this: MqttClient): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.connected(conn);
+}
+
+function onError(this: MqttClient, error: Error): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn === undefined) return;
+  conn.lastError = errorText(error);
+  const code = numericCode(error);
+  // Numeric codes are CONNACK return codes (MQTT 3.1.1: 1..5) or MQTT.js protocol errors
+  // (≥ 128, e.g. 130 duplicate CONNACK, whose code we took from the packet above).
+  if (code !== null && code > 0 && code < 128 && !conn.connected) conn.refusedCode = code;
+}
+
+function onMessage(this: MqttClient, topic: string, payload: Buffer, _packet: IPublishPacket): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.message(conn, topic, payload);
+}
+
+function onClose(this: MqttClient): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.closed(conn);
 }
 
 /** `list` without the items `drop` matches, in an array of exactly its length (filter's has room for 16 more). */
