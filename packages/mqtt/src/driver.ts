@@ -44,6 +44,7 @@ import {
   type Report,
 } from "@c8ylink/core";
 import { monotonicClock, type Clock } from "./clock.js";
+import { NONE, appended, none } from "./lists.js";
 import type { Storage } from "./storage.js";
 
 /** An event without its timestamp: the driver adds `nowMs` when it feeds it. */
@@ -120,6 +121,8 @@ export interface DriverOptions {
 interface Connection {
   readonly id: number;
   readonly client: MqttClient;
+  /** The driver it belongs to (for the shared client listeners, see `CONNECTION_OF`). */
+  readonly driver: Driver;
   /** CONNACK 0 seen (`connect` event). */
   connected: boolean;
   /** A CONNACK was received on this socket (a second one is a mid-session refusal). */
@@ -136,6 +139,9 @@ interface Connection {
 type Notification =
   | { readonly kind: "report"; readonly report: Report }
   | { readonly kind: "execute"; readonly command: ExecuteOperationCommand };
+
+/** The settled persist chain of a driver with nothing being written (one promise shared by all). */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** Upper bound on queued results fed in one macrotask before yielding to I/O. */
 const DRAIN_BATCH = 2_000;
@@ -155,19 +161,20 @@ export class Driver {
   private readonly clock: Clock;
   private lastNowMs = Number.NEGATIVE_INFINITY;
   /** Results waiting to be fed: a FIFO with a moving head (Array#shift is O(n) on large queues). */
-  private queue: EventInput[] = [];
+  private queue: EventInput[] = none();
   private queueHead = 0;
   private drainScheduled = false;
   private executing = false;
-  private readonly notifications: Notification[] = [];
+  private notifications: Notification[] = none();
   private delivering = false;
   // One connection and a few timers at a time: arrays of exactly their length, not Maps (a
   // Map's hash table costs ~150 bytes even for one entry, paid per engine by a fleet).
-  private connections: readonly Connection[] = [];
-  private timers: readonly OsTimer[] = [];
-  private persistChain: Promise<void> = Promise.resolve();
+  private connections: readonly Connection[] = NONE;
+  private timers: readonly OsTimer[] = NONE;
+  /** Storage work in order: `SETTLED` again once the last write settled and nothing waits. */
+  private persistChain: Promise<void> = SETTLED;
   /** Persists waiting for the storage; written together as one batch when it is free. */
-  private pendingPersists: Extract<Command, { type: "persist" }>[] = [];
+  private pendingPersists: Extract<Command, { type: "persist" }>[] = none();
   private persistWriting = false;
   private status: "running" | "closed" | "faulted" = "running";
   private faultError: Error | null = null;
@@ -254,8 +261,7 @@ export class Driver {
     if (this.status !== "running") return;
     // Into an empty queue as an array of one: a push would give it room for 17 (150 bytes that
     // each engine of a fleet holds while its one result waits).
-    if (this.queue.length === 0) this.queue = [input];
-    else this.queue.push(input);
+    this.queue = appended(this.queue, input);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
@@ -272,7 +278,7 @@ export class Driver {
     // Emptied: let the fed events go (an idle engine in a fleet must not hold its last
     // thousand results until more arrive).
     if (this.queueHead === this.queue.length) {
-      this.queue = [];
+      this.queue = none();
       this.queueHead = 0;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
@@ -315,13 +321,13 @@ export class Driver {
     const batch = this.pendingPersists;
     const last = batch.at(-1);
     if (last === undefined) return;
-    this.pendingPersists = [];
+    this.pendingPersists = none();
     this.persistWriting = true;
     const changes = batch.length === 1 ? last.changes : batch.flatMap((p) => p.changes);
     // Only the ref is kept for the result: the closures below live until the write is durable
     // (an fsync away), and a 100k-row batch's changes must not live as long.
     const ref = last.ref;
-    this.persistChain = this.applyAfter(this.persistChain, changes)
+    const chain: Promise<void> = this.applyAfter(this.persistChain, changes)
       .then(
         () => this.post({ type: "persisted", ref }),
         (e: unknown) => this.post({ type: "persist-failed", ref, message: errorText(e) }),
@@ -329,7 +335,11 @@ export class Driver {
       .then(() => {
         this.persistWriting = false;
         if (this.pendingPersists.length > 0 && this.status === "running") this.writePersists();
+        // Nothing chained after this write: an idle engine holds no promise of its own. Its
+        // result is queued already, so `persistsSettled` may stop waiting here.
+        else if (this.persistChain === chain) this.persistChain = SETTLED;
       });
+    this.persistChain = chain;
   }
 
   /** `storage.apply(changes)` once `before` settled (its own scope: see `writePersists`). */
@@ -370,10 +380,10 @@ export class Driver {
 
   private teardown(): void {
     for (const { handle } of this.timers) clearTimeout(handle);
-    this.timers = [];
+    this.timers = NONE;
     for (const conn of this.connections) this.endConnection(conn);
-    this.connections = [];
-    this.queue = [];
+    this.connections = NONE;
+    this.queue = none();
     this.queueHead = 0;
   }
 
@@ -397,13 +407,15 @@ export class Driver {
     if (this.delivering) return; // the outer delivery loop picks them up, in order
     this.delivering = true;
     try {
-      for (let n = this.notifications.shift(); n !== undefined; n = this.notifications.shift()) {
-        const item = n;
+      // By index, not shift (`NONE` is frozen): a listener's own feed appends to this array
+      // (non-empty while delivering), and the loop reaches those too, in order.
+      for (let i = 0; i < this.notifications.length; i++) {
+        const item = this.notifications[i] as Notification;
         if (item.kind === "report") this.safely(() => this.options.onReport?.(item.report));
         else this.safely(() => this.options.onExecute?.(item.command));
       }
-      // Emptied by shift, the array keeps its room; this releases it (an idle engine keeps none).
-      this.notifications.length = 0;
+      // Delivered: drop the array and its room (an idle engine keeps none).
+      this.notifications = none();
     } finally {
       this.delivering = false;
     }
@@ -437,16 +449,19 @@ export class Driver {
         return;
       }
       case "persist":
-        this.pendingPersists.push(command);
+        this.pendingPersists = appended(this.pendingPersists, command);
         if (!this.persistWriting) this.writePersists();
         return;
       case "load-outbox":
         return this.loadOutbox(command);
       case "execute-operation":
-        this.notifications.push({ kind: "execute", command });
+        this.notifications = appended<Notification>(this.notifications, { kind: "execute", command });
         return;
       case "report":
-        this.notifications.push({ kind: "report", report: command.report });
+        this.notifications = appended<Notification>(this.notifications, {
+          kind: "report",
+          report: command.report,
+        });
         return;
       default:
         return assertNever(command);
@@ -500,6 +515,7 @@ export class Driver {
     const conn: Connection = {
       id,
       client,
+      driver: this,
       connected: false,
       connackSeen: false,
       refusedCode: null,
@@ -508,48 +524,48 @@ export class Driver {
       reported: false,
     };
     this.connections = without(this.connections, (c) => c.id === id).concat([conn]);
-    client.on("packetreceive", (packet: Packet) => {
-      if (packet.cmd !== "connack") return;
-      const code = packet.returnCode ?? packet.reasonCode ?? 0;
-      // MQTT.js drops a second CONNACK as a protocol error without its code; Cumulocity uses it
-      // to end a session with a reason (spec §1.10), so keep the code.
-      if (conn.connackSeen && code !== 0) conn.refusedCode = code;
-      conn.connackSeen = true;
-    });
+    // Shared listeners that find their connection by client, not four closures and a context
+    // per connection (~230 bytes per engine of a fleet).
+    CONNECTION_OF.set(client, conn);
+    client.on("packetreceive", onPacketReceive);
     // Once: without reconnects MQTT.js connects a client at most once, and a listener left in
     // place costs each connected engine of a fleet a closure and an array of listeners.
-    client.once("connect", () => {
-      if (conn.ended) return;
-      conn.connected = true;
-      this.post({ type: "connected", connectionId: id });
-    });
-    client.on("error", (error: Error) => {
-      conn.lastError = errorText(error);
-      const code = numericCode(error);
-      // Numeric codes are CONNACK return codes (MQTT 3.1.1: 1..5) or MQTT.js protocol errors
-      // (≥ 128, e.g. 130 duplicate CONNACK, whose code we took from the packet above).
-      if (code !== null && code > 0 && code < 128 && !conn.connected) conn.refusedCode = code;
-    });
-    client.on("message", (topic: string, payload: Buffer, _packet: IPublishPacket) => {
-      if (conn.ended) return;
-      this.post({ type: "message", connectionId: id, topic, payload: decoder.decode(payload) });
-    });
-    client.on("close", () => {
-      if (conn.ended || conn.reported) return;
-      conn.reported = true;
-      const cause =
-        conn.refusedCode !== null
-          ? ({ kind: "refused", code: conn.refusedCode } as const)
-          : ({ kind: "network", message: conn.lastError ?? "connection closed" } as const);
-      this.post(
-        conn.connected
-          ? { type: "disconnected", connectionId: id, cause }
-          : { type: "connect-failed", connectionId: id, cause },
-      );
-      // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
-      this.endConnection(conn, true);
-      this.connections = without(this.connections, (c) => c.id === id);
-    });
+    client.once("connect", onConnect);
+    client.on("error", onError);
+    client.on("message", onMessage);
+    client.on("close", onClose);
+  }
+
+  /** The client connected (CONNACK 0). Called by the shared client listeners. */
+  static connected(conn: Connection): void {
+    if (conn.ended) return;
+    conn.connected = true;
+    conn.driver.post({ type: "connected", connectionId: conn.id });
+  }
+
+  /** A PUBLISH arrived. Called by the shared client listeners. */
+  static message(conn: Connection, topic: string, payload: Buffer): void {
+    if (conn.ended) return;
+    conn.driver.post({ type: "message", connectionId: conn.id, topic, payload: decoder.decode(payload) });
+  }
+
+  /** The client's socket closed. Called by the shared client listeners. */
+  static closed(conn: Connection): void {
+    if (conn.ended || conn.reported) return;
+    conn.reported = true;
+    const cause =
+      conn.refusedCode !== null
+        ? ({ kind: "refused", code: conn.refusedCode } as const)
+        : ({ kind: "network", message: conn.lastError ?? "connection closed" } as const);
+    const driver = conn.driver;
+    driver.post(
+      conn.connected
+        ? { type: "disconnected", connectionId: conn.id, cause }
+        : { type: "connect-failed", connectionId: conn.id, cause },
+    );
+    // Release the client (keepalive, stores). reconnectPeriod 0: it never comes back.
+    driver.endConnection(conn, true);
+    driver.connections = without(driver.connections, (c) => c.id === conn.id);
   }
 
   /** Ends a client forcefully; nothing more is reported for it (unless `keepReported`). */
@@ -614,32 +630,85 @@ export class Driver {
     this.armTimer(key, atMs);
   }
 
-  // Methods rather than a re-arming closure per timer: a fleet of engines keeps a timer each.
+  // One shared callback given the timer's record, rather than a closure (and its context) per
+  // timer: a fleet of engines keeps a timer each.
   private armTimer(key: string, atMs: number): void {
     const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(atMs - this.clock.nowMs())));
-    const handle: NodeJS.Timeout = setTimeout(() => this.timerDue(key, atMs, handle), delay);
-    this.timers = without(this.timers, (t) => t.key === key).concat([{ key, handle }]);
+    const timer: OsTimer = { key, atMs, driver: this, handle: undefined };
+    timer.handle = setTimeout(timerDue, delay, timer);
+    this.timers = without(this.timers, (t) => t.key === key).concat([timer]);
   }
 
-  private timerDue(key: string, atMs: number, handle: NodeJS.Timeout): void {
-    if (this.timers.find((t) => t.key === key)?.handle !== handle) return;
-    if (this.clock.nowMs() < atMs) {
-      this.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
+  /** An OS timer fired. Called by the shared timer callback. */
+  static timerDue(timer: OsTimer): void {
+    const driver = timer.driver;
+    const { key, atMs } = timer;
+    if (driver.timers.find((t) => t.key === key) !== timer) return;
+    if (driver.clock.nowMs() < atMs) {
+      driver.armTimer(key, atMs); // fired early (timer granularity) or a long delay in parts
       return;
     }
-    this.timers = without(this.timers, (t) => t.key === key);
-    this.post({ type: "timer-fired", key });
+    driver.timers = without(driver.timers, (t) => t.key === key);
+    driver.post({ type: "timer-fired", key });
   }
 }
 
-/** The OS timer armed for one key. */
+/** The OS timer armed for one key (`handle` set right after `setTimeout` returns). */
 interface OsTimer {
   readonly key: string;
-  readonly handle: NodeJS.Timeout;
+  readonly atMs: number;
+  readonly driver: Driver;
+  handle: NodeJS.Timeout | undefined;
+}
+
+const timerDue = (timer: OsTimer): void => Driver.timerDue(timer);
+
+/**
+ * The connection of each live client, for the listeners below (shared by every connection
+ * of every driver; `this` is the emitting client). Weak: an ended client goes with its entry.
+ */
+const CONNECTION_OF = new WeakMap<MqttClient, Connection>();
+
+function onPacketReceive(this: MqttClient, packet: Packet): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn === undefined || packet.cmd !== "connack") return;
+  const code = packet.returnCode ?? packet.reasonCode ?? 0;
+  // MQTT.js drops a second CONNACK as a protocol error without its code; Cumulocity uses it
+  // to end a session with a reason (spec §1.10), so keep the code.
+  if (conn.connackSeen && code !== 0) conn.refusedCode = code;
+  conn.connackSeen = true;
+}
+
+function onConnect(this: MqttClient): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.connected(conn);
+}
+
+function onError(this: MqttClient, error: Error): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn === undefined) return;
+  conn.lastError = errorText(error);
+  const code = numericCode(error);
+  // Numeric codes are CONNACK return codes (MQTT 3.1.1: 1..5) or MQTT.js protocol errors
+  // (≥ 128, e.g. 130 duplicate CONNACK, whose code we took from the packet above).
+  if (code !== null && code > 0 && code < 128 && !conn.connected) conn.refusedCode = code;
+}
+
+function onMessage(this: MqttClient, topic: string, payload: Buffer, _packet: IPublishPacket): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.message(conn, topic, payload);
+}
+
+function onClose(this: MqttClient): void {
+  const conn = CONNECTION_OF.get(this);
+  if (conn !== undefined) Driver.closed(conn);
 }
 
 /** `list` without the items `drop` matches, in an array of exactly its length (filter's has room for 16 more). */
-const without = <T>(list: readonly T[], drop: (item: T) => boolean): readonly T[] =>
-  list.some(drop) ? list.filter((item) => !drop(item)).slice() : list;
+const without = <T>(list: readonly T[], drop: (item: T) => boolean): readonly T[] => {
+  if (!list.some(drop)) return list;
+  const kept = list.filter((item) => !drop(item));
+  return kept.length === 0 ? NONE : kept.slice();
+};
 
 const decoder = new TextDecoder("utf-8", { fatal: false });

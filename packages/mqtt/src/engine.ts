@@ -52,6 +52,7 @@ import {
   type TlsOptions,
 } from "./driver.js";
 import { FileStore, type StoreProblem } from "./file-store.js";
+import { appended, none } from "./lists.js";
 import { SqliteStore } from "./sqlite-store.js";
 import { Recorder } from "./recorder.js";
 import { copyIfScalarMessage, scalarCodecOf, type ScalarCodec } from "./scalar-rows.js";
@@ -307,6 +308,9 @@ const withSeed = (config: unknown): unknown =>
     ? { ...config, seed: randomInt(0, 2 ** 32) }
     : config;
 
+/** What `start()` reads of the options when none is given (in memory, no event log): shared. */
+const NO_START_OPTIONS: Pick<EngineOptions, "stateDir" | "recordTo" | "recordMode"> = {};
+
 class EngineImpl implements Engine {
   private readonly driver: Driver;
   private readonly storage: Storage;
@@ -330,11 +334,11 @@ class EngineImpl implements Engine {
    * Accepted submissions not yet durable, as ranges of refs with the ref of the persist that
    * writes them (both ascending): one entry per `submit` or per `submitMany`.
    */
-  private undurable: UndurableRange[] = [];
+  private undurable: UndurableRange[] = none();
   private undurableHead = 0;
   private undurableRows = 0;
   private lastAcceptedRef = 0;
-  private durabilityWaiters: { ref: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private durabilityWaiters: { ref: number; resolve: () => void; reject: (e: Error) => void }[] = none();
 
   /**
    * What `start()` reads of the options; the options object itself (with the application's
@@ -347,11 +351,14 @@ class EngineImpl implements Engine {
     configInput: unknown,
     private readonly config: EngineConfig,
   ) {
-    this.options = {
-      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
-      ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
-      ...(options.recordMode === undefined ? {} : { recordMode: options.recordMode }),
-    };
+    this.options =
+      options.stateDir === undefined && options.recordTo === undefined && options.recordMode === undefined
+        ? NO_START_OPTIONS
+        : {
+            ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+            ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
+            ...(options.recordMode === undefined ? {} : { recordMode: options.recordMode }),
+          };
     this.configInput = options.recordTo === undefined ? null : configInput;
     this.storage =
       options.storage ??
@@ -514,7 +521,7 @@ class EngineImpl implements Engine {
   ): void {
     this.lastAcceptedRef = lastRef;
     if (persistRef === undefined || persistRef <= this.driver.state.persistedUpTo) return;
-    this.undurable.push({ firstRef, lastRef, rows, persistRef });
+    this.undurable = appended(this.undurable, { firstRef, lastRef, rows, persistRef });
     this.undurableRows += rows;
   }
 
@@ -595,7 +602,9 @@ class EngineImpl implements Engine {
       return Promise.reject(new Error(`c8ylink engine: no accepted submission has ref ${ref}`));
     }
     if (this.undurableRange(ref) === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => this.durabilityWaiters.push({ ref, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.durabilityWaiters = appended(this.durabilityWaiters, { ref, resolve, reject });
+    });
   }
 
   undurableCount(): number {
@@ -627,14 +636,14 @@ class EngineImpl implements Engine {
     }
     if (this.undurableHead === this.undurable.length) {
       // All durable: drop the array's room too (an idle engine in a fleet keeps none).
-      this.undurable.length = 0;
+      this.undurable = none();
       this.undurableHead = 0;
     } else if (this.undurableHead > 1024 && this.undurableHead * 2 > this.undurable.length) {
       this.undurable = this.undurable.slice(this.undurableHead);
       this.undurableHead = 0;
     }
     if (this.durabilityWaiters.length === 0) return;
-    this.durabilityWaiters = this.durabilityWaiters.filter((w) => {
+    const waiting = this.durabilityWaiters.filter((w) => {
       if (this.undurableRange(w.ref) !== undefined) return true;
       const failure = failed.find((f) => f.range.firstRef <= w.ref && w.ref <= f.range.lastRef);
       if (failure === undefined) w.resolve();
@@ -642,6 +651,7 @@ class EngineImpl implements Engine {
         w.reject(new Error(`submission ${w.ref} is not durable: storage write failed: ${failure.message}`));
       return false;
     });
+    this.durabilityWaiters = waiting.length === 0 ? none() : waiting;
   }
 
   stop(): Promise<void> {
@@ -670,7 +680,7 @@ class EngineImpl implements Engine {
       this.failWaiters(new Error("c8ylink engine stopped"));
       for (const w of this.durabilityWaiters)
         w.reject(new Error(`c8ylink engine stopped before submission ${w.ref} was durable`));
-      this.durabilityWaiters = [];
+      this.durabilityWaiters = none();
       try {
         await this.recorder?.close();
         await this.storage.close?.();

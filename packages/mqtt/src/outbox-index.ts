@@ -52,6 +52,11 @@ export class OutboxIndex {
     if (this.classOfRef?.size === 0) this.classOfRef = null;
   }
 
+  /** No row indexed (the maps exist only while rows are). */
+  get empty(): boolean {
+    return this.byClass === null && this.classOfRef === null;
+  }
+
   /** Up to `max` rows of class `cls` with a ref above `afterRef`, in ref order. */
   load(cls: string, afterRef: number, max: number): unknown[] {
     const c = this.byClass?.get(cls);

@@ -48,13 +48,21 @@ export class MemoryStorage implements Storage {
   // Created on the first record: an engine that never persists anything (a fleet of idle
   // engines, mostly) keeps no empty hash table.
   private recordMap: Map<string, unknown> | null = null;
-  private readonly outbox = new OutboxIndex();
+  // Likewise the outbox index: created for the first outbox row, dropped when it holds none.
+  private outbox: OutboxIndex | null = null;
 
   constructor(initial: Readonly<Record<string, unknown>> = {}) {
     for (const [k, v] of Object.entries(initial)) {
       (this.recordMap ??= new Map()).set(k, v);
-      this.outbox.change(k, v);
+      this.indexChange(k, v);
     }
+  }
+
+  private indexChange(key: string, value: unknown): void {
+    if (value === null && this.outbox === null) return; // nothing indexed to delete
+    const index = (this.outbox ??= new OutboxIndex());
+    index.change(key, value);
+    if (index.empty) this.outbox = null;
   }
 
   /** Every record held now. */
@@ -63,7 +71,7 @@ export class MemoryStorage implements Storage {
   }
 
   loadOutbox(cls: string, afterRef: number, max: number): Promise<unknown[]> {
-    return Promise.resolve(this.outbox.load(cls, afterRef, max));
+    return Promise.resolve(this.outbox?.load(cls, afterRef, max) ?? []);
   }
 
   load(): Promise<Record<string, unknown>> {
@@ -72,7 +80,7 @@ export class MemoryStorage implements Storage {
 
   apply(changes: readonly DurableChange[]): Promise<void> {
     for (const { key, value } of changes) {
-      this.outbox.change(key, value);
+      this.indexChange(key, value);
       if (value === null) {
         this.recordMap?.delete(key);
         if (this.recordMap?.size === 0) this.recordMap = null;

@@ -302,6 +302,16 @@ export const takePacket = (
   return undefined;
 };
 
+/**
+ * What is left of a session outbox (registration or after-gate rows) after a packet was taken:
+ * the shared empty outbox once no class queues a row. Session rows are only ever taken from it
+ * (never released, paged or counted against a limit: they live and die with the session), so
+ * the counts and `headRef` of its drained classes are never read again, and a fleet's idle
+ * engines need not hold two outboxes and classes each.
+ */
+export const sessionRowsLeft = (outbox: Outbox): Outbox =>
+  OUTBOX_CLASSES.every((cls) => outbox[cls].queue.size === 0) ? EMPTY_OUTBOX : outbox;
+
 /** Puts in-flight rows back at the front of their classes, oldest (lowest ref) first. */
 export const requeue = (outbox: Outbox, entries: readonly OutboxEntry[]): Outbox => {
   const sorted = [...entries].sort((a, b) => b.ref - a.ref);

@@ -12,53 +12,70 @@ import type { OutboxEntry } from "./outbox.js";
 
 export const RECENT_ROWS = 64;
 
-/** `[ref, template, ref, template, …]` of one packet, oldest row first. */
-type PacketRows = readonly (number | string)[];
+/**
+ * One packet and the older ones: `[rowsHeld, older, ref, template, ref, template, …]`, the
+ * packet's rows oldest first; `rowsHeld` counts the rows of this packet and every older one
+ * (may exceed RECENT_ROWS until the next cut). One array per packet, not a node, a rows array
+ * and a list header: an idle engine of a fleet holds a few packets (its registration, its 500,
+ * its last measurement) and each cost ~110 bytes more.
+ */
+type Packet = readonly [rowsHeld: number, older: Packet | null, ...rows: (number | string)[]];
 
-type Packets = { readonly rows: PacketRows; readonly older: Packets } | null;
+/** Recently published rows, newest packet first (null: none yet). */
+export type Recent = Packet | null;
 
-export interface Recent {
-  readonly newest: Packets;
-  /** Rows held in `newest` (may exceed RECENT_ROWS until the next cut). */
-  readonly rows: number;
-}
+export const emptyRecent: Recent = null;
 
-export const emptyRecent: Recent = { newest: null, rows: 0 };
+/** Rows (ref, template pairs) of a packet start at this index. */
+const ROWS = 2;
 
-const packetRows = (rows: readonly OutboxEntry[]): PacketRows => {
-  const flat = new Array<number | string>(2 * rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const e = rows[i] as OutboxEntry;
-    flat[2 * i] = e.ref;
-    flat[2 * i + 1] = e.template;
-  }
-  return flat;
+const packet = (older: Packet | null, rowsHeld: number, rows: readonly (number | string)[]): Packet => {
+  const p = new Array<number | string | Packet | null>(ROWS + rows.length);
+  p[0] = rowsHeld;
+  p[1] = older;
+  for (let i = 0; i < rows.length; i++) p[ROWS + i] = rows[i] as number | string;
+  return p as unknown as Packet;
 };
 
-export const addRecent = (recent: Recent, rows: readonly OutboxEntry[]): Recent => {
-  const added: Recent = {
-    newest: { rows: packetRows(rows), older: recent.newest },
-    rows: recent.rows + rows.length,
-  };
-  if (added.rows <= 2 * RECENT_ROWS) return added;
-  // Keep the newest packets that cover the last RECENT_ROWS rows.
-  const kept: PacketRows[] = [];
-  let count = 0;
-  for (let cur = added.newest; cur !== null && count < RECENT_ROWS; cur = cur.older) {
-    kept.push(cur.rows);
-    count += cur.rows.length / 2;
+const packetOf = (older: Packet | null, entries: readonly OutboxEntry[]): Packet => {
+  const p = new Array<number | string | Packet | null>(ROWS + 2 * entries.length);
+  p[0] = (older?.[0] ?? 0) + entries.length;
+  p[1] = older;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as OutboxEntry;
+    p[ROWS + 2 * i] = e.ref;
+    p[ROWS + 2 * i + 1] = e.template;
   }
-  let newest: Packets = null;
-  for (let i = kept.length - 1; i >= 0; i--) newest = { rows: kept[i] ?? [], older: newest };
-  return { newest, rows: count };
+  return p as unknown as Packet;
+};
+
+/** Rows of one packet (not counting older ones). */
+const ownRows = (p: Packet): number => (p.length - ROWS) / 2;
+
+export const addRecent = (recent: Recent, rows: readonly OutboxEntry[]): Recent => {
+  const added = packetOf(recent, rows);
+  if (added[0] <= 2 * RECENT_ROWS) return added;
+  // Keep the newest packets that cover the last RECENT_ROWS rows.
+  const kept: Packet[] = [];
+  let count = 0;
+  for (let cur: Packet | null = added; cur !== null && count < RECENT_ROWS; cur = cur[1]) {
+    kept.push(cur);
+    count += ownRows(cur);
+  }
+  let newest: Packet | null = null;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const p = kept[i] as Packet;
+    newest = packet(newest, (newest?.[0] ?? 0) + ownRows(p), p.slice(ROWS) as (number | string)[]);
+  }
+  return newest;
 };
 
 /** The last RECENT_ROWS rows published (template id and ref), oldest first. */
 export const recentRows = (recent: Recent): { readonly template: string; readonly ref: number }[] => {
   const out: { template: string; ref: number }[] = [];
-  for (let cur = recent.newest; cur !== null && out.length < RECENT_ROWS; cur = cur.older) {
-    for (let i = cur.rows.length - 2; i >= 0 && out.length < RECENT_ROWS; i -= 2) {
-      out.push({ template: cur.rows[i + 1] as string, ref: cur.rows[i] as number });
+  for (let cur = recent; cur !== null && out.length < RECENT_ROWS; cur = cur[1]) {
+    for (let i = cur.length - 2; i >= ROWS && out.length < RECENT_ROWS; i -= 2) {
+      out.push({ template: cur[i + 1] as string, ref: cur[i] as number });
     }
   }
   return out.reverse();

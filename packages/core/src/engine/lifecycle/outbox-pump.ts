@@ -11,6 +11,7 @@ import {
   markUncertain,
   requeue,
   restore,
+  sessionRowsLeft,
   takePacket,
   type OutboxEntry,
 } from "../outbox.js";
@@ -46,14 +47,14 @@ const fill = (tx: Tx): void => {
   while (tx.s.session.inflight.count < tx.config.inflightWindow) {
     const reg = takePacket(tx.s.session.registrationRows, fitsPayload);
     if (reg !== undefined) {
-      tx.setSession({ registrationRows: reg.outbox });
+      tx.setSession({ registrationRows: sessionRowsLeft(reg.outbox) });
       publishPacket(tx, "session", reg.entries);
     } else if (!gateOpen(tx.s.phase)) {
       return;
     } else {
       const session = takePacket(tx.s.session.afterGateRows, fitsPayload);
       if (session !== undefined) {
-        tx.setSession({ afterGateRows: session.outbox });
+        tx.setSession({ afterGateRows: sessionRowsLeft(session.outbox) });
         publishPacket(tx, "session", session.entries);
       } else {
         const durableUpTo = tx.s.persistedUpTo;

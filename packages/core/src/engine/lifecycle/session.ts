@@ -5,7 +5,7 @@
  */
 import type { EngineConfig } from "../config.js";
 import type { Cause } from "../events.js";
-import { isConnected, type EngineState, type SubscriptionRequest } from "../state.js";
+import { isConnected, type EngineState, type Phase, type SubscriptionRequest } from "../state.js";
 import { admit, emptyOutbox } from "../outbox.js";
 import { hasIdlessEntries } from "../journal.js";
 import {
@@ -28,6 +28,12 @@ import { startSettling } from "./settling.js";
 import { advanceAll } from "./operations.js";
 import { finishStop } from "./stop.js";
 import type { Tx } from "./tx.js";
+
+/**
+ * The online phase, one record for every engine (it carries nothing of its own): an engine of a
+ * fleet is online most of the time, and the phase is never changed in place.
+ */
+const ONLINE: Phase = { name: "online" };
 
 type Identity =
   | {
@@ -210,7 +216,7 @@ export const onSubscribed = (tx: Tx, ref: number, granted: readonly number[]): v
   const refused = noJson ? denied.filter((r) => r.topic !== TOPIC_OPERATION_NOTIFICATIONS) : denied;
   if (refused.length === 0) {
     tx.cancelTimer("resubscribe");
-    tx.enter({ name: "online" }, "every subscription granted");
+    tx.enter(ONLINE, "every subscription granted");
     // A session that reached online ends the outage: the next one starts again at the floor.
     tx.set({ backoffAttempt: 0 });
     if (needsSettling(tx)) startSettling(tx);

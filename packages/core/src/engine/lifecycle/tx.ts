@@ -18,6 +18,45 @@ export interface StepResult {
   readonly commands: readonly Command[];
 }
 
+/**
+ * A copy of a state with every field written out, not `{ ...state }`: V8 builds a spread copy
+ * of this 21-field record as an empty object literal with the fields added after, most of them
+ * out of line in a separate array (56 + 160 bytes instead of 192, and one more load per field
+ * read). Every engine of a fleet keeps one such state; every step makes one.
+ */
+const draftOf = (s: EngineState): { -readonly [K in keyof EngineState]: EngineState[K] } => ({
+  config: s.config,
+  phase: s.phase,
+  connectionId: s.connectionId,
+  nextRef: s.nextRef,
+  rng: s.rng,
+  timers: s.timers,
+  credentials: s.credentials,
+  credentialRejects: s.credentialRejects,
+  backoffAttempt: s.backoffAttempt,
+  outbox: s.outbox,
+  session: s.session,
+  journal: s.journal,
+  inventoryAcked: s.inventoryAcked,
+  recent: s.recent,
+  persistWaiters: s.persistWaiters,
+  persistedUpTo: s.persistedUpTo,
+  tombstones: s.tombstones,
+  finishedIds: s.finishedIds,
+  cleanupGroups: s.cleanupGroups,
+  probes: s.probes,
+  counters: s.counters,
+});
+
+/** A copy of a session record with its fields in line (see `draftOf`), to be patched. */
+const sessionCopy = (s: SessionState): { -readonly [K in keyof SessionState]: SessionState[K] } => ({
+  inflight: s.inflight,
+  registrationRows: s.registrationRows,
+  afterGateRows: s.afterGateRows,
+  settle: s.settle,
+  operationsById: s.operationsById,
+});
+
 /** Accumulates the next state and the commands of one step. Local to `step`: inputs stay untouched. */
 export class Tx {
   readonly commands: Command[] = [];
@@ -38,7 +77,7 @@ export class Tx {
     state: EngineState,
     readonly now: number,
   ) {
-    this.s = { ...state };
+    this.s = draftOf(state);
   }
 
   get config(): EngineConfig {
@@ -59,7 +98,7 @@ export class Tx {
 
   /** Patches the connection's own record (see `SessionState`). */
   setSession(patch: Partial<SessionState>): void {
-    this.set({ session: { ...this.s.session, ...patch } });
+    this.set({ session: Object.assign(sessionCopy(this.s.session), patch) });
   }
 
   count(patch: (c: EngineState["counters"]) => Partial<EngineState["counters"]>): void {
