@@ -198,6 +198,41 @@ const rowOf = (fragment: string, value: unknown, deviceId: string): Row | string
   }
 };
 
+/**
+ * `[list, items in the JSON, items decoded]` for each list of the operation. The static row
+ * drops trailing empty fields, so a trailing JSON item without fields (null, `{}`, `""`) would
+ * vanish from the decoded operation, while the same item anywhere else is refused.
+ */
+const itemCounts = (op: Operation, value: unknown): readonly (readonly [string, number, number])[] => {
+  const v = recordOf(value);
+  switch (op.template) {
+    case "516":
+    case "528":
+    case "529":
+      return [["software", listOf(value).length, op.software.length]];
+    case "519":
+      return [["relayStates", listOf(value).length, op.relayStates.length]];
+    case "532":
+      return [
+        ["parameters", listOf(Array.isArray(value) ? value : v.parameters).length, op.parameters.length],
+      ];
+    case "527":
+    case "531":
+      return [
+        ["software", listOf(v.software).length, op.software.length],
+        ["configuration", listOf(v.configuration).length, op.configuration.length],
+      ];
+    default:
+      return [];
+  }
+};
+
+/** The first JSON list item the decoded operation lost, named as the row codecs name items. */
+const lostItem = (op: Operation, value: unknown): string | null => {
+  const lost = itemCounts(op, value).find(([, sent, kept]) => kept !== sent);
+  return lost === undefined ? null : `${lost[0]}[${lost[2]}]: an item without fields`;
+};
+
 /** The operation's fragment: the first non-metadata key (a known operation fragment first). */
 const fragmentOf = (object: Readonly<Record<string, unknown>>): string | null => {
   const keys = Object.keys(object).filter((k) => !METADATA_KEYS.has(k));
@@ -235,14 +270,15 @@ export const decodeOperationNotification = (payload: string, rootDeviceId: strin
   const row = rowOf(fragment, json[fragment], deviceId);
   if (typeof row === "string") return { ...base, fragment, operation: null, failure: row };
   const decoded = decodeDownstreamRow(row);
-  return decoded.kind === "operation"
+  const problem =
+    decoded.kind === "operation"
+      ? lostItem(decoded.operation, json[fragment])
+      : decoded.kind === "malformed"
+        ? decoded.reason
+        : decoded.kind;
+  return decoded.kind === "operation" && problem === null
     ? { ...base, fragment, operation: decoded.operation, failure: null }
-    : {
-        ...base,
-        fragment,
-        operation: null,
-        failure: `malformed ${fragment}: ${decoded.kind === "malformed" ? decoded.reason : decoded.kind}`,
-      };
+    : { ...base, fragment, operation: null, failure: `malformed ${fragment}: ${problem}` };
 };
 
 // ---------------------------------------------------------------------------------------------
