@@ -10,6 +10,7 @@ import * as E from "fp-ts/lib/Either.js";
 import {
   deviceProfile,
   flag,
+  groupField,
   integer,
   isArrayOf,
   isObject,
@@ -19,6 +20,7 @@ import {
   repeated,
   required,
   softwareAction,
+  text,
   values,
   withConstants,
   withoutTrailingEmpty,
@@ -129,15 +131,73 @@ describe("guards and helpers", () => {
   });
 });
 
-describe("withConstants", () => {
-  const base = record<{ name: string }>({ name: required });
-  const layout = withConstants(base, { isPatch: true, kind: "patch" });
+describe("layouts built at test time: wire fields and encoding", () => {
+  it("record lists its fields in column order and encodes each with its column", () => {
+    const layout = record<{ host: string; port: number; on: boolean }>({
+      host: required,
+      port: integer(1, 65535),
+      on: flag,
+    });
+    expect(layout.fields).toEqual(["host", "port", "on"]);
+    expect(layout.encode({ host: "h", port: 8080, on: false })).toEqual(["h", "8080", "false"]);
+    expect(layout.decode(layout.encode({ host: "h", port: 1, on: true }))).toEqual(
+      E.right({ host: "h", port: 1, on: true }),
+    );
+  });
 
-  it("decodes with every constant added", () => {
+  it("integer encodes as plain decimal digits", () => {
+    expect(integer(0, Number.MAX_SAFE_INTEGER).encode(9007199254740991)).toBe("9007199254740991");
+    expect(integer(0, 10).encode(0)).toBe("0");
+  });
+
+  it("a repeated group is one field named (a, b)* and encodes and decodes item after item", () => {
+    expect(groupField(["name", "version", "url"])).toBe("(name, version, url)*");
+    const layout = repeated("items", record<{ a: string; b: string }>({ a: required, b: text }));
+    expect(layout.fields).toEqual(["(a, b)*"]);
+    expect(
+      layout.encode({
+        items: [
+          { a: "1", b: "" },
+          { a: "2", b: "x" },
+        ],
+      }),
+    ).toEqual(["1", "", "2", "x"]);
+    expect(layout.decode(["1", "", "2", "x", "", ""])).toEqual(
+      E.right({
+        items: [
+          { a: "1", b: "" },
+          { a: "2", b: "x" },
+        ],
+      }),
+    );
+  });
+
+  it("a list of values is one field named (name)* and encodes and decodes value after value", () => {
+    const layout = values("relayStates", "relayState", relayState);
+    expect(layout.fields).toEqual(["(relayState)*"]);
+    expect(layout.encode({ relayStates: ["OPEN", "CLOSED"] })).toEqual(["OPEN", "CLOSED"]);
+    expect(layout.decode(["OPEN", "CLOSE", ""])).toEqual(E.right({ relayStates: ["OPEN", "CLOSED"] }));
+    expect(layout.decode(["OPEN", "x"])).toEqual(
+      E.left("relayStates[1] expected one of OPEN/CLOSED, got 'x'"),
+    );
+  });
+});
+
+describe("withConstants", () => {
+  // Built inside each test: Stryker activates a mutant only while tests run, so a layout built
+  // when the file loads would keep the unmutated closures.
+  const patchLayout = () =>
+    withConstants(record<{ name: string }>({ name: required }), { isPatch: true, kind: "patch" });
+
+  it("decodes with every constant added and encodes the wrapped layout's fields only", () => {
+    const layout = patchLayout();
+    expect(layout.fields).toEqual(["name"]);
+    expect(layout.encode({ name: "a", isPatch: true, kind: "patch" })).toEqual(["a"]);
     expect(layout.decode(["a"])).toEqual(E.right({ name: "a", isPatch: true, kind: "patch" }));
   });
 
   it("guards the layout's payload carrying every constant, each with its own value", () => {
+    const layout = patchLayout();
     expect(layout.is({ name: "a", isPatch: true, kind: "patch" })).toBe(true);
     expect(layout.is({ name: "a", isPatch: true, kind: "full" })).toBe(false);
     expect(layout.is({ name: "a", isPatch: false, kind: "patch" })).toBe(false);
@@ -161,10 +221,11 @@ describe("withConstants", () => {
 
 describe("deviceProfile", () => {
   type Software = { name: string; action: "install" | "delete" };
-  const profile = deviceProfile(record<Software>({ name: required, action: softwareAction }));
+  const profileLayout = () => deviceProfile(record<Software>({ name: required, action: softwareAction }));
   const fw = { name: "fw", version: "1.0", url: "http://fw", isPatch: false, dependency: "" };
 
   it("an absent firmware is no key at all, not a key holding undefined", () => {
+    const profile = profileLayout();
     for (const row of [[], ["$FW"], ["$FW", "", "", "", "", ""], ["$SW", "a", "install"]]) {
       const decoded = profile.decode(row);
       expect(E.isRight(decoded) && "firmware" in decoded.right).toBe(false);
@@ -175,6 +236,7 @@ describe("deviceProfile", () => {
   });
 
   it("tolerates empty fields before the first marker and refuses anything else there", () => {
+    const profile = profileLayout();
     expect(profile.decode(["", "", "$SW", "a", "install"])).toStrictEqual(
       E.right({ software: [{ name: "a", action: "install" }], configuration: [] }),
     );
@@ -182,11 +244,13 @@ describe("deviceProfile", () => {
   });
 
   it("refuses a section given twice, naming it", () => {
+    const profile = profileLayout();
     expect(profile.decode(["$SW", "$CONF", "$SW"])).toEqual(E.left("duplicate $SW section"));
     expect(profile.decode(["$FW", "$FW"])).toEqual(E.left("duplicate $FW section"));
   });
 
   it("names the firmware field a column refused", () => {
+    const profile = profileLayout();
     expect(profile.decode(["$FW", "", "1.0"])).toEqual(E.left("firmware name: must not be empty"));
     expect(profile.decode(["$FW", "fw", "", "", "maybe"])).toEqual(
       E.left("firmware isPatch: not a boolean: 'maybe'"),
@@ -194,6 +258,7 @@ describe("deviceProfile", () => {
   });
 
   it("without name, version and url the firmware is absent, up to exactly five fields", () => {
+    const profile = profileLayout();
     expect(profile.decode(["$FW", "", "", "", "true", "1.0"])).toStrictEqual(
       E.right({ software: [], configuration: [] }),
     );
@@ -206,6 +271,7 @@ describe("deviceProfile", () => {
   });
 
   it("names the software or configuration group and field that was refused", () => {
+    const profile = profileLayout();
     expect(profile.decode(["$SW", "a", "install", "", "delete"])).toEqual(
       E.left("software[1] name: must not be empty"),
     );
@@ -218,6 +284,7 @@ describe("deviceProfile", () => {
   });
 
   it("guards a profile: an object with valid lists, and a firmware only if the key is there", () => {
+    const profile = profileLayout();
     const ok = {
       software: [{ name: "a", action: "install" }],
       configuration: [{ url: "http://c", type: "" }],
