@@ -224,6 +224,48 @@ describe("deviceProfile", () => {
   const profileLayout = () => deviceProfile(record<Software>({ name: required, action: softwareAction }));
   const fw = { name: "fw", version: "1.0", url: "http://fw", isPatch: false, dependency: "" };
 
+  it("lists its wire fields by section and encodes an absent firmware as $FW and five empty fields", () => {
+    const profile = profileLayout();
+    expect(profile.fields).toEqual([
+      "$FW",
+      "name",
+      "version",
+      "url",
+      "isPatch",
+      "dependency",
+      "$SW",
+      "(name, action)*",
+      "$CONF",
+      "(url, type)*",
+    ]);
+    const sw = [{ name: "a", action: "install" as const }];
+    const conf = [{ url: "http://c", type: "t" }];
+    expect(profile.encode({ software: sw, configuration: conf })).toEqual([
+      "$FW",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "$SW",
+      "a",
+      "install",
+      "$CONF",
+      "http://c",
+      "t",
+    ]);
+    expect(profile.encode({ firmware: fw, software: [], configuration: [] })).toEqual([
+      "$FW",
+      "fw",
+      "1.0",
+      "http://fw",
+      "false",
+      "",
+      "$SW",
+      "$CONF",
+    ]);
+  });
+
   it("an absent firmware is no key at all, not a key holding undefined", () => {
     const profile = profileLayout();
     for (const row of [[], ["$FW"], ["$FW", "", "", "", "", ""], ["$SW", "a", "install"]]) {
