@@ -283,6 +283,7 @@ describe("scalars as the static row would carry them", () => {
       ["c8y_SoftwareUpdate", [null], "software[0]: an item without fields"],
       ["c8y_SoftwareUpdate", [named, {}], "software[1]: an item without fields"],
       ["c8y_SoftwareUpdate", [{}, named], "software[0] name: must not be empty"],
+      ["c8y_SoftwareUpdate", [{ ...named, softwareType: "apt" }, {}], "software[1]: an item without fields"],
       ["c8y_SoftwareList", ["nginx"], "software[0]: an item without fields"],
       ["c8y_RelayArray", ["OPEN", null], "relayStates[1]: an item without fields"],
       ["c8y_RelayArray", ["OPEN", ""], "relayStates[1]: an item without fields"],
