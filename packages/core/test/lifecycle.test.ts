@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Harness, commandsOf } from "./support/harness.js";
+import { dev2Static } from "./support/configs.js";
 import { openEntries } from "@c8ylink/core";
 
 const bootstrapConfig = {
@@ -22,13 +23,7 @@ const bootstrapConfig = {
   operations: "static",
 };
 
-const passwordConfig = {
-  deviceId: "dev2",
-  auth: { mode: "password", tenant: "t7", user: "device_dev2", password: "pw" },
-  supportedOperations: ["c8y_Restart", "c8y_Command"],
-  seed: 7,
-  operations: "static",
-};
+const passwordConfig = dev2Static;
 
 const temperature = (value: number) => ({
   type: "submit" as const,

@@ -9,14 +9,9 @@
 import { describe, expect, it } from "vitest";
 import { entryOf } from "@c8ylink/core";
 import { Harness, commandsOf } from "./support/harness.js";
+import { dev2Static } from "./support/configs.js";
 
-const config = {
-  deviceId: "dev2",
-  auth: { mode: "password", tenant: "t7", user: "device_dev2", password: "pw" },
-  supportedOperations: ["c8y_Restart", "c8y_Command"],
-  seed: 7,
-  operations: "static",
-};
+const config = dev2Static;
 
 const online = (extra: Record<string, unknown> = {}): Harness => {
   const h = new Harness({ ...config, ...extra });

@@ -7,13 +7,11 @@
 import { describe, expect, it } from "vitest";
 import { encodeOperation, serializeRow, type Operation } from "../src/index.js";
 import { Harness } from "./support/harness.js";
+import { dev2Static } from "./support/configs.js";
 
 const config = {
-  deviceId: "dev2",
-  auth: { mode: "password", tenant: "t7", user: "device_dev2", password: "pw" },
+  ...dev2Static,
   supportedOperations: ["c8y_DeviceProfile"],
-  seed: 7,
-  operations: "static",
 };
 
 const firmware = { name: "fw", version: "2.0", url: "http://t/fw", isPatch: false, dependency: "" };

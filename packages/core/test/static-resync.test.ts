@@ -6,14 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { Harness } from "./support/harness.js";
+import { dev2Static } from "./support/configs.js";
 
-const config = {
-  deviceId: "dev2",
-  auth: { mode: "password", tenant: "t7", user: "device_dev2", password: "pw" },
-  supportedOperations: ["c8y_Restart", "c8y_Command"],
-  seed: 7,
-  operations: "static",
-};
+const config = dev2Static;
 
 const statusRows = (h: Harness): string[] => h.rowsOn("s/us").filter((r) => /^50[1-7]/.test(r));
 
