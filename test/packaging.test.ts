@@ -40,7 +40,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeBlocks } from "./support/code-blocks.js";
-import { scriptEnded } from "./support/script-ended.js";
+import { scriptEnded, WAIT_FOR_SCRIPT_MS } from "./support/script-ended.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = ["core", "platform", "fake", "mqtt", "sim", "cli"] as const;
@@ -91,8 +91,9 @@ let packed: Packed[] = [];
 // In `npm test` the typecheck runs beside the tests and builds the six packages' dist (see
 // above): wait for it, so that its build and this file's (and the removal of mqtt's dist) do not
 // write the same files at once. Its outcome does not matter here: a failed typecheck fails
-// `npm test` by itself, and the build below builds whatever is missing.
-beforeAll(() => scriptEnded("typecheck", 600_000), 600_000);
+// `npm test` by itself, and the build below builds whatever is missing. The runner waits for the
+// typecheck in any case, so the bound (support/script-ended.ts) is only a last resort.
+beforeAll(() => scriptEnded("typecheck", WAIT_FOR_SCRIPT_MS), WAIT_FOR_SCRIPT_MS);
 
 beforeAll(async () => {
   mkdirSync(packs);

@@ -10,6 +10,14 @@
 import { existsSync, readFileSync, watch } from "node:fs";
 import { join } from "node:path";
 
+/**
+ * How long a test waits for a script: `npm test` waits for every script anyway, so this only
+ * ends a wait that nothing would end. An hour: under heavy load (load average 25 on 2 cores,
+ * 2026-12-08) the typecheck had used 10 s of CPU after 9 minutes, and the 10 minutes first
+ * chosen here would have failed the packaging test for nothing.
+ */
+export const WAIT_FOR_SCRIPT_MS = 3_600_000;
+
 export const scriptEnded = (
   script: string,
   timeoutMs: number,
