@@ -12,9 +12,10 @@
  * - one `npm run build` (one `tsc -b` over the project graph) before `npm pack`, so that the
  *   six prepack builds (six tsc processes, each re-reading the packages it references) find
  *   dist up to date, except mqtt's, removed after that build so that its prepack must build it.
- *   In `npm test` that build has already been done by the check phase (`npm run typecheck` is
- *   `tsc -b tsconfig.test.json`, which builds the six packages before checking the tests), so
- *   here it only finds everything up to date; run alone, this file builds what is missing;
+ *   In `npm test` that build has already been done by the typecheck (`npm run typecheck` is
+ *   `tsc -b tsconfig.test.json`, which builds the six packages before checking the tests; it
+ *   runs beside the tests and this file waits for it), so here it only finds everything up to
+ *   date; run alone, this file builds what is missing;
  * - `npm install --ignore-scripts`: dependencies' install scripts do not run in the consumer.
  *   better-sqlite3's would compile SQLite from source (node-gyp; 80 s of CPU on this
  *   machine, where no prebuilt binary is reachable); the consumer gets instead the addon
@@ -39,6 +40,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeBlocks } from "./support/code-blocks.js";
+import { scriptEnded, WAIT_FOR_SCRIPT_MS } from "./support/script-ended.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = ["core", "platform", "fake", "mqtt", "sim", "cli"] as const;
@@ -85,6 +87,13 @@ const work = mkdtempSync(join(tmpdir(), "c8ylink-pack-"));
 const packs = join(work, "packs");
 const project = join(work, "consumer");
 let packed: Packed[] = [];
+
+// In `npm test` the typecheck runs beside the tests and builds the six packages' dist (see
+// above): wait for it, so that its build and this file's (and the removal of mqtt's dist) do not
+// write the same files at once. Its outcome does not matter here: a failed typecheck fails
+// `npm test` by itself, and the build below builds whatever is missing. The runner waits for the
+// typecheck in any case, so the bound (support/script-ended.ts) is only a last resort.
+beforeAll(() => scriptEnded("typecheck", WAIT_FOR_SCRIPT_MS), WAIT_FOR_SCRIPT_MS);
 
 beforeAll(async () => {
   mkdirSync(packs);

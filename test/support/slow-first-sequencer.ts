@@ -32,7 +32,6 @@ export const SLOW_FILES: readonly string[] = [
   "packages/cli/test/sim-tls.test.ts",
   "packages/fake/test/determinism.properties.test.ts",
   "packages/cli/test/user-mistakes.test.ts",
-  "test/purity-lint.test.ts",
   "packages/cli/test/profile-idless-process.test.ts",
   "packages/fake/test/cli.test.ts",
   "packages/mqtt/test/resilience.test.ts",
