@@ -25,7 +25,7 @@ export const platformIn = (w: WorldContext, input: ClientInput, ctx: OutputConte
   if (w.finished) return [];
   const full = { ...input, nowMs: EPOCH_MS + w.now } as PlatformInput;
   w.stats["platformInputs"]!++;
-  w.trace(`P <- ${JSON.stringify(full)}`);
+  w.traceInput("P", null, JSON.stringify(full));
   const { state, outputs } = platformStep(w.platform, full);
   w.platform = state;
   for (const o of outputs) route(w, o, ctx);

@@ -272,6 +272,11 @@ export interface WorldContext {
   atTime(atMs: number, item: Item): void;
   trace(line: string): void;
   /**
+   * Traces an input as `<who>.<life> <- <json>` (`<who> <- <json>` when `life` is null), the
+   * same line `trace` would get, without building it.
+   */
+  traceInput(who: string, life: number | null, json: string): void;
+  /**
    * Records the first violation and stops the world (or, with `known` and `tolerateKnown`,
    * notes it). `known` is dropped under by-id rules: there, every violation is a failure.
    */

@@ -102,7 +102,7 @@ export const feed = (w: WorldContext, dev: Device, input: EventInput): void => {
   if (w.finished) return;
   const event = { ...input, nowMs: localNow(w, dev) } as Event;
   w.stats["engineEvents"]!++;
-  w.trace(`${dev.id}.${dev.life} <- ${JSON.stringify(event)}`);
+  w.traceInput(dev.id, dev.life, JSON.stringify(event));
   if (event.type === "message" && event.topic === "s/ds") noteFinishedTwins(w, dev, event.payload);
   const before = dev.state;
   const result = step(before, event);

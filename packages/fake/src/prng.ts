@@ -49,6 +49,15 @@ export class TraceHash {
   private b = 0x01000193 ^ 0x5bd1e995;
 
   add(text: string): void {
+    this.part(text);
+    this.end();
+  }
+
+  /**
+   * Hashes `text` as the next characters of the current line: `part(x); part(y); end()` gives
+   * the hash of `add(x + y)` without building (and flattening) the concatenated line.
+   */
+  part(text: string): void {
     let a = this.a;
     let b = this.b;
     for (let i = 0; i < text.length; i++) {
@@ -56,9 +65,14 @@ export class TraceHash {
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x0100019d) ^ (b >>> 13);
     }
-    // A separator so ["ab","c"] and ["a","bc"] differ.
-    this.a = Math.imul(a ^ 0x0a, 0x01000193);
-    this.b = Math.imul(b ^ 0x0a, 0x0100019d);
+    this.a = a;
+    this.b = b;
+  }
+
+  /** Ends the current line: a separator so ["ab","c"] and ["a","bc"] differ. */
+  end(): void {
+    this.a = Math.imul(this.a ^ 0x0a, 0x01000193);
+    this.b = Math.imul(this.b ^ 0x0a, 0x0100019d);
   }
 
   hex(): string {

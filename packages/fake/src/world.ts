@@ -49,7 +49,8 @@ import { boot, feed, makeDevice, persistDone } from "./devices.js";
 import { NO_FAULTS, enabledFaults, swarmPlan, type FaultPlan } from "./faults.js";
 import { Agenda } from "./heap.js";
 import { arriveUp, arrivesDown } from "./network.js";
-import { Rng, TraceHash } from "./prng.js";
+import { Rng, type TraceHash } from "./prng.js";
+import { Trace } from "./trace.js";
 import { drained, report, type WorldReport } from "./verdict.js";
 import { adminAccept, adminOperation, operationDone, submit } from "./workload.js";
 
@@ -145,9 +146,7 @@ export class World implements WorldContext {
   };
   readonly findings = newFindings();
   readonly knownIssues: string[] = [];
-  readonly hash = new TraceHash();
-  readonly tail: string[] = [];
-  readonly fullTrace: string[] | null;
+  private readonly traced: Trace;
   private readonly agenda = new Agenda<Item>();
   private clockMs = 0;
   private healingPhase = false;
@@ -184,7 +183,7 @@ export class World implements WorldContext {
         'tolerateKnown applies to static rules only (operationsMode "static", or platformJson false): ' +
           "a by-id world knows no known issues, every violation fails it",
       );
-    this.fullTrace = this.settings.trace ? [] : null;
+    this.traced = new Trace(TAIL, this.settings.trace ? [] : null);
     this.tolerateKnown = options.tolerateKnown ?? false;
     this.sabotage = options.sabotage;
     const faults = options.faults ?? "swarm";
@@ -275,12 +274,24 @@ export class World implements WorldContext {
     this.agenda.push(atMs, item);
   }
 
+  get hash(): TraceHash {
+    return this.traced.hash;
+  }
+
+  get tail(): readonly string[] {
+    return this.traced.tail();
+  }
+
+  get fullTrace(): readonly string[] | null {
+    return this.traced.full;
+  }
+
   trace(line: string): void {
-    const text = `${this.clockMs} ${line}`;
-    this.hash.add(text);
-    this.tail.push(text);
-    if (this.tail.length > TAIL) this.tail.shift();
-    this.fullTrace?.push(text);
+    this.traced.line(this.clockMs, line);
+  }
+
+  traceInput(who: string, life: number | null, json: string): void {
+    this.traced.input(this.clockMs, who, life, json);
   }
 
   violate(invariant: string, explanation: string, label?: string): void {
