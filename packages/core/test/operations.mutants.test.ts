@@ -53,6 +53,19 @@ describe("an operation restored from storage that no longer decodes", () => {
   });
 });
 
+describe("the acknowledged terminal row of an id-less operation", () => {
+  it("remembers no finished operation id: there is none", () => {
+    const h = online();
+    h.deliver("s/ds", "511,dev2,ls");
+    h.flush();
+    h.finish("op-1", { status: "successful" });
+    h.flush();
+    expect(entryOf(h.state.journal, "op-1")).toBeUndefined();
+    expect([...h.storage.keys()].filter((k) => k.startsWith("finished/"))).toEqual([]);
+    expect(h.state.finishedIds).toEqual(new Harness(dev2Static).state.finishedIds);
+  });
+});
+
 describe("tombstones", () => {
   it("a line absorbed while its operation ran is remembered by the tombstone: its expiry asks again (500)", () => {
     const h = online({ tombstoneMs: 5_000 });
@@ -141,5 +154,127 @@ describe("an operation known by id", () => {
     expect(entryOf(h.state.journal, "id-42")?.stage).toBe("executing");
     // The id-less one waits: an older PENDING operation of its fragment may still show up.
     expect(entryOf(h.state.journal, "op-1")?.stage).toBe("received");
+  });
+});
+
+describe("the cleanup 507 of a group, after a restart", () => {
+  const CLEANUP = "507,c8y_Command,c8ylink: a status row may have been applied twice";
+  const RESTART_CLEANUP = "507,c8y_Restart,c8ylink: a status row may have been applied twice";
+  const CRASHED = "502,c8y_Command,c8ylink restarted while the operation was executing";
+  const entry = (key: string, seq: number, fragment: string, raw: string[], stage: string, order = seq) => ({
+    [`journal/${key}`]: { key, seq, deviceId: "dev2", fragment, raw, failure: null, stage, order },
+  });
+  const row = (ref: number, line: string) => ({
+    [`outbox/${String(ref).padStart(12, "0")}`]: {
+      ref,
+      cls: "operation-status",
+      topic: "s/us",
+      line,
+      bytes: line.length,
+      template: line.split(",")[0],
+    },
+  });
+  /** Boots from `durable`, lets the session settle and delivers everything. */
+  const reboot = (durable: Record<string, unknown>): Harness => {
+    const h = new Harness(dev2Static);
+    h.start(durable);
+    h.connack();
+    h.suback();
+    h.flush();
+    h.advance(60_000);
+    h.flush();
+    return h;
+  };
+  const runCommand = (h: Harness, text: string) => {
+    h.deliver("s/ds", `511,dev2,${text}`);
+    h.flush();
+    h.finish(h.handedOut.at(-1)!.key, { status: "successful" });
+    h.flush();
+  };
+
+  it("goes out once per group however often the group was marked, and never again for that mark", () => {
+    const h = reboot({
+      ...entry("op-1", 1, "c8y_Command", ["511", "dev2", "ls"], "executing"),
+      ...row(3, CLEANUP),
+      ...row(4, CLEANUP),
+    });
+    expect(statusRows(h)).toEqual([CRASHED, CLEANUP]);
+    runCommand(h, "date");
+    expect(statusRows(h)).toEqual([CRASHED, CLEANUP, "501,c8y_Command", "503,c8y_Command"]);
+  });
+
+  it("waits until no operation of the group is left, so it cannot fail one of ours", () => {
+    const h = reboot({
+      ...entry("op-1", 1, "c8y_Command", ["511", "dev2", "ls"], "executing"),
+      ...entry("op-2", 2, "c8y_Command", ["511", "dev2", "date"], "received"),
+      ...row(3, CLEANUP),
+    });
+    expect(statusRows(h)).toEqual([CRASHED, "501,c8y_Command"]);
+    h.finish("op-2", { status: "successful" });
+    h.flush();
+    expect(statusRows(h)).toEqual([CRASHED, "501,c8y_Command", "503,c8y_Command", CLEANUP]);
+  });
+
+  it("belongs to its group: an operation of another group ending first sends none", () => {
+    const h = reboot({
+      ...entry("op-1", 1, "c8y_Restart", ["510", "dev2"], "executing"),
+      ...entry("op-2", 2, "c8y_Command", ["511", "dev2", "ls"], "executing"),
+      ...row(3, CLEANUP),
+    });
+    expect(statusRows(h)).toEqual(["503,c8y_Restart", CRASHED, CLEANUP]);
+  });
+
+  it("fails a stray restart when the group was also marked for a reason other than the reboot", () => {
+    // The restart absorbed an identical line while PENDING (order bumped): marked after the
+    // reboot, where a stray restart ends SUCCESSFUL; a restored 507 of the group marks it again.
+    const h = reboot({
+      ...entry("op-1", 1, "c8y_Restart", ["510", "dev2"], "executing", 2),
+      ...row(3, RESTART_CLEANUP),
+    });
+    expect(statusRows(h)).toEqual(["503,c8y_Restart", RESTART_CLEANUP]);
+  });
+});
+
+describe("when an operation starts", () => {
+  it("a line not yet durable when settling ends starts only once it is durable", () => {
+    const h = online();
+    h.drop();
+    h.advance(h.timers.get("reconnect")! - h.now);
+    h.connack();
+    h.suback();
+    h.ackAll();
+    h.deliver("s/ds", "511,dev2,ls");
+    h.advance(h.timers.get("settle")! - h.now);
+    h.ackAll();
+    expect(statusRows(h)).toEqual([]);
+    expect(entryOf(h.state.journal, "op-1")?.stage).toBe("received");
+    h.flush();
+    expect(statusRows(h)).toEqual(["501,c8y_Command"]);
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1"]);
+  });
+
+  it("an operation whose EXECUTING stage becomes durable while the connection is down is handed out", () => {
+    const h = online();
+    h.deliver("s/ds", "511,dev2,ls");
+    h.persistAll(1); // the entry is durable: 501 queued, the executing stage is being written
+    h.drop();
+    h.persistAll();
+    expect(h.state.phase.name).toBe("waiting");
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1"]);
+  });
+
+  it("groups made durable together start in the order of their oldest entries, ended ones included", () => {
+    // The order a restart would start them in (advanceAll), whatever order the lines came in.
+    const h = online();
+    h.deliver("s/ds", "511,dev2,a");
+    h.flush();
+    h.finish("op-1", { status: "successful" });
+    h.persistAll(); // op-1 ended; its 503 stays unacknowledged, so op-1 stays in the journal
+    h.deliver("s/ds", "510,dev2\n511,dev2,b");
+    h.persistBatch();
+    expect(entryOf(h.state.journal, "op-1")?.stage).toBe("finished");
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1"]);
+    h.persistBatch();
+    expect(h.handedOut.map((o) => o.key)).toEqual(["op-1", "op-3", "op-2"]);
   });
 });

@@ -52,6 +52,9 @@ describe("phase reports of a session", () => {
     h.start();
     h.connack();
     h.suback([1, 1, 0x80]);
+    // s/e alone refused: no reason to give up operations by id.
+    expect(h.reports().filter((r) => r.kind === "operations-mode")).toEqual([]);
+    expect(h.state.session.operationsById).toBe(true);
     expect(h.state.phase).toEqual({
       name: "subscribing",
       subscribeRef: -1,
@@ -64,8 +67,32 @@ describe("phase reports of a session", () => {
       subscribeRef: sub!.ref,
       pending: [{ topic: "s/e", qos: 0 }],
     });
-    // A second firing of the timer while that SUBSCRIBE is outstanding asks for nothing more.
-    expect(h.send({ type: "timer-fired", key: "resubscribe" })).toEqual([]);
+  });
+});
+
+describe("the JSON topic refused beside a granted s/ds, with another topic refused", () => {
+  it("goes id-less for the session and retries only the other topic", () => {
+    const h = new Harness(password);
+    h.start();
+    h.connack();
+    h.suback([1, 0x80, 0x80]);
+    expect(h.state.session.operationsById).toBe(false);
+    expect(h.state.phase).toEqual({
+      name: "subscribing",
+      subscribeRef: -1,
+      pending: [{ topic: "s/e", qos: 0 }],
+    });
+    expect(h.reports().filter((r) => r.kind === "subscription-refused")).toEqual([
+      { kind: "subscription-refused", topics: ["s/e"], retryInMs: h.timers.get("resubscribe")! - h.now },
+    ]);
+  });
+});
+
+describe("a certificate device", () => {
+  it("connects as the device", () => {
+    const h = new Harness({ deviceId: "cert5", auth: { mode: "certificate" }, seed: 2 });
+    h.start();
+    expect(h.state.phase).toEqual({ name: "connecting", as: "device" });
   });
 });
 
