@@ -377,6 +377,12 @@ describe("refusals, with path and reason", () => {
     expect(problems(input)).toBe(expected);
   });
 
+  it("names an empty unknown key by the object that holds it", () => {
+    expect(problems({ ...ok, backoff: { "": 1 } })).toBe(
+      'backoff: unknown key "" (valid keys: floorMs, capMs, stableMs, configErrorDelayMs)',
+    );
+  });
+
   it("reports the resolution problems together, in a fixed order", () => {
     expect(
       problems({

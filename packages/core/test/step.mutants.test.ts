@@ -286,3 +286,35 @@ describe("a timer fire", () => {
     });
   });
 });
+
+describe("more routes", () => {
+  it("a custom-template submission is published on its template's topic", () => {
+    const h = online();
+    const out = h.send({ type: "submit-custom", xid: "x1", values: ["a", "b"], tag: "t1" });
+    const accepted = commandsOf(out, "report").find((c) => c.report.kind === "accepted");
+    expect(accepted?.report).toMatchObject({ kind: "accepted", tag: "t1" });
+    h.flush();
+    expect(h.rowsOn("s/uc/x1")).toEqual(["a,b"]);
+  });
+
+  it("a failed outbox read is reported for its class; an unknown class is ignored", () => {
+    const h = online();
+    const out = h.send({ type: "outbox-load-failed", cls: "alarm", message: "disk gone" });
+    expect(commandsOf(out, "report").map((c) => c.report)).toEqual([
+      { kind: "outbox-storage", class: "alarm", problem: "reading queued rows failed: disk gone", lost: 0 },
+    ]);
+    expectIgnored(h, { type: "outbox-load-failed", cls: "nope", message: "x" });
+  });
+
+  it("the reconnect fire says why it connects", () => {
+    const h = online();
+    h.drop();
+    const out = h.advance(h.state.timers.reconnect! - h.now);
+    expect(commandsOf(out, "report").map((c) => c.report)).toContainEqual({
+      kind: "phase",
+      from: "waiting",
+      to: "connecting",
+      reason: "backoff elapsed",
+    });
+  });
+});
