@@ -306,6 +306,24 @@ describe("more routes", () => {
     expectIgnored(h, { type: "outbox-load-failed", cls: "nope", message: "x" });
   });
 
+  it("only the PUBACK of the 500 starts the settle clock", () => {
+    // Settling is for id-less operations: the static mode.
+    const h = new Harness({ ...config, settleMs: 1_000, operations: "static" });
+    h.start();
+    h.connack();
+    h.suback();
+    expect(h.state.phase.name).toBe("online");
+    const has500 = (p: { payload: string }) => p.payload.split("\n").some((l) => l.startsWith("500"));
+    const others = h.inflight.filter((p) => !has500(p));
+    const with500 = h.inflight.filter(has500);
+    expect(others.length).toBeGreaterThan(0);
+    expect(with500).toHaveLength(1);
+    for (const p of others) h.send({ type: "published", connectionId: p.connectionId, ref: p.ref });
+    expect(h.state.timers.settle).toBeUndefined();
+    h.send({ type: "published", connectionId: with500[0]!.connectionId, ref: with500[0]!.ref });
+    expect(h.state.timers.settle).toBe(h.now + 1_000);
+  });
+
   it("the reconnect fire says why it connects", () => {
     const h = online();
     h.drop();
