@@ -324,6 +324,27 @@ describe("more routes", () => {
     expect(h.state.timers.settle).toBe(h.now + 1_000);
   });
 
+  it("while settling, an operation line pushes the quiet deadline; an ignored line does not", () => {
+    const h = new Harness({
+      ...config,
+      settleMs: 1_000,
+      operations: "static",
+      supportedOperations: ["c8y_Restart"],
+    });
+    h.start();
+    h.connack();
+    h.suback();
+    h.ackAll();
+    const t0 = h.now;
+    expect(h.state.timers.settle).toBe(t0 + 1_000);
+    h.now = t0 + 500;
+    h.deliver("s/ds", "999,dev5");
+    h.deliver("s/ds", "510,a/b");
+    expect(h.state.timers.settle).toBe(t0 + 1_000);
+    h.deliver("s/ds", "510,dev5");
+    expect(h.state.timers.settle).toBe(t0 + 1_500);
+  });
+
   it("the reconnect fire says why it connects", () => {
     const h = online();
     h.drop();
