@@ -30,6 +30,7 @@ describe("isExactBatchRow, guard by guard", () => {
   });
 
   it.each([
+    ["nothing", undefined],
     ["null", null],
     ["an array", [message]],
     ["text", "400,t,x"],

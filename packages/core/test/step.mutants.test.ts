@@ -70,6 +70,27 @@ describe("results of another connection", () => {
       expectIgnored(h, input);
   });
 
+  it("are dropped even when they answer what the live connection is waiting for", () => {
+    const h = new Harness(config);
+    h.start();
+    expect(h.state.phase.name).toBe("connecting");
+    expectIgnored(h, { type: "connected", connectionId: h.connectionId - 1 });
+    h.connack();
+    expect(h.state.phase.name).toBe("subscribing");
+    const sub = h.pendingSubscribes[0]!;
+    const publish = h.inflight[0]!;
+    const stale = h.connectionId - 1;
+    expectIgnored(h, {
+      type: "subscribed",
+      connectionId: stale,
+      ref: sub.ref,
+      granted: sub.topics.map((t) => t.qos),
+    });
+    expectIgnored(h, { type: "published", connectionId: stale, ref: publish.ref });
+    expectIgnored(h, { type: "disconnected", connectionId: stale, cause: { kind: "requested" } });
+    expect(h.state.phase.name).toBe("subscribing");
+  });
+
   it("while the live connection's own end is taken", () => {
     const h = online();
     h.drop("reset");
