@@ -106,6 +106,10 @@ const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 /** Not written in an object; written as `null` in an array (as `JSON.stringify` does). */
 const skipped = (v: unknown): boolean => v === undefined || typeof v === "function" || typeof v === "symbol";
 
+/** A member whose `toJSON` gives no JSON value (undefined): `JSON.stringify` leaves it out. */
+const writesNothing = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && "toJSON" in v && JSON.stringify(v) === undefined;
+
 /**
  * Feeds the JSON of `value`. Anything but plain data (a `toJSON`, a bigint, a class instance)
  * is fed as `JSON.stringify` writes it, so the result is always that of the JSON text.
@@ -137,7 +141,7 @@ const feed = (h: Hasher, value: unknown): void => {
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
         const v = (value as Record<string, unknown>)[key];
-        if (skipped(v)) continue;
+        if (skipped(v) || writesNothing(v)) continue;
         if (!first) h.char(0x2c);
         first = false;
         h.string(key);

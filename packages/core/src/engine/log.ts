@@ -269,8 +269,9 @@ export const parseLog = (text: string): ParsedLog => {
       steps.push(batch);
       return;
     }
-    // The line says which form it is: its (possibly huge) event is decoded once.
-    if (typeof (json as { digest?: unknown }).digest === "string") {
+    // The line says which form it is: its (possibly huge) event is decoded once. A `null`
+    // line is JSON too, and has no fields to read.
+    if (json !== null && typeof (json as { digest?: unknown }).digest === "string") {
       const s = decode(LogDigestStepCodec, json);
       if (E.isLeft(s)) problems.push({ line, reason: formatProblems(s.left) });
       else steps.push({ ...s.right, commands: [] });
