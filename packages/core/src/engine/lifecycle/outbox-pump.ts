@@ -129,13 +129,11 @@ const admitWithinLimits = (tx: Tx, entry: OutboxEntry): boolean => {
     tx.add("admitted", 1);
     return true;
   }
+  // Not admissible in place: the row is larger than the class budget (refused) or the class
+  // is full, so `admit` refuses it or drops at least one queued row (never none).
   const admitted = admit(tx.s.outbox, entry, limits, memoryRows);
   if (!admitted.ok) return false;
   tx.set({ outbox: admitted.outbox });
-  if (admitted.dropped.length === 0) {
-    tx.count((c) => ({ admitted: c.admitted + 1 }));
-    return true;
-  }
   tx.count((c) => {
     const byReason = { ...c.droppedByReason };
     for (const d of admitted.dropped)

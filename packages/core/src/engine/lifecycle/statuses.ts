@@ -48,7 +48,15 @@ export const enqueueStatus = (
   const line = fitStatusLine(topic, row);
   if (line === undefined) {
     // A result too large for one publish: the operation fails instead of staying EXECUTING.
-    if (marks === "terminal" && entry?.fragment !== undefined && entry.operationId !== undefined) {
+    // Not a failure that is itself too large (its fragment or id alone fills the publish): that
+    // would fail again, endlessly.
+    const failing = row[0] === "502" || row[0] === "505";
+    if (
+      marks === "terminal" &&
+      !failing &&
+      entry?.fragment !== undefined &&
+      entry.operationId !== undefined
+    ) {
       const reason = "operation result exceeds the 16184-byte publish limit";
       const failed = terminalStatusRow(
         { operationId: entry.operationId, fragment: entry.fragment },
