@@ -273,6 +273,13 @@ describe("paging: loadNeeded, markLoading, appendLoaded, loadFailed", () => {
     });
   });
 
+  it("rows read back newest first are appended oldest first", () => {
+    const o = markLoading(paged(), "measurement");
+    const r = appendLoaded(o, "measurement", [row(6, 8), row(5, 7), row(4, 6), row(3, 5)], 10);
+    expect(refs(r.outbox.measurement)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.outbox.measurement).toMatchObject({ stored: 0, storedBytes: 0, headRef: 6 });
+  });
+
   it("a partial load within max is not a loss", () => {
     const o = markLoading(paged(), "measurement");
     const r = appendLoaded(o, "measurement", [row(3, 5), row(4, 6)], 2);
