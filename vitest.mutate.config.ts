@@ -44,5 +44,9 @@ export default defineConfig({
     setupFiles: [setup],
     sequence: { sequencer: SmallestFirst },
     testTimeout: 60_000,
+    // One module graph for every mutant run of a worker: the mutants are switched at run time
+    // (a global read by the instrumented code), so nothing needs importing again, and a fresh
+    // graph per run was most of the cost of an engine mutant (docs/testing.md, "Mutation speed").
+    isolate: false,
   },
 });
