@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { Harness, commandsOf } from "./support/harness.js";
 import { DurableOutboxEntryCodec } from "../src/engine/durable.js";
 import { decode, formatProblems } from "../src/engine/decode.js";
+import type { Command } from "../src/index.js";
 
 const config = {
   deviceId: "dev",
@@ -40,8 +41,8 @@ const withLoadOut = (count = 3) => {
   return h;
 };
 
-const reportsOf = (commands: readonly { type: string }[]) =>
-  commands.flatMap((c) => (c.type === "report" ? [(c as { report: { kind: string } }).report] : []));
+const reportsOf = (commands: readonly Command[]) =>
+  commands.flatMap((c) => (c.type === "report" ? [c.report] : []));
 const sentLines = (h: Harness) => h.rowsOn("s/us").filter((l) => l.startsWith("200,"));
 
 describe("outbox-loaded", () => {
