@@ -70,6 +70,21 @@ describe("stop while online", () => {
     expect(h.state.counters.delivered).toBe(2);
   });
 
+  it("a status row still waiting for its write keeps the engine stopping, with nothing in flight", () => {
+    const h = online();
+    h.deliver("s/ds", "511,dev2,uptime");
+    h.flush();
+    h.finish("op-1", { status: "successful" }); // its 503 waits for this persist
+    h.send({ type: "stop" });
+    expect(h.state.session.inflight.count).toBe(0);
+    expect(h.state.phase).toEqual({ name: "stopping" });
+    h.persistAll();
+    h.ackAll();
+    expect(h.rowsOn("s/us")).toContain("503,c8y_Command");
+    expect(h.state.phase).toEqual({ name: "stopped" });
+    expect(h.reports().at(-1)).toEqual({ kind: "stopped", undelivered: 0 });
+  });
+
   it("a second stop while stopping changes nothing", () => {
     const h = online({ inflightWindow: 1 });
     h.send(temperature(1));
