@@ -95,6 +95,8 @@ describe("outbox-loaded", () => {
     ["opKey not a string", row(101, { opKey: 1 })],
     ["uncertain not a boolean", row(101, { uncertain: "yes" })],
     ["durableAfter not a number", row(101, { durableAfter: "7" })],
+    // Every optional field present: a wrong one must not pass as "optional".
+    ["tag not a string, the others set", row(101, { tag: 1, opKey: "k", uncertain: false, durableAfter: 3 })],
   ];
   it.each(bad)("a row with %s: reported with the codec's reason, not sent; the rest go on", (_, value) => {
     const h = withLoadOut(2);
